@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine (Python 3.11 and make):
+#   make demo   -> .venv with the pinned packages, Jupyter kernel, both built-in runs into runs/
+#   make test   -> same set-up, then ruff and pytest
+# Re-running is fast: the environment is rebuilt only when pyproject.toml or constraints.txt change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lab install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "subgroups needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name subgroups --display-name "Python (subgroups)" >/dev/null
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/subgroups run params/demo.yaml -o runs
+	$(BIN)/subgroups run params/actg175.yaml -o runs
+	@echo "Reports: runs/demo/index.html and runs/actg175/index.html"
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

@@ -1,0 +1,208 @@
+"""The public entry point: `analyze(data, params) -> Analysis`, and the `results.json` content."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import pickle
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from subgroups.data import TrialData, load_trial
+from subgroups.effects import EffectModel, fit_effects
+from subgroups.explain import Explanation, explain_effects
+from subgroups.params import RunParams, load_params
+from subgroups.privacy import suppress_count
+
+SCHEMA_VERSION = 1
+PACKAGES = ("subgroups", "econml", "shap", "scikit-learn", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "papermill")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one analysis found; `results` is exactly what `results.json` holds."""
+
+    params: RunParams
+    data: TrialData
+    effects: EffectModel
+    explanation: Explanation
+    results: dict[str, Any]
+
+    def effect(self, df: pd.DataFrame) -> np.ndarray:
+        """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`."""
+        return self.effects.effect(self.data.encoder.transform(df))
+
+    @property
+    def importance(self) -> pd.Series:
+        """Mean |SHAP| of the effect model per original feature, largest first."""
+        return self.explanation.by_feature
+
+    @property
+    def importance_by_family(self) -> pd.Series:
+        """Mean |SHAP| of each family's summed contribution to the effect model."""
+        return self.explanation.by_family
+
+    @property
+    def ate(self) -> dict[str, Any]:
+        return self.results["ate"]
+
+    @property
+    def heterogeneity(self) -> dict[str, Any] | None:
+        return self.results["heterogeneity"]
+
+    @property
+    def subgroups(self) -> list[Any]:
+        return []
+
+    @property
+    def design(self) -> Any:
+        return None
+
+
+def analyze(data: pd.DataFrame | str | Path | None, params: RunParams | dict | str | Path, overrides: Any = None) -> Analysis:
+    """Run the analysis: load and check the data, estimate effects, explain them.
+
+    Parameters
+    ----------
+    data : DataFrame, path, or None
+        The trial table; None reads ``data.source`` from the parameters.
+    params : RunParams, dict, or path to a YAML file
+        Validated against the schema of `subgroups.params`.
+    overrides : dict of dotted keys or list of "key=value", optional
+
+    Examples
+    --------
+    >>> a = subgroups.analyze(None, "params/demo.yaml")            # doctest: +SKIP
+    >>> a.results["ate"]["estimate"], a.importance.index[0]        # doctest: +SKIP
+    """
+    run = load_params(params, overrides)
+    return _finish(run, load_trial(run, data))
+
+
+def cache_key(run: RunParams, trial_fingerprint: str) -> str:
+    """Fitted models are reused when data and every parameter that feeds the fit are unchanged."""
+    relevant = {"data": run.data.model_dump(mode="json"), "estimation": run.estimation.model_dump(mode="json")}
+    blob = json.dumps({"fp": trial_fingerprint, "params": relevant, "v": _version("subgroups")}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, cache_dir: str | Path | None = None) -> Analysis:
+    """The analysis for a parameter file, reusing a cached fit from `cache_dir` when data and parameters match.
+
+    Notebooks call this: the runner fits once and each notebook loads the same fit.
+    """
+    run = load_params(params, overrides)
+    trial = load_trial(run)
+    if cache_dir is None:
+        return _finish(run, trial)
+    path = Path(cache_dir) / f"analysis-{cache_key(run, trial.fingerprint)}.pkl"
+    if path.is_file():
+        with path.open("rb") as handle:
+            cached: Analysis = pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
+        # Parameters that do not affect the fit (report settings, titles) come from this call.
+        return Analysis(
+            run,
+            cached.data,
+            cached.effects,
+            cached.explanation,
+            build_results(run, cached.data, cached.effects, cached.explanation),
+        )
+    analysis = _finish(run, trial)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(analysis, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return analysis
+
+
+def _finish(run: RunParams, trial: TrialData) -> Analysis:
+    effects = fit_effects(trial, run.estimation)
+    explanation = explain_effects(effects, trial, run.estimation.shap_rows, run.estimation.seed)
+    return Analysis(run, trial, effects, explanation, build_results(run, trial, effects, explanation))
+
+
+# --- results.json ------------------------------------------------------------------------------
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit() -> str | None:
+    """The project's git commit when it runs from a checkout, else None."""
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(run: RunParams, trial: TrialData) -> dict[str, Any]:
+    return {
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data_source": trial.source,
+        "data_sha256": trial.fingerprint,
+        "seed": run.estimation.seed,
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "packages": {name: _version(name) for name in PACKAGES},
+    }
+
+
+def build_results(run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation) -> dict[str, Any]:
+    """Every headline number of the analysis, JSON-ready; counts below `report.min_cell` suppressed."""
+    min_cell = run.report.min_cell
+    treated, control = trial.arm_labels
+    n_treated, n_control = int(trial.treatment.sum()), int((1 - trial.treatment).sum())
+    ate = effects.ate.to_dict()
+    ate["status"] = "confirmatory" if run.data.study == "rct" else "exploratory"
+    ate["status_reason"] = (
+        "randomized comparison of the two arms over all analysed patients"
+        if run.data.study == "rct"
+        else "observational data: unmeasured confounding cannot be excluded"
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": run.name,
+        "provenance": provenance(run, trial),
+        "params": run.to_dict(),
+        "data": {
+            "n": suppress_count(trial.n, min_cell),
+            "n_read": suppress_count(trial.n_read, min_cell),
+            "arms": {"treated": treated, "control": control},
+            "n_treated": suppress_count(n_treated, min_cell),
+            "n_control": suppress_count(n_control, min_cell),
+            "dropped": {why: suppress_count(count, min_cell) for why, count in trial.dropped.items()},
+            "outcome": {
+                "type": trial.spec.outcome.type,
+                "name": trial.spec.outcome.name,
+                "higher_is_better": trial.spec.outcome.higher_is_better,
+            },
+            "study": run.data.study,
+            "features": {fam: list(names) for fam, names in trial.families.items()},
+        },
+        "ate": ate,
+        "effects": {
+            "learner": effects.learner,
+            "per_patient": "out-of-bag causal forest predictions (not shown in reports)",
+            "cate_sd": float(np.std(effects.cate)),
+            "status": "exploratory",
+        },
+        "heterogeneity": None,
+        "importance": explanation.to_dict(),
+        "subgroups": [],
+        "design": None,
+    }

@@ -1,0 +1,72 @@
+"""Command line: ``subgroups run PARAMS.yaml [-o runs/] [-p key=value ...]`` and ``subgroups validate``.
+
+User errors print one line on stderr and exit with code 2; no traceback. Unexpected failures
+print one line and exit with code 1 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from subgroups.errors import SubgroupsError
+
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="subgroups", description="Personalized-medicine subgroup discovery.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run one analysis and render its HTML reports")
+    run.add_argument("params", help="parameter file (YAML)")
+    run.add_argument("-o", "--out", default="runs", help="folder for run folders (default: runs)")
+    run.add_argument(
+        "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. -p estimation.seed=3"
+    )
+
+    validate = commands.add_parser("validate", help="check a parameter file and its data without fitting")
+    validate.add_argument("params")
+    validate.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from subgroups.runner import run
+
+            result = run(args.params, out_dir=args.out, overrides=args.param)
+            ate = result.results["ate"]
+            print(
+                f"{result.name}: average effect {ate['estimate']:+.3g} "
+                f"({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}); reports: {result.index_html}"
+            )
+        elif args.command == "validate":
+            from subgroups.data import load_trial
+            from subgroups.params import load_params
+
+            params = load_params(args.params, args.param)
+            trial = load_trial(params)
+            print(f"{params.name}: parameters valid; {trial.n} patients, {len(trial.feature_names)} features")
+        return 0
+    except SubgroupsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted; the run is marked failed", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"internal error: {type(exc).__name__}: {first} (rerun with --debug for details)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Error types. A user error is one line that says what is wrong, where, and what to do."""
+
+
+class SubgroupsError(Exception):
+    """Base class for every error the suite raises on purpose."""
+
+
+class ParameterError(SubgroupsError, ValueError):
+    """A parameter file or override is invalid."""
+
+
+class DataError(SubgroupsError, ValueError):
+    """The input data cannot be analysed as specified."""
+
+
+class RunError(SubgroupsError, RuntimeError):
+    """A notebook run failed; the message names the notebook and the reason."""

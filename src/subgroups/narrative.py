@@ -1,0 +1,84 @@
+"""Sentences for the reports: each number says what it estimates, how sure it is, and its status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from subgroups.audit import Audit
+
+
+def number(value: float, digits: int = 3) -> str:
+    return f"{value:+.{digits}g}" if abs(value) >= 1e-3 else f"{value:+.2e}"
+
+
+def p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def data_summary(results: dict[str, Any], audit: Audit) -> str:
+    data = results["data"]
+    arms = data["arms"]
+    lines = [
+        f"**Data:** {results['provenance']['data_source']} (sha256 `{results['provenance']['data_sha256'][:16]}…`).",
+        f"**Comparison:** `{arms['treated']}` (treated, {data['n_treated']} patients) versus "
+        f"`{arms['control']}` (control, {data['n_control']} patients); {data['study'].upper()} data.",
+        f"**Outcome:** `{data['outcome']['name']}` ({data['outcome']['type'].replace('_', '-')}; "
+        f"{'higher' if data['outcome']['higher_is_better'] else 'lower'} is better).",
+    ]
+    if data["dropped"]:
+        lines.append(
+            "**Excluded before analysis:** "
+            + "; ".join(f"{count} patient(s): {why}" for why, count in data["dropped"].items())
+            + "."
+        )
+    imbalanced = audit.imbalanced
+    lines.append(
+        "**Balance:** every feature has |standardized difference| ≤ 0.1 between arms."
+        if not imbalanced
+        else f"**Balance:** {len(imbalanced)} feature(s) differ between arms by more than 0.1 SD: "
+        + ", ".join(f"`{f}`" for f in imbalanced[:10])
+        + ". In a randomized trial some imbalance arises by chance; the effect estimates adjust for all features."
+    )
+    return "\n\n".join(lines)
+
+
+def ate_sentence(results: dict[str, Any]) -> str:
+    ate = results["ate"]
+    level = f"{ate['ci_level']:.0%}"
+    return (
+        f"**Average effect of `{results['data']['arms']['treated']}` versus `{results['data']['arms']['control']}` "
+        f"({ate['scale']}): {number(ate['estimate'])} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}; "
+        f"{p_text(ate['p_value'])}; n = {ate['n']}).** "
+        f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}. Method: {ate['method']}."
+    )
+
+
+def effect_spread_sentence(results: dict[str, Any]) -> str:
+    return (
+        f"Per-patient effects estimated out of bag by the causal forest have a standard deviation of "
+        f"{results['effects']['cate_sd']:.3g} ({results['ate']['scale']}). This spread mixes real differences "
+        "between patients with estimation noise; whether any of it is real heterogeneity is a separate test. "
+        "Status: exploratory."
+    )
+
+
+def importance_sentence(results: dict[str, Any]) -> str:
+    imp = results["importance"]
+    ranked = list(imp["by_feature"].items())
+    top = ", ".join(f"`{name}` ({value:.3g})" for name, value in ranked[:3])
+    fam = max(imp["by_family"].items(), key=lambda kv: kv[1]) if imp["by_family"] else ("none", 0.0)
+    return (
+        f"Features that most change the estimated effect (mean |SHAP| on the effect scale): {top}. "
+        f"By family, **{fam[0]}** features contribute most ({fam[1]:.3g}). "
+        f"Computed on {imp['rows_used']} of {imp['rows_total']} patients (random sample). "
+        f"SHAP approximation gap: {imp['approximation_gap_mean_abs']:.3g} on average "
+        f"({imp['approximation_gap_relative_to_effect_sd']:.0%} of the SD of the explained effects). "
+        "Status: exploratory; importance is not evidence that the effect differs between patients."
+    )
+
+
+def table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a plain HTML table without the index."""
+    return frame.to_html(index=False, border=0, classes="sg-table", na_rep="")

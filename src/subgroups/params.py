@@ -1,0 +1,313 @@
+"""The parameter schema of one analysis: YAML in, a validated, frozen `RunParams` out.
+
+Every key is declared here; an unknown key is an error that names the closest valid key, so a
+typo can never be silently ignored. YAML is read with YAML 1.2 rules for booleans and floats
+(``no`` stays the text "no", ``1e-3`` is a number), which avoids the two classic YAML 1.1 traps.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from subgroups.errors import ParameterError
+
+FAMILIES = ("genetic", "lifestyle", "disease", "other")
+Label = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TreatmentSpec(_Strict):
+    """Which column holds the arm, and which two labels are compared (never guessed)."""
+
+    column: str
+    treated: Label
+    control: Label
+
+    @model_validator(mode="after")
+    def _distinct(self) -> TreatmentSpec:
+        if str(self.treated) == str(self.control):
+            raise ValueError(f"treated and control are both {self.treated!r}; name two different arms")
+        return self
+
+
+class OutcomeSpec(_Strict):
+    """The outcome: one column (continuous, binary) or time + event columns (time-to-event)."""
+
+    type: Literal["continuous", "binary", "time_to_event"]
+    column: str | None = None
+    time: str | None = None
+    event: str | None = None
+    horizon: float | None = Field(default=None, gt=0)
+    higher_is_better: bool = True
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _columns(self) -> OutcomeSpec:
+        if self.type == "time_to_event":
+            if not (self.time and self.event):
+                raise ValueError("a time_to_event outcome needs 'time' and 'event' columns")
+        elif not self.column:
+            raise ValueError(f"a {self.type} outcome needs 'column'")
+        return self
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.time, self.event) if self.type == "time_to_event" else (self.column,)
+
+    @property
+    def name(self) -> str:
+        return self.label or (self.column if self.type != "time_to_event" else f"{self.time}/{self.event}")
+
+
+class SimulationSpec(_Strict):
+    """Settings of the built-in simulated trial (`builtin:synthetic`), see benchmarks SPEC §2 and §4."""
+
+    scenario: Literal["PM-NULL-a", "PM-NULL-b", "PM-SNP", "PM-LIFESEV", "PM-TTE"] = "PM-SNP"
+    n: int = Field(default=2000, ge=40, le=2_000_000)
+    seed: int = Field(default=2026, ge=0)
+    b1_rel: float = 2.0
+    level: Literal["L0", "L1", "L2"] = "L2"
+
+
+class DataSpec(_Strict):
+    """Where the data come from and what each column means."""
+
+    source: str | None = None
+    treatment: TreatmentSpec
+    outcome: OutcomeSpec
+    features: dict[Literal["genetic", "lifestyle", "disease", "other"], list[str]] = Field(default_factory=dict)
+    id_column: str | None = None
+    study: Literal["rct", "observational"] = "rct"
+    randomization_probability: float | None = Field(default=None, gt=0, lt=1)
+    missing: Literal["impute", "drop", "error"] = "impute"
+    simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+
+    @field_validator("features")
+    @classmethod
+    def _nonempty(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for family, names in value.items():
+            if isinstance(names, str):
+                raise ValueError(f"features.{family} must be a list of names or patterns, not one string")
+        return value
+
+
+class EstimationParams(_Strict):
+    """How effects are estimated. One integer seed reaches every model."""
+
+    learner: Literal["causal_forest"] = "causal_forest"
+    folds: int = Field(default=5, ge=2, le=20)
+    seed: int = Field(default=7, ge=0)
+    n_estimators: int = Field(default=400, ge=8, le=10_000)
+    min_samples_leaf: int = Field(default=10, ge=1)
+    nuisance_iterations: int = Field(default=200, ge=10, le=5000)
+    shap_rows: int = Field(default=300, ge=20, le=100_000)
+    level: float = Field(default=0.95, gt=0.5, lt=1)
+
+    @field_validator("n_estimators")
+    @classmethod
+    def _multiple_of_four(cls, value: int) -> int:
+        # econml's causal forest grows trees in sub-forests of 4 for its variance estimate.
+        if value % 4:
+            raise ValueError(f"must be a multiple of 4 (econml grows trees in groups of 4), e.g. {value + 4 - value % 4}")
+        return value
+
+
+class SubgroupParams(_Strict):
+    max_depth: int = Field(default=2, ge=1, le=4)
+    min_size: int = Field(default=50, ge=1)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+
+
+class TrialDesignParams(_Strict):
+    alpha: float = Field(default=0.025, gt=0, lt=0.5)
+    power: float = Field(default=0.8, gt=0, lt=1)
+
+
+class ReportParams(_Strict):
+    min_cell: int = Field(default=10, ge=1, le=1000)
+    title: str | None = None
+
+
+class RunParams(_Strict):
+    """One analysis, as written in one YAML file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)
+    data: DataSpec
+    estimation: EstimationParams = Field(default_factory=EstimationParams)
+    subgroups: SubgroupParams = Field(default_factory=SubgroupParams)
+    trial_design: TrialDesignParams = Field(default_factory=TrialDesignParams)
+    report: ReportParams = Field(default_factory=ReportParams)
+    base_dir: str | None = Field(default=None, exclude=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as plain JSON-ready values (defaults filled in)."""
+        return self.model_dump(mode="json", exclude={"base_dir"})
+
+
+# --- YAML with YAML 1.2 booleans and floats ----------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader where only true/false are booleans and 1e-3 is a float (YAML 1.2 core schema)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:float")]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, where: str = "parameters") -> Any:
+    """Parse YAML text with YAML 1.2 booleans and floats; a syntax error is one line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParameterError(f"{where}{line}: not valid YAML ({problem})") from None
+
+
+# --- loading and overrides ---------------------------------------------------------------------
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def parse_overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
+    """Turn ``["estimation.seed=3"]`` or ``{"estimation.seed": 3}`` into a {dotted key: value} dict."""
+    if not overrides:
+        return {}
+    if isinstance(overrides, Mapping):
+        return dict(overrides)
+    parsed: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = str(item).partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"override {item!r} must look like section.key=value, e.g. estimation.seed=3")
+        parsed[key.strip()] = parse_yaml(raw, where=f"override {key.strip()}") if raw.strip() else None
+    return parsed
+
+
+def _field_names(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """Valid keys at `path` (the parent of the offending key) in the schema."""
+    current: Any = model
+    for part in path:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        current = _model_in(annotation)
+        if current is None:
+            return []
+    return [name for name in getattr(current, "model_fields", {}) if name != "base_dir"]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    where = ".".join(str(part) for part in loc) or "parameters"
+    if error.get("type") == "extra_forbidden":
+        valid = _field_names(RunParams, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        hint = f"; did you mean '{'.'.join(map(str, (*loc[:-1], close[0])))}'?" if close else ""
+        return f"unknown key '{where}'{hint} (valid here: {', '.join(valid)})"
+    if error.get("type") == "missing":
+        return f"missing required key '{where}'"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    value = error.get("input")
+    shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+    return f"'{where}': {message}{shown}"
+
+
+def validate_params(tree: Mapping[str, Any], where: str = "parameters", base_dir: str | None = None) -> RunParams:
+    """Validate a parameter tree; the first problem becomes a one-line `ParameterError`."""
+    if not isinstance(tree, Mapping):
+        raise ParameterError(f"{where}: expected a mapping of sections (name, data, estimation, ...)")
+    try:
+        return RunParams.model_validate({**tree, "base_dir": base_dir})
+    except ValidationError as exc:
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ParameterError(f"{where}: {_describe(errors[0])}{more}") from None
+
+
+def load_params(
+    source: str | Path | Mapping[str, Any] | RunParams,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> RunParams:
+    """Read and validate parameters from a YAML path, a dict or a `RunParams`, then apply overrides.
+
+    Overrides use dotted keys: ``load_params("params/demo.yaml", {"estimation.seed": 3})`` or
+    ``["estimation.seed=3"]`` as on the command line. Relative data paths in a YAML file are read
+    relative to the folder of that file.
+    """
+    if isinstance(source, RunParams):
+        tree, where, base_dir = source.to_dict(), "parameters", source.base_dir
+    elif isinstance(source, Mapping):
+        tree, where, base_dir = dict(source), "parameters", None
+    else:
+        path = Path(source)
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            raise ParameterError(f"{path}: parameter files must be .yaml or .yml")
+        if not path.is_file():
+            raise ParameterError(f"{path}: parameter file not found")
+        tree = parse_yaml(path.read_text(encoding="utf-8"), where=str(path))
+        where, base_dir = str(path), str(path.resolve().parent)
+        if tree is None:
+            raise ParameterError(f"{path}: the parameter file is empty")
+        if not isinstance(tree, dict):
+            raise ParameterError(f"{path}: expected a mapping of sections (name, data, estimation, ...)")
+    tree = _deep_copy(tree)
+    for dotted, value in parse_overrides(overrides).items():
+        _set_dotted(tree, dotted, value)
+    return validate_params(tree, where=where, base_dir=base_dir)
+
+
+def _deep_copy(tree: Any) -> Any:
+    if isinstance(tree, Mapping):
+        return {key: _deep_copy(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_deep_copy(value) for value in tree]
+    return tree

@@ -1,0 +1,75 @@
+"""Every figure of the reports: static matplotlib, so they survive HTML export. No patient-level marks."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from subgroups.audit import IMBALANCE, Audit
+
+FAMILY_COLORS = {"genetic": "#7b3294", "lifestyle": "#008837", "disease": "#ca0020", "other": "#636363"}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def balance(audit: Audit, ax: Axes | None = None) -> Axes:
+    """Standardized differences between arms per feature (level), with the ±0.1 band."""
+    table = audit.balance.copy()
+    table["label"] = np.where(
+        table["level"] == "mean (SD)",
+        table["feature"],
+        table["feature"] + " " + table["level"].str.replace(", n (%)", "", regex=False),
+    )
+    table = table.iloc[::-1]
+    ax = _axes(ax, (6.5, max(3.0, 0.22 * len(table) + 1)))
+    colors = np.where(table["SMD"].abs() > IMBALANCE, "#ca0020", "#404040")
+    ax.scatter(table["SMD"], np.arange(len(table)), c=colors, s=18, zorder=3)
+    ax.axvspan(-IMBALANCE, IMBALANCE, color="#dddddd", zorder=1)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(np.arange(len(table)), table["label"], fontsize=7)
+    ax.set_xlabel("standardized difference (treated − control)")
+    ax.set_title("Baseline balance between arms (grey band: |SMD| ≤ 0.1)")
+    return ax
+
+
+def effect_distribution(cate: np.ndarray, ate: dict, ax: Axes | None = None) -> Axes:
+    """Histogram of cross-fitted per-patient effect estimates, with the average effect and its CI."""
+    ax = _axes(ax, (6.5, 3.5))
+    ax.hist(cate, bins=30, color="#92c5de", edgecolor="white")
+    ax.axvspan(ate["ci_low"], ate["ci_high"], color="#f4a582", alpha=0.5, label=f"average effect, {ate['ci_level']:.0%} CI")
+    ax.axvline(ate["estimate"], color="#ca0020", lw=2, label=f"average effect {ate['estimate']:.3g}")
+    ax.axvline(0, color="black", lw=0.8, ls="--")
+    ax.set_xlabel(f"estimated effect ({ate['scale']}, treated − control)")
+    ax.set_ylabel("patients (binned)")
+    ax.set_title("Distribution of estimated per-patient effects (exploratory)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def importance(by_feature: pd.Series, family_of: dict[str, str], top: int = 15, ax: Axes | None = None) -> Axes:
+    """Mean |SHAP| of the effect model for the `top` features, coloured by family."""
+    shown = by_feature.head(top).iloc[::-1]
+    ax = _axes(ax, (6.5, max(2.5, 0.3 * len(shown) + 1)))
+    colors = [FAMILY_COLORS.get(family_of.get(name, "other"), "#636363") for name in shown.index]
+    ax.barh(shown.index, shown.to_numpy(), color=colors)
+    ax.set_xlabel("mean |SHAP value| on the effect (effect scale)")
+    ax.set_title(f"Which features change the estimated effect (top {len(shown)})")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in FAMILY_COLORS.values()]
+    ax.legend(handles, FAMILY_COLORS.keys(), fontsize=8, loc="lower right")
+    return ax
+
+
+def family_importance(by_family: pd.Series, ax: Axes | None = None) -> Axes:
+    """Mean |SHAP| per feature family."""
+    shown = by_family.iloc[::-1]
+    ax = _axes(ax, (5.5, 2.5))
+    ax.barh(shown.index, shown.to_numpy(), color=[FAMILY_COLORS.get(f, "#636363") for f in shown.index])
+    ax.set_xlabel("mean |summed SHAP value| of the family")
+    ax.set_title("Effect modification by feature family")
+    return ax

@@ -1,0 +1,224 @@
+"""One run: validate, fit once, execute the notebooks with papermill, render HTML, write the index.
+
+Layout of ``runs/<name>/``: ``params.yaml`` (resolved), ``NN_*.ipynb`` (executed copies),
+``NN_*.html`` (reports without code), ``results.json``, ``status.json``, ``index.html`` (written
+last, only when everything succeeded) and ``cache/`` (the fitted model, row-level: never rendered).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from subgroups.analysis import open_analysis
+from subgroups.errors import RunError, SubgroupsError
+from subgroups.params import RunParams, load_params
+
+NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain")
+TITLES = {"01_data_audit": "Data audit", "02_effects": "Treatment effects", "03_explain": "What drives the effect"}
+KERNEL = "subgroups"
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class RunResult:
+    name: str
+    run_dir: Path
+    index_html: Path
+    results: dict[str, Any]
+
+
+def notebooks_dir() -> Path:
+    """The project's notebooks (src/subgroups/../../notebooks)."""
+    return PACKAGE_ROOT.parent.parent / "notebooks"
+
+
+def ensure_kernel(name: str = KERNEL) -> str:
+    """Register this interpreter as a Jupyter kernel `name` (inside this environment) if absent."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if name not in KernelSpecManager().find_kernel_specs():
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=name, display_name=f"Python ({name})", prefix=sys.prefix)
+    return name
+
+
+def _resolved_params(run: RunParams) -> dict[str, Any]:
+    """Parameters with a relative data path made absolute, so the copy in the run folder stands alone."""
+    tree = run.to_dict()
+    source = tree["data"].get("source")
+    if source and not source.startswith("builtin:") and not Path(source).is_absolute():
+        base = Path(run.base_dir) if run.base_dir else Path.cwd()
+        candidate = base / source
+        tree["data"]["source"] = str((candidate if candidate.exists() else Path.cwd() / source).resolve())
+    return tree
+
+
+def _write_status(run_dir: Path, status: str, **extra: Any) -> None:
+    record = {"status": status, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **extra}
+    (run_dir / "status.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def _clean(run_dir: Path) -> None:
+    """Start clean: remove every output of an earlier run but keep the model cache."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for item in run_dir.iterdir():
+        if item.name == "cache":
+            continue
+        shutil.rmtree(item) if item.is_dir() else item.unlink()
+
+
+def run(
+    params: str | Path | dict | RunParams,
+    out_dir: str | Path = "runs",
+    overrides: Any = None,
+    kernel: str = KERNEL,
+) -> RunResult:
+    """Execute one analysis end to end and leave its HTML reports in ``out_dir/<name>/``.
+
+    Raises `SubgroupsError` (one line) when the parameters or data are wrong or a notebook fails;
+    the run folder then holds ``status.json`` with the reason and no ``index.html``.
+    """
+    run_params = load_params(params, overrides)
+    run_dir = Path(out_dir).resolve() / run_params.name
+    _clean(run_dir)
+    _write_status(run_dir, "running")
+    try:
+        params_file = run_dir / "params.yaml"
+        params_file.write_text(yaml.safe_dump(_resolved_params(run_params), sort_keys=False), encoding="utf-8")
+        analysis = open_analysis(params_file, cache_dir=run_dir / "cache")
+        kernel = ensure_kernel(kernel)
+        reports = []
+        for notebook in NOTEBOOKS:
+            executed = _execute(notebook, params_file, run_dir, kernel)
+            reports.append(render_html(executed, run_dir / f"{notebook}.html", f"{run_params.name}: {TITLES[notebook]}"))
+        results_text = json.dumps(analysis.results, indent=2, allow_nan=True) + "\n"
+        (run_dir / "results.json").write_text(results_text, encoding="utf-8")
+        index = run_dir / "index.html"
+        index.write_text(index_page(analysis.results, reports), encoding="utf-8")
+    except SubgroupsError as exc:
+        _write_status(run_dir, "failed", reason=str(exc))
+        raise
+    except BaseException as exc:  # a killed kernel, Ctrl-C, or a bug: never leave a run looking complete
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'interrupted'}"
+        _write_status(run_dir, "failed", reason=reason)
+        (run_dir / "index.html").unlink(missing_ok=True)
+        raise
+    _write_status(run_dir, "succeeded")
+    return RunResult(run_params.name, run_dir, index, analysis.results)
+
+
+def _execute(notebook: str, params_file: Path, run_dir: Path, kernel: str) -> Path:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    source = notebooks_dir() / f"{notebook}.ipynb"
+    if not source.is_file():
+        raise RunError(f"notebook {source} is missing from the installation")
+    target = run_dir / f"{notebook}.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters={"params_file": str(params_file), "run_dir": str(run_dir)},
+            kernel_name=kernel,
+            cwd=str(source.parent),
+            progress_bar=False,
+            log_output=False,
+            extra_arguments=["--log-level=ERROR"],
+        )
+    except PapermillExecutionError as exc:
+        message = str(exc.evalue).splitlines()[0] if exc.evalue else ""
+        raise RunError(f"notebook {notebook} failed in cell {exc.exec_count}: {exc.ename}: {message}") from None
+    except SubgroupsError:
+        raise
+    except Exception as exc:  # dead kernel, timeout, missing kernel
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise RunError(f"notebook {notebook} did not finish: {type(exc).__name__}: {first}") from None
+    return target
+
+
+_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE)
+_EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", re.IGNORECASE)
+
+
+def render_html(executed: Path, target: Path, title: str) -> Path:
+    """Render an executed notebook to self-contained HTML: no code, no prompts, no stderr, no CDN."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                out for out in cell.outputs if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
+            ]
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.embed_images = True
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = _EXTERNAL_LINK.sub("", _EXTERNAL_SCRIPT.sub("", body))
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+.tag{display:inline-block;padding:.05rem .4rem;border-radius:.3rem;background:#eef;font-size:.85em}.muted{color:#666;font-size:.9em}
+"""
+
+
+def index_page(results: dict[str, Any], reports: list[Path]) -> str:
+    """The run's landing page: headline numbers, each labelled, and links to the reports."""
+    esc = html.escape
+    data, ate, imp = results["data"], results["ate"], results["importance"]
+    top = list(imp["by_feature"].items())[:5]
+    rows_imp = "".join(f"<tr><td>{esc(k)}</td><td>{v:.3g}</td></tr>" for k, v in top)
+    rows_fam = "".join(f"<tr><td>{esc(k)}</td><td>{v:.3g}</td></tr>" for k, v in imp["by_family"].items())
+    links = "".join(f'<li><a href="{esc(p.name)}">{esc(TITLES.get(p.stem, p.stem))}</a></li>' for p in reports)
+    prov = results["provenance"]
+    dropped = "; ".join(f"{esc(str(c))} {esc(w)}" for w, c in data["dropped"].items()) or "none"
+    title = results["params"]["report"].get("title") or results["name"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}: subgroup analysis</title><style>{_STYLE}</style></head>
+<body>
+<h1>{esc(title)}: subgroup analysis</h1>
+<p class="muted">This page and the linked reports contain aggregated results only: counts, means, estimates with
+confidence intervals, and figures. No patient-level values or identifiers. Counts below {results["params"]["report"]["min_cell"]} are shown as "&lt;{results["params"]["report"]["min_cell"]}".</p>
+<h2>Reports</h2><ul>{links}</ul>
+<h2>Headline numbers</h2>
+<table>
+<tr><th>what</th><th>value</th><th>status</th></tr>
+<tr><td>Patients analysed</td><td>{esc(str(data["n_treated"]))} on <code>{esc(data["arms"]["treated"])}</code>, {esc(str(data["n_control"]))} on <code>{esc(data["arms"]["control"])}</code></td><td></td></tr>
+<tr><td>Excluded</td><td>{dropped}</td><td></td></tr>
+<tr><td>Outcome</td><td><code>{esc(data["outcome"]["name"])}</code> ({esc(data["outcome"]["type"])})</td><td></td></tr>
+<tr><td>Average effect ({esc(ate["scale"])}, treated − control)</td><td>{ate["estimate"]:+.3g} ({ate["ci_level"]:.0%} CI {ate["ci_low"]:.3g} to {ate["ci_high"]:.3g}; p = {ate["p_value"]:.3g}; n = {ate["n"]})</td><td><span class="tag">{esc(ate["status"])}</span></td></tr>
+<tr><td>Spread of per-patient effect estimates (SD)</td><td>{results["effects"]["cate_sd"]:.3g}</td><td><span class="tag">exploratory</span></td></tr>
+</table>
+<h2>Features that change the estimated effect (mean |SHAP|, effect scale) <span class="tag">exploratory</span></h2>
+<table><tr><th>feature</th><th>importance</th></tr>{rows_imp}</table>
+<h3>By family</h3><table><tr><th>family</th><th>importance</th></tr>{rows_fam}</table>
+<p class="muted">SHAP on {imp["rows_used"]} of {imp["rows_total"]} patients; approximation gap {imp["approximation_gap_mean_abs"]:.3g}
+({imp["approximation_gap_relative_to_effect_sd"]:.0%} of the effect SD).</p>
+<h2>Provenance</h2>
+<table>
+<tr><td>data</td><td>{esc(prov["data_source"])}</td></tr>
+<tr><td>data sha256</td><td><code>{esc(prov["data_sha256"])}</code></td></tr>
+<tr><td>seed</td><td>{prov["seed"]}</td></tr>
+<tr><td>git commit</td><td>{esc(str(prov["git_commit"]))}</td></tr>
+<tr><td>generated</td><td>{esc(prov["generated_at"])}</td></tr>
+<tr><td>packages</td><td>{esc(", ".join(f"{k} {v}" for k, v in prov["packages"].items()))}</td></tr>
+</table>
+<p class="muted">Full numbers: <a href="results.json">results.json</a>; parameters: <a href="params.yaml">params.yaml</a>.</p>
+</body></html>
+"""
