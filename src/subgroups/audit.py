@@ -116,6 +116,11 @@ def audit_trial(trial: TrialData, min_cell: int = 10) -> Audit:
                 else str(v)
             )
         )
+        if not _is_binary(col):
+            # A rare level's name can single out a patient: rare levels are shown only as a group.
+            totals = text.value_counts()
+            rare = totals.index[totals < min_cell]
+            text = text.where(~text.isin(rare), f"(levels with < {min_cell} patients each)")
         levels = sorted(text.unique())
         if _is_binary(col) and "0" in levels:
             levels = [lv for lv in levels if lv != "0"]  # one row for a 0/1 feature: share of 1

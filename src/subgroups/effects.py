@@ -164,6 +164,10 @@ def fit_effects(data: TrialData, cfg: EstimationParams) -> EffectModel:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator.fit(data.outcome, data.treatment, X=X, cache_values=True)
+        # Forest predictions sum tree outputs across threads in arrival order; one thread keeps the
+        # floating-point sums, and so every reported number, identical from run to run.
+        for forest in getattr(estimator.model_final_, "estimators_", [estimator.model_final_]):
+            forest.n_jobs = 1
         cate = np.asarray(estimator.model_final_.oob_predict(X), dtype=float).reshape(len(X))
     y_res, t_res, *_ = estimator.residuals_
     y_res, t_res = np.asarray(y_res, float).reshape(-1), np.asarray(t_res, float).reshape(-1)

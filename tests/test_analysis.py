@@ -1,0 +1,63 @@
+"""The public API: analyze(data, params) -> Analysis, its results, effect(df) on new data, and caching."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support import FAST, small_params
+
+import subgroups
+from subgroups import analysis as analysis_module
+from subgroups.datasets.synthetic import simulate_trial
+
+
+def test_results_are_json_and_name_their_scale(demo_analysis):
+    results = demo_analysis.results
+    text = json.dumps(results, allow_nan=False)
+    assert json.loads(text)["ate"]["scale"] == "difference in means"
+    assert results["ate"]["status"] == "confirmatory"
+    assert results["importance"]["status"] == "exploratory"
+    assert results["provenance"]["seed"] == 7
+    assert results["data"]["arms"] == {"treated": "drug", "control": "placebo"}
+    assert list(results["importance"]["by_feature"])[0] == "snp_01"
+
+
+def test_effect_on_new_patients_tracks_the_truth(demo_analysis):
+    fresh = simulate_trial("PM-SNP", n=1000, seed=99, b1_rel=2)
+    estimated = demo_analysis.effect(fresh.data)
+    assert estimated.shape == (1000,)
+    assert np.corrcoef(estimated, fresh.true_effect)[0, 1] > 0.5
+    carriers = fresh.true_subgroup
+    assert estimated[carriers].mean() > estimated[~carriers].mean()
+
+
+def test_analyze_accepts_a_data_frame_and_a_dict(small_csv: Path):
+    import pandas as pd
+
+    params = small_params(small_csv)
+    params["data"].pop("source")
+    a = subgroups.analyze(pd.read_csv(small_csv), params)
+    assert a.results["data"]["n"] == 400 and a.results["provenance"]["data_source"] == "data frame"
+
+
+def test_open_analysis_reuses_the_cached_fit(small_csv: Path, tmp_path: Path, monkeypatch):
+    params = small_params(small_csv)
+    first = subgroups.open_analysis(params, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("analysis-*.pkl"))) == 1
+
+    def refit(*args, **kwargs):
+        raise AssertionError("refitted although data and parameters are unchanged")
+
+    monkeypatch.setattr(analysis_module, "fit_effects", refit)
+    second = subgroups.open_analysis(params, cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.effects.cate, second.effects.cate)
+    # A report-only change reuses the fit; a change of seed does not.
+    retitled = subgroups.open_analysis(small_params(small_csv, report__title="new title"), cache_dir=tmp_path)
+    assert retitled.results["params"]["report"]["title"] == "new title"
+    with pytest.raises(AssertionError, match="refitted"):
+        subgroups.open_analysis(params, overrides={"estimation.seed": 8}, cache_dir=tmp_path)
+
+

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from subgroups.errors import ParameterError
+from subgroups.params import load_params, parse_overrides, parse_yaml
+
+from support import ACTG_YAML, DEMO_YAML, demo_tree
+
+
+def test_shipped_parameter_files_validate():
+    demo = load_params(DEMO_YAML)
+    assert demo.name == "demo"
+    assert demo.data.simulation.n == 2000 and demo.data.simulation.scenario == "PM-SNP"
+    assert demo.data.treatment.treated == "drug" and demo.data.treatment.control == "placebo"
+    actg = load_params(ACTG_YAML)
+    assert actg.data.treatment.treated == "ZDV+ddI" and actg.data.outcome.column == "cd420"
+
+
+def test_misspelled_key_names_key_and_closest_valid_one():
+    tree = demo_tree()
+    tree["estimation"]["sed"] = 3
+    with pytest.raises(ParameterError) as info:
+        load_params(tree)
+    message = str(info.value)
+    assert "estimation.sed" in message and "did you mean 'estimation.seed'" in message
+    assert "\n" not in message
+
+
+def test_misspelled_section_is_an_error():
+    tree = demo_tree()
+    tree["estimaton"] = tree.pop("estimation")
+    with pytest.raises(ParameterError, match="did you mean 'estimation'"):
+        load_params(tree)
+
+
+def test_yaml_traps_exponent_is_number_and_no_is_text():
+    parsed = parse_yaml("a: 1e-3\nb: no\nc: yes\nd: true\ne: 2.5E+2\nf: off\n")
+    assert parsed == {"a": 0.001, "b": "no", "c": "yes", "d": True, "e": 250.0, "f": "off"}
+
+
+def test_control_label_no_stays_text(tmp_path: Path):
+    text = DEMO_YAML.read_text().replace("treated: drug, control: placebo", "treated: yes, control: no")
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    params = load_params(path)
+    assert params.data.treatment.treated == "yes" and params.data.treatment.control == "no"
+
+
+def test_overrides_from_command_line_strings():
+    params = load_params(DEMO_YAML, ["estimation.seed=3", "subgroups.alpha=1e-2", "report.title=hello world"])
+    assert params.estimation.seed == 3
+    assert params.subgroups.alpha == pytest.approx(0.01)
+    assert params.report.title == "hello world"
+
+
+def test_override_with_unknown_key_is_an_error():
+    with pytest.raises(ParameterError, match="unknown key 'estimation.seeed'"):
+        load_params(DEMO_YAML, {"estimation.seeed": 3})
+
+
+@pytest.mark.parametrize("bad", ["estimation.seed", "=3", "estimation"])
+def test_malformed_override(bad):
+    if bad == "estimation.seed":
+        assert parse_overrides([bad + "=4"]) == {"estimation.seed": 4}
+        return
+    with pytest.raises(ParameterError):
+        parse_overrides([bad])
+
+
+def test_invalid_values_are_one_line_errors():
+    tree = demo_tree()
+    tree["estimation"]["folds"] = 1
+    with pytest.raises(ParameterError, match="estimation.folds"):
+        load_params(tree)
+    tree = demo_tree()
+    tree["estimation"]["n_estimators"] = 101
+    with pytest.raises(ParameterError, match="multiple of 4"):
+        load_params(tree)
+    tree = demo_tree()
+    tree["data"]["treatment"]["control"] = "drug"
+    with pytest.raises(ParameterError, match="two different arms"):
+        load_params(tree)
+
+
+def test_time_to_event_needs_time_and_event():
+    tree = demo_tree()
+    tree["data"]["outcome"] = {"type": "time_to_event", "time": "time"}
+    with pytest.raises(ParameterError, match="'time' and 'event'"):
+        load_params(tree)
+
+
+def test_bad_yaml_and_missing_file(tmp_path: Path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(ParameterError, match="not valid YAML"):
+        load_params(path)
+    with pytest.raises(ParameterError, match="not found"):
+        load_params(tmp_path / "absent.yaml")
+    with pytest.raises(ParameterError, match=r"\.yaml or \.yml"):
+        load_params(tmp_path / "params.json")
