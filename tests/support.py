@@ -5,10 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import pandas as pd
 import yaml
-
-from subgroups.datasets.synthetic import simulate_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_YAML = ROOT / "params" / "demo.yaml"
@@ -36,5 +33,3 @@ def small_params(csv: Path, **changes) -> dict:
             node = node.setdefault(key, {})
         node[last] = value
     return copy.deepcopy(tree)
-
-

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import FAST, small_params
+from support import small_params
 
 import subgroups
 from subgroups import analysis as analysis_module
@@ -59,5 +59,3 @@ def test_open_analysis_reuses_the_cached_fit(small_csv: Path, tmp_path: Path, mo
     assert retitled.results["params"]["report"]["title"] == "new title"
     with pytest.raises(AssertionError, match="refitted"):
         subgroups.open_analysis(params, overrides={"estimation.seed": 8}, cache_dir=tmp_path)
-
-

@@ -124,7 +124,7 @@ def test_bad_specifications_fail_with_one_line(small_csv: Path, change, message)
     [
         ("patient_name", lambda n: [f"Person {i}" for i in range(n)], "looks like a direct identifier"),
         ("contact", lambda n: [f"p{i}@example.org" for i in range(n)], "e-mail"),
-        ("birth", lambda n: ["1950-01-%02d" % (1 + i % 28) for i in range(n)], "look like dates"),
+        ("birth", lambda n: [f"1950-01-{1 + i % 28:02d}" for i in range(n)], "look like dates"),
         ("notes", lambda n: [f"free text {i}" for i in range(n)], "free text"),
         ("constant", lambda n: [1.0] * n, "same value for every patient"),
         ("empty", lambda n: [np.nan] * n, "missing for every patient"),

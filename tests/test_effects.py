@@ -19,7 +19,11 @@ def _fit(scenario: str, n: int, seed: int, outcome: dict, **simulation):
     params = load_params(
         {
             "name": "t",
-            "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"}, "outcome": outcome, "id_column": "patient_id"},
+            "data": {
+                "treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+                "outcome": outcome,
+                "id_column": "patient_id",
+            },
         },
         FAST,
     )

@@ -3,11 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import ACTG_YAML, DEMO_YAML, demo_tree
 
 from subgroups.errors import ParameterError
 from subgroups.params import load_params, parse_overrides, parse_yaml
-
-from support import ACTG_YAML, DEMO_YAML, demo_tree
 
 
 def test_shipped_parameter_files_validate():

@@ -83,7 +83,10 @@ def test_no_patient_level_value_in_any_report(marked_run: Path):
     ("change", "expected"),
     [
         ({"estimation__seeed": 3}, "unknown key 'estimation.seeed'; did you mean 'estimation.seed'?"),
-        ({"data__outcome": {"column": "outcome_score", "type": "continuous"}}, "outcome outcome_score column 'outcome_score' not found"),
+        (
+            {"data__outcome": {"column": "outcome_score", "type": "continuous"}},
+            "outcome outcome_score column 'outcome_score' not found",
+        ),
         ({"data__treatment": {"column": "arm", "treated": "Drug A", "control": "placebo"}}, "treated label 'Drug A' not found"),
     ],
 )

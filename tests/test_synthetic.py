@@ -155,9 +155,7 @@ def test_trial_layout(scenario: str, n_default: int, outcome_cols: list[str]) ->
         assert tr.true_subgroup is None and tr.predictive == () and tr.cell == {}
     else:
         assert tr.true_subgroup.dtype == bool and tr.true_subgroup.shape == (n_default,)
-        assert set(tr.predictive) <= set(syn.FEATURES) and set(tr.decoys) <= set(
-            syn.FEATURES
-        )
+        assert set(tr.predictive) <= set(syn.FEATURES) and set(tr.decoys) <= set(syn.FEATURES)
     assert np.allclose(tr.extra_truth["prognostic_score"], prognostic_score(d))
 
 
@@ -232,9 +230,7 @@ def test_clinical_marginals(big_x: pd.DataFrame) -> None:
 
 def test_latent_correlations_signs(big_x: pd.DataFrame) -> None:
     """Observed rank correlations carry the sign of the listed latent correlations."""
-    x = big_x.assign(
-        smoking=big_x["smoking"].map({"never": 0, "former": 1, "current": 2})
-    )
+    x = big_x.assign(smoking=big_x["smoking"].map({"never": 0, "former": 1, "current": 2}))
     rho = x[syn.CLINICAL].corr(method="spearman")
     assert rho.loc["age", "duration"] > 0.3
     assert rho.loc["severity", "crp"] > 0.3
@@ -265,14 +261,9 @@ def test_snps(big_x: pd.DataFrame) -> None:
     # Allele frequencies equal the MAFs and genotypes are in Hardy-Weinberg equilibrium.
     g = x[FEATURE_FAMILIES["genetic"]].to_numpy()
     maf = g.mean(axis=0) / 2
-    assert np.all(
-        np.abs(maf - syn.SNP_MAF)
-        <= K_SE * np.sqrt(syn.SNP_MAF * (1 - syn.SNP_MAF) / (2 * n))
-    )
+    assert np.all(np.abs(maf - syn.SNP_MAF) <= K_SE * np.sqrt(syn.SNP_MAF * (1 - syn.SNP_MAF) / (2 * n)))
     hom = (g == 2).mean(axis=0)
-    assert np.all(
-        np.abs(hom - syn.SNP_MAF**2) <= K_SE * np.sqrt(syn.SNP_MAF**2 / n) + 1e-4
-    )
+    assert np.all(np.abs(hom - syn.SNP_MAF**2) <= K_SE * np.sqrt(syn.SNP_MAF**2 / n) + 1e-4)
     # Different blocks are independent.
     assert abs(np.corrcoef(x["snp_05"], x["snp_06"])[0, 1]) < K_SE / np.sqrt(n)
 
@@ -313,12 +304,8 @@ def test_null_b(nullb: SimulatedTrial) -> None:
     p0 = 0.15 + 0.6 * special.expit(1.2 * s)
     assert_mc(p0.mean(), 0.469, p0.std() / np.sqrt(n), 0.0005)
     ctrl = tr.data["arm"] == "placebo"
-    assert_mc(
-        tr.data.loc[ctrl, "response"].mean(), 0.469, prop_se(0.469, n // 2), 0.0005
-    )
-    assert_mc(
-        tr.data.loc[~ctrl, "response"].mean(), 0.593, prop_se(0.593, n // 2), 0.0005
-    )
+    assert_mc(tr.data.loc[ctrl, "response"].mean(), 0.469, prop_se(0.469, n // 2), 0.0005)
+    assert_mc(tr.data.loc[~ctrl, "response"].mean(), 0.593, prop_se(0.593, n // 2), 0.0005)
     link = tr.extra_truth["link_effect"]
     np.testing.assert_allclose(link, special.logit(p0 + 0.124) - special.logit(p0))
     assert link.std() > 0.01  # the logit-scale effect varies
@@ -359,9 +346,7 @@ def test_lifesev(lifesev: SimulatedTrial) -> None:
     tr, n = lifesev, N_TRIAL
     d = tr.data
     G = tr.true_subgroup
-    np.testing.assert_array_equal(
-        G, (d["smoking"] != "current").to_numpy() & (d["severity"] > 50).to_numpy()
-    )
+    np.testing.assert_array_equal(G, (d["smoking"] != "current").to_numpy() & (d["severity"] > 50).to_numpy())
     # SPEC: P(g > .5) = P(G*) = .249 (the formula gives .8 * P(Beta(2,3) > .5) = .25).
     assert_mc(G.mean(), 0.249, prop_se(0.25, n), 0.0005)
     tau = tr.true_effect
@@ -374,20 +359,14 @@ def test_lifesev(lifesev: SimulatedTrial) -> None:
     ctrl = (d["arm"] == "placebo").to_numpy()
     assert_mc(d.loc[ctrl, "response"].mean(), 0.35, prop_se(0.35, n // 2), 0.005)
     assert_mc(d.loc[~ctrl, "response"].mean(), 0.417, prop_se(0.417, n // 2), 0.0005)
-    g = (d["smoking"] != "current").to_numpy() * stats.norm.cdf(
-        (d["severity"].to_numpy() - 50) / 5
-    )
+    g = (d["smoking"] != "current").to_numpy() * stats.norm.cdf((d["severity"].to_numpy() - 50) / 5)
     np.testing.assert_allclose(tr.extra_truth["link_effect"], 0.032 + 1.347 * g)
     assert tr.predictive == ("smoking", "severity")
     assert set(tr.decoys) == {"crp", "alcohol", "activity"}
 
 
-@pytest.mark.parametrize(
-    ("rel", "g_rd", "notg_rd"), [(1, 0.132, 0.046), (0, None, None)]
-)
-def test_lifesev_other_cells(
-    rel: int, g_rd: float | None, notg_rd: float | None
-) -> None:
+@pytest.mark.parametrize(("rel", "g_rd", "notg_rd"), [(1, 0.132, 0.046), (0, None, None)])
+def test_lifesev_other_cells(rel: int, g_rd: float | None, notg_rd: float | None) -> None:
     tr = simulate_trial("PM-LIFESEV", n=20_000, seed=2, b1_rel=rel)
     tau, G = tr.true_effect, tr.true_subgroup
     if rel == 0:  # logit null: constant link effect, RD mean .067, sd .021
@@ -403,17 +382,13 @@ def test_tte_truth(tte: SimulatedTrial) -> None:
     tr, n = tte, N_TRIAL
     d = tr.data
     S = tr.true_subgroup
-    np.testing.assert_array_equal(
-        S, (d["snp_01"] >= 1).to_numpy() & (d["severity"] >= 40).to_numpy()
-    )
+    np.testing.assert_array_equal(S, (d["snp_01"] >= 1).to_numpy() & (d["severity"] >= 40).to_numpy())
     assert_mc(S.mean(), 0.242, prop_se(0.242, n), 0.0005)
     tau = tr.true_effect
     assert_mc(tau[S].mean(), 0.201, tau[S].std() / np.sqrt(S.sum()), 0.0005)
     assert_mc(tau[~S].mean(), -0.025, tau[~S].std() / np.sqrt((~S).sum()), 0.0005)
     assert_mc(tau.mean(), 0.030, tau.std() / np.sqrt(n), 0.0005)
-    np.testing.assert_allclose(
-        tr.extra_truth["log_hr"], np.where(S, np.log(0.5), np.log(1.1))
-    )
+    np.testing.assert_allclose(tr.extra_truth["log_hr"], np.where(S, np.log(0.5), np.log(1.1)))
     rmst = tr.extra_truth["rmst_diff"]
     # SPEC: 3.98 / -0.50; see test_tte_levels for the exact values of the formula.
     assert_mc(rmst[S].mean(), 3.98, rmst[S].std() / np.sqrt(S.sum()), 0.005)

@@ -379,9 +379,7 @@ def _smoking_code(smoking: pd.Series | np.ndarray) -> np.ndarray:
     try:
         return np.array([codes[v] for v in values], dtype=np.int64)
     except KeyError as exc:
-        raise ParameterError(
-            f"smoking must be one of {', '.join(SMOKING_LEVELS)}; got {exc.args[0]!r}."
-        ) from None
+        raise ParameterError(f"smoking must be one of {', '.join(SMOKING_LEVELS)}; got {exc.args[0]!r}.") from None
 
 
 def prognostic_score(X: pd.DataFrame) -> np.ndarray:
@@ -537,14 +535,10 @@ def simulate_trial(
         For an unknown scenario, b1_rel or level, or a sample size below 2.
     """
     if scenario not in SCENARIOS:
-        raise ParameterError(
-            f"Unknown scenario {scenario!r}; valid scenarios: {', '.join(SCENARIOS)}."
-        )
+        raise ParameterError(f"Unknown scenario {scenario!r}; valid scenarios: {', '.join(SCENARIOS)}.")
     rel = _check_b1_rel(b1_rel)
     if level not in TTE_LEVELS:
-        raise ParameterError(
-            f"Unknown level {level!r}; valid levels: {', '.join(TTE_LEVELS)}."
-        )
+        raise ParameterError(f"Unknown level {level!r}; valid levels: {', '.join(TTE_LEVELS)}.")
     if n is None:
         n = DEFAULT_N[scenario]
     if isinstance(n, bool) or not float(n).is_integer() or int(n) < 2:
@@ -640,9 +634,7 @@ def simulate_trial(
     return SimulatedTrial(
         data=data,
         true_effect=np.asarray(tau, dtype=float),
-        true_subgroup=None
-        if true_subgroup is None
-        else np.asarray(true_subgroup, dtype=bool),
+        true_subgroup=None if true_subgroup is None else np.asarray(true_subgroup, dtype=bool),
         scenario=scenario,
         cell=cell,
         truth_scale=_TRUTH_SCALE[outcome],
