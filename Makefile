@@ -25,8 +25,8 @@ demo: $(STAMP)
 	@echo "Reports: runs/demo/index.html and runs/actg175/index.html"
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lab: $(STAMP)
