@@ -32,6 +32,8 @@ def balance(audit: Audit, ax: Axes | None = None) -> Axes:
     ax.scatter(table["SMD"], np.arange(len(table)), c=colors, s=18, zorder=3)
     ax.axvspan(-IMBALANCE, IMBALANCE, color="#dddddd", zorder=1)
     ax.axvline(0, color="black", lw=0.8)
+    reach = max(0.25, 1.15 * float(table["SMD"].abs().max()))
+    ax.set_xlim(-reach, reach)
     ax.set_yticks(np.arange(len(table)), table["label"], fontsize=7)
     ax.set_xlabel("standardized difference (treated − control)")
     ax.set_title("Baseline balance between arms (grey band: |SMD| ≤ 0.1)")
