@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from subgroups import analyze
 from subgroups.data import load_trial
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.effects import fit_effects
@@ -48,10 +49,40 @@ def test_demo_per_patient_effects_recover_the_genetic_subgroup(demo_analysis, de
     assert cate[carriers].mean() - cate[~carriers].mean() > 0.1
 
 
-def test_scores_average_to_econml_doubly_robust_ate(demo_analysis):
-    effects = demo_analysis.effects
-    assert effects.ate.estimate == pytest.approx(float(effects.estimator.ate_[0]), abs=1e-10)
-    assert effects.ate.se == pytest.approx(float(effects.estimator.ate_stderr_[0]), rel=1e-3)
+def test_average_effect_is_the_mean_of_aipw_scores(demo_analysis):
+    e = demo_analysis.effects
+    T, Y = demo_analysis.data.treatment, demo_analysis.data.outcome
+    aipw = e.mu1 - e.mu0 + T * (Y - e.mu1) / e.propensity - (1 - T) * (Y - e.mu0) / (1 - e.propensity)
+    np.testing.assert_allclose(e.scores, aipw)
+    assert e.ate.estimate == pytest.approx(aipw.mean())
+    assert e.ate.se == pytest.approx(aipw.std(ddof=1) / np.sqrt(aipw.size))
+
+
+def test_auto_compares_every_candidate_and_selects_across_folds(demo_analysis):
+    table = demo_analysis.effects.candidates
+    assert set(table["learner"]) == {"t_learner", "x_learner", "dr_learner", "causal_forest"}
+    assert table["folds_chosen"].sum() == demo_analysis.params.estimation.folds
+    assert (table["dr_loss"] > 0).all() and (table["r_loss"] > 0).all()
+    # No learner may be worse than predicting no heterogeneity at all by much on this signal.
+    assert table["dr_loss"].min() <= np.mean((demo_analysis.effects.scores - demo_analysis.effects.scores.mean()) ** 2)
+
+
+@pytest.mark.parametrize("learner", ["t_learner", "x_learner", "dr_learner", "causal_forest"])
+def test_held_out_estimates_never_use_the_patients_own_outcomes(learner):
+    frame = simulate_trial("PM-SNP", n=300, seed=2, b1_rel=2).data
+    params = load_params(
+        {"name": "t", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+                               "outcome": {"column": "response", "type": "continuous"}, "id_column": "patient_id"}},
+        {**FAST, "estimation.learner": learner, "estimation.n_estimators": 40},
+    )  # fmt: skip
+    first = fit_effects(load_trial(params, frame), params.estimation)
+    fold0 = first.folds == 0
+    changed = frame.copy()
+    changed.loc[fold0, "response"] = changed.loc[fold0, "response"] + np.random.default_rng(0).normal(0, 5, fold0.sum())
+    second = fit_effects(load_trial(params, changed), params.estimation)
+    np.testing.assert_array_equal(second.folds, first.folds)
+    np.testing.assert_allclose(second.cate[fold0], first.cate[fold0], rtol=0, atol=1e-12)
+    assert not np.allclose(second.cate[~fold0], first.cate[~fold0])
 
 
 def test_randomized_trial_uses_known_probability(demo_analysis):
@@ -79,13 +110,18 @@ def test_same_seed_same_numbers():
     assert first.ate == second.ate
 
 
-def test_time_to_event_estimation_is_refused_clearly():
-    frame = simulate_trial("PM-TTE", n=300, seed=1).data
-    params = load_params(
-        {"name": "t", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
-                               "outcome": {"type": "time_to_event", "time": "time", "event": "event"}, "id_column": "patient_id"}}
-    )  # fmt: skip
-    trial = load_trial(params, frame)
-    assert trial.event is not None and set(np.unique(trial.event)) <= {0.0, 1.0}
-    with pytest.raises(DataError, match="time_to_event"):
-        fit_effects(trial, params.estimation)
+def test_time_to_event_effect_is_a_restricted_mean_difference():
+    sim = simulate_trial("PM-TTE", n=800, seed=3, level="L2")
+    params = {
+        "name": "t",
+        "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"}, "id_column": "patient_id",
+                 "outcome": {"type": "time_to_event", "time": "time", "event": "event", "horizon": 30}},
+        "estimation": {"n_estimators": 100, "nuisance_iterations": 60, "folds": 3, "shap_rows": 50},
+    }  # fmt: skip
+    a = analyze(sim.data, params)
+    ate = a.results["ate"]
+    assert ate["scale"] == "difference in restricted mean survival time up to 30"
+    assert ate["ci_low"] <= float(sim.extra_truth["rmst_diff"].mean()) <= ate["ci_high"]
+    assert "hazard_scale" in a.heterogeneity["extra"]
+    with pytest.raises(DataError, match="pseudo-observations"):
+        fit_effects(a.data, a.params.estimation)

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from subgroups.data import TrialData, load_trial
-from subgroups.effects import EffectModel, fit_effects
+from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.explain import Explanation, explain_effects
+from subgroups.heterogeneity import Heterogeneity, test_heterogeneity
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import suppress_count
 
@@ -34,6 +35,7 @@ class Analysis:
     data: TrialData
     effects: EffectModel
     explanation: Explanation
+    tests: Heterogeneity
     results: dict[str, Any]
 
     def effect(self, df: pd.DataFrame) -> np.ndarray:
@@ -55,7 +57,8 @@ class Analysis:
         return self.results["ate"]
 
     @property
-    def heterogeneity(self) -> dict[str, Any] | None:
+    def heterogeneity(self) -> dict[str, Any]:
+        """p-values, the decision and the scale tested (as in results.json)."""
         return self.results["heterogeneity"]
 
     @property
@@ -106,28 +109,60 @@ def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, 
     path = Path(cache_dir) / f"analysis-{cache_key(run, trial.fingerprint)}.pkl"
     if path.is_file():
         with path.open("rb") as handle:
-            cached: Analysis = pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
-        # Parameters that do not affect the fit (report settings, titles) come from this call.
-        return Analysis(
-            run,
-            cached.data,
-            cached.effects,
-            cached.explanation,
-            build_results(run, cached.data, cached.effects, cached.explanation),
-        )
+            trial, effects, explanation = pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
+        # Everything downstream of the fit (tests, report settings) comes from this call's parameters.
+        return _assemble(run, trial, effects, explanation)
     analysis = _finish(run, trial)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as handle:
-        pickle.dump(analysis, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((analysis.data, analysis.effects, analysis.explanation), handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
     return analysis
 
 
 def _finish(run: RunParams, trial: TrialData) -> Analysis:
-    effects = fit_effects(trial, run.estimation)
+    outcome, scale = analysis_outcome(trial)
+    effects = fit_effects(trial, run.estimation, outcome=outcome, scale=scale)
     explanation = explain_effects(effects, trial, run.estimation.shap_rows, run.estimation.seed)
-    return Analysis(run, trial, effects, explanation, build_results(run, trial, effects, explanation))
+    return _assemble(run, trial, effects, explanation)
+
+
+def analysis_outcome(trial: TrialData) -> tuple[np.ndarray, tuple[str, str]]:
+    """The outcome the effect models see and its scale; time-to-event becomes pseudo-observations."""
+    spec = trial.spec.outcome
+    if spec.type != "time_to_event":
+        return trial.outcome, SCALES[spec.type]
+    from subgroups import outcomes
+
+    horizon = spec.horizon or outcomes.default_horizon(trial.outcome, trial.event, trial.treatment)
+    if spec.estimand == "rmst":
+        values = outcomes.rmst_pseudo_values(trial.outcome, trial.event, horizon, groups=trial.treatment)
+        scale = (
+            f"difference in restricted mean survival time up to {horizon:g}",
+            f"E[min(T(1), {horizon:g}) - min(T(0), {horizon:g})]: mean event-free time up to {horizon:g} "
+            f"(time units of '{spec.time}') on treatment minus on control, via pseudo-observations",
+        )
+    else:
+        values = outcomes.survival_pseudo_values(trial.outcome, trial.event, horizon, groups=trial.treatment)
+        scale = (
+            f"difference in survival probability at {horizon:g}",
+            f"P(T(1) > {horizon:g}) - P(T(0) > {horizon:g}): event-free probability on treatment minus on control, "
+            "via pseudo-observations",
+        )
+    return values, scale
+
+
+def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation) -> Analysis:
+    tests = test_heterogeneity(effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell)
+    if trial.spec.outcome.type == "time_to_event":
+        from subgroups.heterogeneity import hazard_scale_test
+
+        kept = effects.retained if effects.retained.size else slice(None)
+        tests.extra["hazard_scale"] = hazard_scale_test(
+            trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate
+        )
+    return Analysis(run, trial, effects, explanation, tests, build_results(run, trial, effects, explanation, tests))
 
 
 # --- results.json ------------------------------------------------------------------------------
@@ -162,7 +197,9 @@ def provenance(run: RunParams, trial: TrialData) -> dict[str, Any]:
     }
 
 
-def build_results(run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation) -> dict[str, Any]:
+def build_results(
+    run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation, tests: Heterogeneity
+) -> dict[str, Any]:
     """Every headline number of the analysis, JSON-ready; counts below `report.min_cell` suppressed."""
     min_cell = run.report.min_cell
     treated, control = trial.arm_labels
@@ -196,12 +233,18 @@ def build_results(run: RunParams, trial: TrialData, effects: EffectModel, explan
         },
         "ate": ate,
         "effects": {
-            "learner": effects.learner,
-            "per_patient": "out-of-bag causal forest predictions (not shown in reports)",
+            "learner_requested": effects.learner,
+            "learner_used": effects.chosen,
+            "candidates": effects.candidates.to_dict(orient="records"),
+            "selection": "per fold, the candidate with the smallest out-of-fold DR-loss on the other folds",
+            "per_patient": "out-of-fold (cross-fitted) estimates; never shown patient by patient",
             "cate_sd": float(np.std(effects.cate)),
+            "n_analysed": suppress_count(effects.cate.size, min_cell),
+            "n_trimmed": suppress_count(int(effects.retained.size - effects.retained.sum()), min_cell),
+            "scale": effects.scale,
             "status": "exploratory",
         },
-        "heterogeneity": None,
+        "heterogeneity": tests.to_dict(),
         "importance": explanation.to_dict(),
         "subgroups": [],
         "design": None,

@@ -1,31 +1,41 @@
-"""Heterogeneous treatment effects (CATE) behind one learner registry.
+"""Heterogeneous treatment effects (CATE): cross-fitted learners behind one registry.
 
 Estimands, on the outcome's own scale (treated minus control):
 - continuous outcome: difference in means, E[Y(1) - Y(0) | X];
-- binary outcome: risk difference, P(Y(1) = 1 | X) - P(Y(0) = 1 | X).
+- binary outcome: risk difference, P(Y(1) = 1 | X) - P(Y(0) = 1 | X);
+- time-to-event: difference in restricted mean survival time up to a horizon (or in survival
+  probability at a landmark), through pseudo-observations (`subgroups.outcomes`).
 
-The causal forest (Wager & Athey 2018; Athey, Tibshirani & Wager 2019) is fitted by econml's
-`CausalForestDML` with explicit gradient-boosting nuisance models (econml's 'auto' selection is
-slow) and, in a randomized trial, the known randomization probability instead of a fitted
-propensity model. Nuisances are cross-fitted over `folds`; per-patient effects are out-of-bag
-predictions of an honest forest, so no patient's estimate uses that patient's outcome. The average
-effect is the mean of doubly robust (AIPW) scores (Robins, Rotnitzky & Zhao 1994) with its
-normal-theory confidence interval.
+How the numbers are made honest (Chernozhukov et al. 2018; Kennedy 2023):
+1. Patients are split into `folds` (stratified by arm). For each fold, every model (outcome
+   regressions per arm, propensity when not randomized, and each candidate effect learner) is
+   fitted on the *other* folds only and predicts the held-out fold. Each patient's effect estimate
+   therefore never used that patient's outcome.
+2. Doubly robust (AIPW) scores ψᵢ = μ̂₁ − μ̂₀ + T(Y − μ̂₁)/ê − (1 − T)(Y − μ̂₀)/(1 − ê)
+   (Robins, Rotnitzky & Zhao 1994) use the same held-out nuisances; their mean is the average
+   effect, with the usual normal-theory CI.
+3. `learner: auto` compares candidates by the out-of-fold DR-loss mean((ψ − τ̂)²) (and reports the
+   R-loss of Nie & Wager 2021). To keep the held-out predictions independent of the patients they
+   are scored on, the learner used for fold k is the one with the smallest loss on the *other*
+   folds (cross-selection); selecting on the same patients would bias later calibration tests.
+In a randomized trial the known randomization probability replaces a fitted propensity model.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.model_selection import StratifiedKFold
 
-from subgroups.data import FeatureEncoder, TrialData
+from subgroups.data import TrialData
 from subgroups.errors import DataError
 from subgroups.params import EstimationParams
 
@@ -33,6 +43,8 @@ SCALES = {
     "continuous": ("difference in means", "E[Y(1) - Y(0)]: mean outcome on treatment minus on control"),
     "binary": ("risk difference", "P(Y(1) = 1) - P(Y(0) = 1): response probability on treatment minus on control"),
 }
+CANDIDATES = ("t_learner", "x_learner", "dr_learner", "causal_forest")
+PROPENSITY_FLOOR = 0.01
 
 
 class KnownPropensity(ClassifierMixin, BaseEstimator):
@@ -89,30 +101,52 @@ class AverageEffect:
 
 @dataclass(frozen=True)
 class EffectModel:
-    """A fitted effect model with cross-fitted per-patient effects and doubly robust scores."""
+    """Cross-fitted per-patient effects, doubly robust scores, and the fold models for new data."""
 
-    estimator: Any
-    encoder: FeatureEncoder
-    cate: np.ndarray  # out-of-bag effect estimate per analysed patient
+    fold_models: tuple[Any, ...]  # per fold: the chosen learner's model, with .effect(X)
+    fold_learners: tuple[str, ...]  # which learner each fold used
+    folds: np.ndarray  # fold id per analysed patient
+    cate: np.ndarray  # out-of-fold effect estimate per analysed patient
     scores: np.ndarray  # doubly robust (AIPW) score per patient; mean = average effect
+    mu0: np.ndarray  # out-of-fold outcome prediction on control
+    mu1: np.ndarray  # out-of-fold outcome prediction on treatment
     propensity: np.ndarray  # treatment probability per patient used in the scores
     ate: AverageEffect
-    learner: str
-    seed: int
+    learner: str  # as requested ("auto" or a learner name)
+    candidates: pd.DataFrame  # learner, DR-loss, R-loss, folds where chosen
+    candidate_cate: dict[str, np.ndarray]  # out-of-fold estimates of every candidate
     outcome_type: str
+    seed: int
+    retained: np.ndarray = field(default_factory=lambda: np.ones(0, bool))  # analysed rows of the input
 
     @property
     def scale(self) -> str:
         return self.ate.scale
 
+    @property
+    def chosen(self) -> str:
+        """The learner used (or 'mixed: a/b' when cross-selection chose differently by fold)."""
+        names = sorted(set(self.fold_learners))
+        return names[0] if len(names) == 1 else "mixed: " + "/".join(names)
+
     def effect(self, X: Any) -> np.ndarray:
-        """Estimated effect for rows of an encoded feature matrix (same columns as training)."""
-        return np.asarray(self.estimator.effect(np.asarray(X, dtype=float)), dtype=float).ravel()
+        """Estimated effect for rows of an encoded feature matrix: mean of the fold models."""
+        X = np.asarray(X, dtype=float)
+        return np.mean([model.effect(X) for model in self.fold_models], axis=0)
 
 
-def _regressor(cfg: EstimationParams) -> HistGradientBoostingRegressor:
+# --- models ------------------------------------------------------------------------------------
+
+
+def _regressor(cfg: EstimationParams, final: bool = False) -> HistGradientBoostingRegressor:
+    # Final (effect) stages are smaller: effects are usually simpler than outcome surfaces.
     return HistGradientBoostingRegressor(
-        max_iter=cfg.nuisance_iterations, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20, random_state=cfg.seed
+        max_iter=cfg.nuisance_iterations // 2 if final else cfg.nuisance_iterations,
+        learning_rate=0.05,
+        max_leaf_nodes=7 if final else 15,
+        min_samples_leaf=40 if final else 20,
+        l2_regularization=1.0 if final else 0.0,
+        random_state=cfg.seed,
     )
 
 
@@ -122,72 +156,236 @@ def _classifier(cfg: EstimationParams) -> HistGradientBoostingClassifier:
     )
 
 
-def _causal_forest(data: TrialData, cfg: EstimationParams, propensity_model: Any, discrete_outcome: bool) -> Any:
+@dataclass(frozen=True)
+class _Context:
+    cfg: EstimationParams
+    binary: bool
+    propensity_model: Any  # unfitted; KnownPropensity in an RCT
+
+
+class _TwoModels:
+    """T-learner: separate outcome models per arm; effect = μ̂₁(x) − μ̂₀(x) (Künzel et al. 2019)."""
+
+    def __init__(self, model0: Any, model1: Any, binary: bool):
+        self.model0, self.model1, self.binary = model0, model1, binary
+
+    def predict_arms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.binary:
+            return self.model0.predict_proba(X)[:, 1], self.model1.predict_proba(X)[:, 1]
+        return self.model0.predict(X), self.model1.predict(X)
+
+    def effect(self, X: np.ndarray) -> np.ndarray:
+        mu0, mu1 = self.predict_arms(X)
+        return mu1 - mu0
+
+
+class _Econml:
+    """An econml CATE estimator seen through `.effect(X)` (flattened, single-threaded prediction)."""
+
+    def __init__(self, estimator: Any):
+        self.estimator = estimator
+        # Forest predictions sum tree outputs across threads in arrival order; one thread keeps
+        # every reported number identical from run to run.
+        final = getattr(estimator, "model_final_", None)
+        for forest in getattr(final, "estimators_", []) if final is not None else []:
+            if hasattr(forest, "n_jobs"):
+                forest.n_jobs = 1
+
+    def effect(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.estimator.effect(X), dtype=float).reshape(len(X))
+
+
+def _fit_outcome_models(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context) -> _TwoModels:
+    base = _classifier(ctx.cfg) if ctx.binary else _regressor(ctx.cfg)
+    return _TwoModels(clone(base).fit(X[T == 0], Y[T == 0]), clone(base).fit(X[T == 1], Y[T == 1]), ctx.binary)
+
+
+def _x_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
+    from econml.metalearners import XLearner
+
+    return _Econml(
+        XLearner(
+            models=_regressor(ctx.cfg),
+            cate_models=_regressor(ctx.cfg, final=True),
+            propensity_model=clone(ctx.propensity_model),
+        ).fit(Y, T, X=X)
+    )
+
+
+def _dr_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
+    from econml.dr import DRLearner
+
+    return _Econml(
+        DRLearner(
+            model_propensity=clone(ctx.propensity_model),
+            model_regression=_classifier(ctx.cfg) if ctx.binary else _regressor(ctx.cfg),
+            model_final=_regressor(ctx.cfg, final=True),
+            discrete_outcome=ctx.binary,
+            min_propensity=PROPENSITY_FLOOR,
+            cv=2,
+            random_state=ctx.cfg.seed,
+        ).fit(Y, T, X=X)
+    )
+
+
+def _causal_forest(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
     from econml.dml import CausalForestDML
 
-    return CausalForestDML(
-        model_y=_classifier(cfg) if discrete_outcome else _regressor(cfg),
-        model_t=propensity_model,
-        discrete_treatment=True,
-        discrete_outcome=discrete_outcome,
-        cv=cfg.folds,
-        n_estimators=cfg.n_estimators,
-        min_samples_leaf=cfg.min_samples_leaf,
-        honest=True,
-        inference=True,
-        drate=True,
-        random_state=cfg.seed,
-        n_jobs=-1,
+    return _Econml(
+        CausalForestDML(
+            model_y=_classifier(ctx.cfg) if ctx.binary else _regressor(ctx.cfg),
+            model_t=clone(ctx.propensity_model),
+            discrete_treatment=True,
+            discrete_outcome=ctx.binary,
+            cv=2,
+            n_estimators=ctx.cfg.n_estimators,
+            min_samples_leaf=ctx.cfg.min_samples_leaf,
+            honest=True,
+            inference=False,
+            random_state=ctx.cfg.seed,
+            n_jobs=-1,
+        ).fit(Y, T, X=X)
     )
+
+
+def _t_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
+    return outcome_models  # the nuisance outcome models are the T-learner: no second fit
 
 
 # One registry: adding a learner is one function and one line.
-LEARNERS: dict[str, Callable[..., Any]] = {"causal_forest": _causal_forest}
+LEARNERS: dict[str, Callable[..., Any]] = {
+    "t_learner": _t_learner,
+    "x_learner": _x_learner,
+    "dr_learner": _dr_learner,
+    "causal_forest": _causal_forest,
+}
 
 
-def fit_effects(data: TrialData, cfg: EstimationParams) -> EffectModel:
-    """Fit the effect model and return cross-fitted per-patient effects and the average effect."""
-    outcome_type = data.spec.outcome.type
-    if outcome_type not in SCALES:
-        raise DataError(
-            f"effect estimation for '{outcome_type}' outcomes is not available yet; "
-            "use a continuous or binary outcome (time-to-event estimation is planned)"
-        )
-    discrete_outcome = outcome_type == "binary"
+# --- cross-fitting -----------------------------------------------------------------------------
+
+
+def assign_folds(treatment: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold id per patient, stratified by arm, reproducible from the seed."""
+    ids = np.empty(treatment.size, dtype=int)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (_, test) in enumerate(splitter.split(np.zeros(treatment.size), treatment)):
+        ids[test] = k
+    return ids
+
+
+def _propensity(
+    data: TrialData, cfg: EstimationParams, X: np.ndarray, T: np.ndarray, folds: np.ndarray
+) -> tuple[Any, np.ndarray]:
     if data.spec.study == "rct":
-        p = data.spec.randomization_probability or float(data.treatment.mean())
-        propensity_model: Any = KnownPropensity(p)
-    else:
-        propensity_model = _classifier(cfg)
-    estimator = LEARNERS[cfg.learner](data, cfg, propensity_model, discrete_outcome)
-    X = data.X.to_numpy(dtype=float)
+        p = data.spec.randomization_probability or float(T.mean())
+        return KnownPropensity(p), np.full(T.size, p)
+    model, e = _classifier(cfg), np.empty(T.size)
+    for k in np.unique(folds):
+        train = folds != k
+        e[~train] = clone(model).fit(X[train], T[train]).predict_proba(X[~train])[:, 1]
+    return model, e
+
+
+def fit_effects(
+    data: TrialData, cfg: EstimationParams, outcome: np.ndarray | None = None, scale: tuple[str, str] | None = None
+) -> EffectModel:
+    """Cross-fit the candidate learners and return out-of-fold effects, AIPW scores and the ATE.
+
+    Parameters
+    ----------
+    data : TrialData
+    cfg : EstimationParams
+    outcome : array, optional
+        The outcome to analyse (e.g. pseudo-observations of a time-to-event outcome); default
+        `data.outcome`.
+    scale : (name, estimand), optional
+        How the effect is expressed; default from the outcome type.
+    """
+    outcome_type = data.spec.outcome.type
+    if outcome is None:
+        if outcome_type not in SCALES:
+            raise DataError(
+                f"time-to-event outcomes are analysed through pseudo-observations; call analyze() for '{outcome_type}'"
+            )
+        outcome = data.outcome
+    scale = scale or SCALES[outcome_type]
+    binary = outcome_type == "binary"
+    X_all, T_all, Y_all = data.X.to_numpy(dtype=float), data.treatment, np.asarray(outcome, dtype=float)
+
+    # Observational data: drop patients without overlap (Crump et al. 2009), then analyse the rest.
+    retained = np.ones(T_all.size, dtype=bool)
+    if data.spec.study == "observational":
+        pre_folds = assign_folds(T_all, cfg.folds, cfg.seed)
+        _, e_all = _propensity(data, cfg, X_all, T_all, pre_folds)
+        retained = (e_all >= cfg.trim) & (e_all <= 1 - cfg.trim)
+        for arm, label in ((1, "treated"), (0, "control")):
+            if int((T_all[retained] == arm).sum()) < 2 * cfg.folds:
+                raise DataError(
+                    f"after trimming propensities outside [{cfg.trim}, {1 - cfg.trim}] too few {label} patients remain; lower estimation.trim"
+                )
+    X, T, Y = X_all[retained], T_all[retained], Y_all[retained]
+    folds = assign_folds(T, cfg.folds, cfg.seed)
+    propensity_model, e = _propensity(data, cfg, X, T, folds)
+    e = np.clip(e, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
+    ctx = _Context(cfg, binary, propensity_model)
+
+    names = list(CANDIDATES) if cfg.learner == "auto" else [cfg.learner]
+    n = T.size
+    mu0, mu1 = np.empty(n), np.empty(n)
+    cand = {name: np.empty(n) for name in names}
+    models: dict[str, list[Any]] = {name: [] for name in names}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        estimator.fit(data.outcome, data.treatment, X=X, cache_values=True)
-        # Forest predictions sum tree outputs across threads in arrival order; one thread keeps the
-        # floating-point sums, and so every reported number, identical from run to run.
-        for forest in getattr(estimator.model_final_, "estimators_", [estimator.model_final_]):
-            forest.n_jobs = 1
-        cate = np.asarray(estimator.model_final_.oob_predict(X), dtype=float).reshape(len(X))
-    y_res, t_res, *_ = estimator.residuals_
-    y_res, t_res = np.asarray(y_res, float).reshape(-1), np.asarray(t_res, float).reshape(-1)
-    propensity = data.treatment - t_res
-    # AIPW score in residual form (as econml's drate): tau(x) + (Y~ - tau(x) T~) T~ / Var(T | X).
-    variance = np.clip(propensity * (1 - propensity), 1e-2, None)
-    scores = cate + (y_res - cate * t_res) * t_res / variance
-    scale, estimand = SCALES[outcome_type]
-    ate = summarize_scores(scores, cfg.level, scale, estimand, "mean of doubly robust (AIPW) scores, cross-fitted nuisances")
+        for k in range(cfg.folds):
+            train, test = folds != k, folds == k
+            outcome_models = _fit_outcome_models(X[train], T[train], Y[train], ctx)
+            mu0[test], mu1[test] = outcome_models.predict_arms(X[test])
+            for name in names:
+                model = LEARNERS[name](X[train], T[train], Y[train], ctx, outcome_models)
+                models[name].append(model)
+                cand[name][test] = model.effect(X[test])
+
+    scores = mu1 - mu0 + T * (Y - mu1) / e - (1 - T) * (Y - mu0) / (1 - e)
+    chosen, table = _select(names, cand, scores, Y, T, e, mu0, mu1, folds)
+    cate = np.empty(n)
+    for k, name in enumerate(chosen):
+        cate[folds == k] = cand[name][folds == k]
+    ate = summarize_scores(scores, cfg.level, scale[0], scale[1], "mean of doubly robust (AIPW) scores, cross-fitted nuisances")
     return EffectModel(
-        estimator=estimator,
-        encoder=data.encoder,
+        fold_models=tuple(models[name][k] for k, name in enumerate(chosen)),
+        fold_learners=tuple(chosen),
+        folds=folds,
         cate=cate,
         scores=scores,
-        propensity=propensity,
+        mu0=mu0,
+        mu1=mu1,
+        propensity=e,
         ate=ate,
         learner=cfg.learner,
-        seed=cfg.seed,
+        candidates=table,
+        candidate_cate=cand,
         outcome_type=outcome_type,
+        seed=cfg.seed,
+        retained=retained,
     )
+
+
+def _select(names, cand, scores, Y, T, e, mu0, mu1, folds) -> tuple[list[str], pd.DataFrame]:
+    """Per fold, the learner with the smallest DR-loss on the other folds (cross-selection)."""
+    m = e * mu1 + (1 - e) * mu0  # E[Y | X]
+    fold_ids = np.unique(folds)
+    dr = np.array([[np.sum((scores[folds == k] - cand[name][folds == k]) ** 2) for k in fold_ids] for name in names])
+    r = np.array([[np.sum(((Y - m) - cand[name] * (T - e))[folds == k] ** 2) for k in fold_ids] for name in names])
+    chosen = [names[int(np.argmin(dr.sum(axis=1) - dr[:, k]))] for k in fold_ids]
+    table = pd.DataFrame(
+        {
+            "learner": names,
+            "dr_loss": dr.sum(axis=1) / Y.size,
+            "r_loss": r.sum(axis=1) / Y.size,
+            "folds_chosen": [chosen.count(name) for name in names],
+        }
+    ).sort_values("dr_loss", kind="stable")
+    return chosen, table.reset_index(drop=True)
 
 
 def summarize_scores(scores: np.ndarray, level: float, scale: str, estimand: str, method: str) -> AverageEffect:

@@ -56,12 +56,40 @@ def ate_sentence(results: dict[str, Any]) -> str:
 
 
 def effect_spread_sentence(results: dict[str, Any]) -> str:
+    effects = results["effects"]
     return (
-        f"Per-patient effects estimated out of bag by the causal forest have a standard deviation of "
-        f"{results['effects']['cate_sd']:.3g} ({results['ate']['scale']}). This spread mixes real differences "
-        "between patients with estimation noise; whether any of it is real heterogeneity is a separate test. "
+        f"Per-patient effects, each estimated by models that never saw that patient's outcome "
+        f"(learner: {effects['learner_used'].replace('_', '-')}), have a standard deviation of "
+        f"{effects['cate_sd']:.3g} ({results['ate']['scale']}). This spread mixes real differences "
+        "between patients with estimation noise; the test below says whether any of it is real. "
         "Status: exploratory."
     )
+
+
+def learner_sentence(results: dict[str, Any]) -> str:
+    effects = results["effects"]
+    best = effects["candidates"][0]
+    return (
+        f"Candidate learners were compared by their out-of-fold doubly robust loss (lower is better; "
+        f"{effects['selection']}). Lowest: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."
+        if len(effects["candidates"]) > 1
+        else f"Learner fixed by the parameters: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."
+    )
+
+
+def heterogeneity_sentence(results: dict[str, Any]) -> str:
+    h = results["heterogeneity"]
+    lines = [f"**{h['decision']}**", f"Primary test: {h['primary_test']}; status: {h['status']}."]
+    for key, label in (("autoc", "AUTOC"), ("qini", "Qini coefficient")):
+        t = h[key]
+        lines.append(
+            f"Supporting: {label} {t['estimate']:.3g} (SE {t['se']:.3g}; one-sided {p_text(t['p_value'])}) — {t['meaning']}."
+        )
+    for name, t in h["extra"].items():
+        lines.append(
+            f"{name.replace('_', '-')} test: estimate {t['estimate']:.3g} (SE {t['se']:.3g}; one-sided {p_text(t['p_value'])}) — {t['meaning']}."
+        )
+    return "\n\n".join(lines)
 
 
 def importance_sentence(results: dict[str, Any]) -> str:
@@ -73,8 +101,9 @@ def importance_sentence(results: dict[str, Any]) -> str:
         f"Features that most change the estimated effect (mean |SHAP| on the effect scale): {top}. "
         f"By family, **{fam[0]}** features contribute most ({fam[1]:.3g}). "
         f"Computed on {imp['rows_used']} of {imp['rows_total']} patients (random sample). "
-        f"SHAP approximation gap: {imp['approximation_gap_mean_abs']:.3g} on average "
-        f"({imp['approximation_gap_relative_to_effect_sd']:.0%} of the SD of the explained effects). "
+        f"SHAP is computed exactly on a tree surrogate of the effect model; the surrogate reproduces it with "
+        f"R² = {imp['surrogate_r2']:.2f} on held-out patients (mean gap {imp['approximation_gap_mean_abs']:.3g}, "
+        f"{imp['approximation_gap_relative_to_effect_sd']:.0%} of the SD of the explained effects). "
         "Status: exploratory; importance is not evidence that the effect differs between patients."
     )
 

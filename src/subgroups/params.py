@@ -47,7 +47,8 @@ class OutcomeSpec(_Strict):
     column: str | None = None
     time: str | None = None
     event: str | None = None
-    horizon: float | None = Field(default=None, gt=0)
+    horizon: float | None = Field(default=None, gt=0)  # time-to-event: RMST horizon or survival landmark
+    estimand: Literal["rmst", "survival"] = "rmst"  # time-to-event: RMST difference or survival difference at `horizon`
     higher_is_better: bool = True
     label: str | None = None
 
@@ -104,13 +105,14 @@ class DataSpec(_Strict):
 class EstimationParams(_Strict):
     """How effects are estimated. One integer seed reaches every model."""
 
-    learner: Literal["causal_forest"] = "causal_forest"
+    learner: Literal["auto", "t_learner", "x_learner", "dr_learner", "causal_forest"] = "auto"
     folds: int = Field(default=5, ge=2, le=20)
     seed: int = Field(default=7, ge=0)
     n_estimators: int = Field(default=400, ge=8, le=10_000)
     min_samples_leaf: int = Field(default=10, ge=1)
     nuisance_iterations: int = Field(default=200, ge=10, le=5000)
     shap_rows: int = Field(default=300, ge=20, le=100_000)
+    trim: float = Field(default=0.05, ge=0, lt=0.5)  # observational only: drop propensities outside [trim, 1 - trim]
     level: float = Field(default=0.95, gt=0.5, lt=1)
 
     @field_validator("n_estimators")
@@ -120,6 +122,12 @@ class EstimationParams(_Strict):
         if value % 4:
             raise ValueError(f"must be a multiple of 4 (econml grows trees in groups of 4), e.g. {value + 4 - value % 4}")
         return value
+
+
+class HeterogeneityParams(_Strict):
+    """The heterogeneity test: its level (one-sided) decides whether subgroups may be called validated."""
+
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
 
 
 class SubgroupParams(_Strict):
@@ -144,6 +152,7 @@ class RunParams(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)
     data: DataSpec
     estimation: EstimationParams = Field(default_factory=EstimationParams)
+    heterogeneity: HeterogeneityParams = Field(default_factory=HeterogeneityParams)
     subgroups: SubgroupParams = Field(default_factory=SubgroupParams)
     trial_design: TrialDesignParams = Field(default_factory=TrialDesignParams)
     report: ReportParams = Field(default_factory=ReportParams)

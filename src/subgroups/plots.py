@@ -75,3 +75,16 @@ def family_importance(by_family: pd.Series, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("mean |summed SHAP value| of the family")
     ax.set_title("Effect modification by feature family")
     return ax
+
+
+def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
+    """Targeting operator characteristic: extra effect among the top-q ranked patients, with CIs."""
+    ax = _axes(ax, (6.5, 3.5))
+    ax.fill_between(curve["q"], curve["ci_low"], curve["ci_high"], color="#92c5de", alpha=0.6, label="95% pointwise CI")
+    ax.plot(curve["q"], curve["toc"], color="#2166ac", marker="o", ms=3, label="TOC(q)")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("share of patients treated, ranked by predicted benefit (q)")
+    ax.set_ylabel(f"effect among top q − average effect\n({scale})")
+    ax.set_title("Does ranking by predicted benefit find patients who benefit more? (held-out)")
+    ax.legend(fontsize=8)
+    return ax

@@ -1,0 +1,203 @@
+"""Is heterogeneity real? Tests on held-out (cross-fitted) effect predictions and AIPW scores.
+
+- **Calibration of the best linear predictor** (Chernozhukov, Demirer, Duflo & Fernández-Val 2018,
+  "generic ML"): regress the doubly robust scores ψᵢ on 1 and (τ̂ᵢ − mean τ̂) by OLS with HC3 robust
+  standard errors. The slope β₂ is 1 for a perfectly calibrated effect model and 0 when the
+  predictions carry no information about who benefits more. The test is one-sided, H₀: β₂ ≤ 0.
+  **This is the suite's decision rule**: heterogeneity is "detected at α" when its p-value < α.
+- **Rank-weighted average treatment effects** (Yadlowsky, Fleming, Shah, Brunskill & Wager 2024):
+  the targeting operator characteristic TOC(q) = mean ψ among the top-q fraction ranked by τ̂,
+  minus the mean ψ of everyone; AUTOC = ∫₀¹ TOC(q) dq and Qini = ∫₀¹ q·TOC(q) dq. Given the
+  ranking (made without the patients' own outcomes), both are linear in ψ, so their standard
+  errors follow from Σ wᵢ²(ψᵢ − ψ̄)². Reported as supporting evidence, one-sided (> 0).
+All three use the same held-out predictions: no patient's own outcome ranks that patient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+PRIMARY = "calibration slope of the best linear predictor (one-sided)"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test: estimate, SE, one-sided p-value (H₀: estimate ≤ 0), and what it estimates."""
+
+    name: str
+    estimate: float
+    se: float
+    p_value: float
+    meaning: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "estimate": self.estimate,
+            "se": self.se,
+            "p_value": self.p_value,
+            "alternative": "greater",
+            "meaning": self.meaning,
+        }
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Tests of heterogeneity with one documented decision."""
+
+    calibration: TestResult
+    mean_forecast: TestResult  # β₁: the average effect as seen by the BLP regression
+    autoc: TestResult
+    qini: TestResult
+    toc: pd.DataFrame  # q, toc, ci_low, ci_high (aggregates over ≥ min_cell patients)
+    alpha: float
+    scale: str
+    extra: dict[str, TestResult]  # e.g. a hazard-scale test for time-to-event outcomes
+
+    @property
+    def detected(self) -> bool:
+        return bool(self.calibration.p_value < self.alpha)
+
+    @property
+    def decision(self) -> str:
+        c = self.calibration
+        if self.detected:
+            return (
+                f"Heterogeneity detected at α = {self.alpha:g} on the {self.scale} scale: patients predicted to benefit more "
+                f"do benefit more in held-out data (calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g})."
+            )
+        return (
+            f"No credible heterogeneity at α = {self.alpha:g} on the {self.scale} scale: held-out patients predicted to benefit "
+            f"more did not benefit detectably more (calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g}). "
+            "Subgroups found in these data should be treated as exploratory."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "detected": self.detected,
+            "alpha": self.alpha,
+            "scale": self.scale,
+            "primary_test": PRIMARY,
+            "p_value": self.calibration.p_value,
+            "decision": self.decision,
+            "calibration": self.calibration.to_dict(),
+            "mean_forecast": self.mean_forecast.to_dict(),
+            "autoc": self.autoc.to_dict(),
+            "qini": self.qini.to_dict(),
+            "extra": {name: test.to_dict() for name, test in self.extra.items()},
+            "toc": self.toc.to_dict(orient="list"),
+            "status": "confirmatory test of a pre-specified hypothesis (is the effect heterogeneous?)",
+        }
+
+
+def _one_sided(estimate: float, se: float) -> float:
+    return float(stats.norm.sf(estimate / se)) if se > 0 else 1.0
+
+
+def calibration_test(scores: np.ndarray, cate: np.ndarray) -> tuple[TestResult, TestResult]:
+    """BLP regression ψ = β₁ + β₂(τ̂ − mean τ̂) with HC3 standard errors (one-sided test of β₂ > 0)."""
+    import statsmodels.api as sm
+
+    centred = cate - cate.mean()
+    if np.var(centred) <= 1e-24:
+        flat = TestResult("calibration slope", 0.0, float("inf"), 1.0, "effect predictions are constant: no ranking to test")
+        mean = float(np.mean(scores))
+        se = float(np.std(scores, ddof=1) / np.sqrt(scores.size))
+        return flat, TestResult("mean forecast", mean, se, _one_sided(mean, se), "average effect")
+    fit = sm.OLS(scores, sm.add_constant(centred)).fit(cov_type="HC3")
+    (b1, b2), (s1, s2) = fit.params, fit.bse
+    slope = TestResult(
+        "calibration slope",
+        float(b2),
+        float(s2),
+        _one_sided(float(b2), float(s2)),
+        "1 = well calibrated; 0 = predictions carry no information",
+    )
+    mean = TestResult("mean forecast", float(b1), float(s1), _one_sided(float(b1), float(s1)), "average effect (BLP intercept)")
+    return slope, mean
+
+
+def _rank_weights(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights a_r (AUTOC) and b_r (Qini) on the r-th ranked score; both sum to zero."""
+    r = np.arange(1, n + 1)
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / r)])  # H_0 .. H_n
+    autoc = (harmonic[n] - harmonic[r - 1] - 1.0) / n
+    qini = (n - r + 1) / n**2 - (n + 1) / (2 * n**2)
+    return autoc, qini
+
+
+def rate_tests(scores: np.ndarray, cate: np.ndarray) -> tuple[TestResult, TestResult]:
+    """AUTOC and Qini of the ranking by `cate`, with standard errors of the linear statistic."""
+    order = np.argsort(-cate, kind="stable")
+    ranked = scores[order]
+    a, b = _rank_weights(ranked.size)
+    deviation = ranked - ranked.mean()
+    results = []
+    for name, w, meaning in (
+        ("AUTOC", a, "area under the TOC curve: extra effect among those ranked to benefit most"),
+        ("Qini", b, "Qini coefficient: TOC weighted by the share treated"),
+    ):
+        estimate = float(w @ ranked)
+        se = float(np.sqrt(np.sum(w**2 * deviation**2)))
+        results.append(TestResult(name, estimate, se, _one_sided(estimate, se), meaning))
+    return results[0], results[1]
+
+
+def toc_curve(scores: np.ndarray, cate: np.ndarray, min_cell: int, level: float = 0.95) -> pd.DataFrame:
+    """TOC(q) on a grid of fractions, each over at least `min_cell` patients, with pointwise CIs."""
+    n = scores.size
+    order = np.argsort(-cate, kind="stable")
+    ranked = scores[order]
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    rows = []
+    for q in np.round(np.arange(0.05, 1.0001, 0.05), 2):
+        k = int(round(q * n))
+        if k < min_cell or n - k < min_cell and k < n:
+            continue
+        top, rest = ranked[:k], ranked[k:]
+        toc = float(top.mean() - ranked.mean())
+        # TOC(q) = (1 - q)(mean top - mean rest): a difference of two independent means.
+        var = top.var(ddof=1) / k + (rest.var(ddof=1) / rest.size if rest.size > 1 else 0.0)
+        se = (1 - k / n) * float(np.sqrt(var))
+        rows.append({"q": float(q), "toc": toc, "ci_low": toc - z * se, "ci_high": toc + z * se, "n_top": k})
+    return pd.DataFrame(rows)
+
+
+def test_heterogeneity(scores: np.ndarray, cate: np.ndarray, alpha: float, scale: str, min_cell: int = 10) -> Heterogeneity:
+    """Run the calibration (decision), AUTOC and Qini tests and the TOC curve."""
+    scores, cate = np.asarray(scores, float), np.asarray(cate, float)
+    calibration, mean = calibration_test(scores, cate)
+    autoc, qini = rate_tests(scores, cate)
+    return Heterogeneity(calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell), alpha, scale, {})
+
+
+test_heterogeneity.__test__ = False  # not a pytest test despite its name
+
+
+def hazard_scale_test(time: np.ndarray, event: np.ndarray, treatment: np.ndarray, cate: np.ndarray) -> TestResult:
+    """Is the treatment's *hazard ratio* larger for patients predicted to benefit more?
+
+    Cox model h(t) = h₀(t) exp(β₁W + β₂z + β₃W·z) with z the standardized held-out prediction
+    (absolute scale). On the hazard scale, absolute-scale predictions also track prognosis, which
+    β₂ absorbs; β₃ < 0 means the relative effect improves with predicted benefit. Reported as
+    −β₃ with a one-sided p-value, so a constant hazard ratio (proportional hazards, no effect
+    modification) is the null even when absolute effects differ (SPEC pitfall 1: scale of the null).
+    """
+    from lifelines import CoxPHFitter
+
+    sd = float(np.std(cate))
+    z = (cate - cate.mean()) / sd if sd > 0 else np.zeros_like(cate)
+    frame = pd.DataFrame({"time": time, "event": event, "w": treatment.astype(float), "z": z, "wz": treatment * z})
+    fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
+    beta, se = float(fit.params_["wz"]), float(fit.standard_errors_["wz"])
+    return TestResult(
+        "hazard-scale interaction",
+        -beta,
+        se,
+        _one_sided(-beta, se),
+        "reduction of the log hazard ratio per SD of predicted benefit (Cox model); 0 = constant hazard ratio",
+    )
