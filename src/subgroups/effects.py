@@ -31,9 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.model_selection import StratifiedKFold
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from subgroups.data import TrialData
 from subgroups.errors import DataError
@@ -45,6 +49,7 @@ SCALES = {
 }
 CANDIDATES = ("t_learner", "x_learner", "dr_learner", "causal_forest")
 PROPENSITY_FLOOR = 0.01
+RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 
 
 class KnownPropensity(ClassifierMixin, BaseEstimator):
@@ -138,11 +143,80 @@ class EffectModel:
 # --- models ------------------------------------------------------------------------------------
 
 
-def _regressor(cfg: EstimationParams, final: bool = False) -> HistGradientBoostingRegressor:
+class LinearPlusBoosting(RegressorMixin, BaseEstimator):
+    """Ridge regression, then gradient boosting on its residuals: linear trends plus what they miss."""
+
+    def __init__(self, boosting: Any = None):
+        self.boosting = boosting
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearPlusBoosting:
+        self.linear_ = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS)).fit(X, y)
+        self.boosting_ = clone(self.boosting).fit(X, y - self.linear_.predict(X))
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.linear_.predict(X) + self.boosting_.predict(X)
+
+
+class ChosenByValidation(BaseEstimator):
+    """Fits each candidate model and keeps the one with the smallest held-out loss.
+
+    Explicit and cheap, unlike econml's 'auto' model search: three candidates, 3-fold
+    cross-validation below 20,000 rows and a single 80/20 split above. The loss is squared error
+    for regressors and log-loss for classifiers.
+    """
+
+    def __init__(self, candidates: tuple[Any, ...] = (), classifier: bool = False, seed: int = 0):
+        self.candidates = candidates
+        self.classifier = classifier
+        self.seed = seed
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> ChosenByValidation:
+        n = len(y)
+        if n >= 20_000:
+            rows = np.random.default_rng(self.seed).permutation(n)
+            splits = [(rows[n // 5 :], rows[: n // 5])]
+        else:
+            splitter = (StratifiedKFold if self.classifier else KFold)(n_splits=3, shuffle=True, random_state=self.seed)
+            splits = list(splitter.split(X, y))
+        losses = []
+        for candidate in self.candidates:
+            loss = 0.0
+            for train, test in splits:
+                model = clone(candidate).fit(X[train], y[train])
+                if self.classifier:
+                    p = np.clip(model.predict_proba(X[test])[:, 1], 1e-6, 1 - 1e-6)
+                    loss -= float(np.sum(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
+                else:
+                    loss += float(np.sum((model.predict(X[test]) - y[test]) ** 2))
+            losses.append(loss)
+        self.losses_ = losses
+        self.model_ = clone(self.candidates[int(np.argmin(losses))]).fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(X)
+
+
+class _ChosenRegressor(RegressorMixin, ChosenByValidation):
+    pass
+
+
+class _ChosenClassifier(ClassifierMixin, ChosenByValidation):
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _ChosenClassifier:
+        super().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(X)
+
+
+def _boosting(cfg: EstimationParams, final: bool = False) -> HistGradientBoostingRegressor:
     # Final (effect) stages are smaller: effects are usually simpler than outcome surfaces.
     return HistGradientBoostingRegressor(
         max_iter=cfg.nuisance_iterations // 2 if final else cfg.nuisance_iterations,
-        learning_rate=0.05,
+        learning_rate=0.1,
         max_leaf_nodes=7 if final else 15,
         min_samples_leaf=40 if final else 20,
         l2_regularization=1.0 if final else 0.0,
@@ -150,10 +224,24 @@ def _regressor(cfg: EstimationParams, final: bool = False) -> HistGradientBoosti
     )
 
 
-def _classifier(cfg: EstimationParams) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        max_iter=cfg.nuisance_iterations, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20, random_state=cfg.seed
+def _regressor(cfg: EstimationParams, final: bool = False) -> Any:
+    """Ridge, boosting, or ridge + boosting on residuals, whichever predicts held-out rows best.
+
+    Effect (final) stages choose between ridge and a small boosting model only.
+    """
+    boosting = _boosting(cfg, final)
+    ridge = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS))
+    candidates = (ridge, boosting) if final else (ridge, boosting, LinearPlusBoosting(boosting))
+    return _ChosenRegressor(candidates, classifier=False, seed=cfg.seed)
+
+
+def _classifier(cfg: EstimationParams) -> Any:
+    """Penalized logistic regression or boosting, whichever has the smaller held-out log-loss."""
+    boosting = HistGradientBoostingClassifier(
+        max_iter=cfg.nuisance_iterations, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20, random_state=cfg.seed
     )
+    logistic = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    return _ChosenClassifier((logistic, boosting), classifier=True, seed=cfg.seed)
 
 
 @dataclass(frozen=True)
@@ -178,6 +266,14 @@ class _TwoModels:
         mu0, mu1 = self.predict_arms(X)
         return mu1 - mu0
 
+    def family(self) -> Any:
+        """The candidate model with the smallest held-out loss over both arms, unfitted.
+
+        Other learners' outcome nuisances reuse it, so the model search runs once per fold.
+        """
+        losses = np.add(self.model0.losses_, self.model1.losses_)
+        return clone(self.model0.candidates[int(np.argmin(losses))])
+
 
 class _Econml:
     """An econml CATE estimator seen through `.effect(X)` (flattened, single-threaded prediction)."""
@@ -200,16 +296,26 @@ def _fit_outcome_models(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Conte
     return _TwoModels(clone(base).fit(X[T == 0], Y[T == 0]), clone(base).fit(X[T == 1], Y[T == 1]), ctx.binary)
 
 
-def _x_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
-    from econml.metalearners import XLearner
+class _XModels:
+    """X-learner (Künzel, Sekhon, Bickel & Yu 2019): imputed effects regressed per arm, blended by
+    the propensity: τ(x) = e(x)·τ₀(x) + (1 − e(x))·τ₁(x)."""
 
-    return _Econml(
-        XLearner(
-            models=_regressor(ctx.cfg),
-            cate_models=_regressor(ctx.cfg, final=True),
-            propensity_model=clone(ctx.propensity_model),
-        ).fit(Y, T, X=X)
-    )
+    def __init__(self, tau0: Any, tau1: Any, propensity: Any):
+        self.tau0, self.tau1, self.propensity = tau0, tau1, propensity
+
+    def effect(self, X: np.ndarray) -> np.ndarray:
+        e = self.propensity.predict_proba(X)[:, 1]
+        return e * self.tau0.predict(X) + (1 - e) * self.tau1.predict(X)
+
+
+def _x_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
+    # Stage 1 reuses the fold's outcome models (the T-learner): no second fit of the same thing.
+    mu0, mu1 = outcome_models.predict_arms(X)
+    imputed = np.where(T == 1, Y - mu0, mu1 - Y)
+    final = _regressor(ctx.cfg, final=True)
+    tau0 = clone(final).fit(X[T == 0], imputed[T == 0])
+    tau1 = clone(final).fit(X[T == 1], imputed[T == 1])
+    return _XModels(tau0, tau1, clone(ctx.propensity_model).fit(X, T))
 
 
 def _dr_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
@@ -218,7 +324,7 @@ def _dr_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outc
     return _Econml(
         DRLearner(
             model_propensity=clone(ctx.propensity_model),
-            model_regression=_classifier(ctx.cfg) if ctx.binary else _regressor(ctx.cfg),
+            model_regression=outcome_models.family(),
             model_final=_regressor(ctx.cfg, final=True),
             discrete_outcome=ctx.binary,
             min_propensity=PROPENSITY_FLOOR,
@@ -233,7 +339,7 @@ def _causal_forest(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, o
 
     return _Econml(
         CausalForestDML(
-            model_y=_classifier(ctx.cfg) if ctx.binary else _regressor(ctx.cfg),
+            model_y=outcome_models.family(),
             model_t=clone(ctx.propensity_model),
             discrete_treatment=True,
             discrete_outcome=ctx.binary,
@@ -276,14 +382,21 @@ def assign_folds(treatment: np.ndarray, folds: int, seed: int) -> np.ndarray:
 def _propensity(
     data: TrialData, cfg: EstimationParams, X: np.ndarray, T: np.ndarray, folds: np.ndarray
 ) -> tuple[Any, np.ndarray]:
+    """The propensity model handed to learners (unfitted) and out-of-fold propensities.
+
+    In an RCT both are the known randomization probability. Otherwise the model family with the
+    smallest held-out log-loss summed over folds is handed on, so learners refit one model only.
+    """
     if data.spec.study == "rct":
         p = data.spec.randomization_probability or float(T.mean())
         return KnownPropensity(p), np.full(T.size, p)
-    model, e = _classifier(cfg), np.empty(T.size)
+    chooser, e, losses = _classifier(cfg), np.empty(T.size), 0.0
     for k in np.unique(folds):
         train = folds != k
-        e[~train] = clone(model).fit(X[train], T[train]).predict_proba(X[~train])[:, 1]
-    return model, e
+        fitted = clone(chooser).fit(X[train], T[train])
+        e[~train] = fitted.predict_proba(X[~train])[:, 1]
+        losses = np.add(losses, fitted.losses_)
+    return clone(chooser.candidates[int(np.argmin(losses))]), e
 
 
 def fit_effects(
@@ -312,21 +425,20 @@ def fit_effects(
     binary = outcome_type == "binary"
     X_all, T_all, Y_all = data.X.to_numpy(dtype=float), data.treatment, np.asarray(outcome, dtype=float)
 
-    # Observational data: drop patients without overlap (Crump et al. 2009), then analyse the rest.
+    # Observational data: drop patients without overlap (Crump et al. 2009), then analyse the rest
+    # with the same folds and out-of-fold propensities.
+    all_folds = assign_folds(T_all, cfg.folds, cfg.seed)
+    propensity_model, e_all = _propensity(data, cfg, X_all, T_all, all_folds)
     retained = np.ones(T_all.size, dtype=bool)
     if data.spec.study == "observational":
-        pre_folds = assign_folds(T_all, cfg.folds, cfg.seed)
-        _, e_all = _propensity(data, cfg, X_all, T_all, pre_folds)
         retained = (e_all >= cfg.trim) & (e_all <= 1 - cfg.trim)
         for arm, label in ((1, "treated"), (0, "control")):
             if int((T_all[retained] == arm).sum()) < 2 * cfg.folds:
                 raise DataError(
                     f"after trimming propensities outside [{cfg.trim}, {1 - cfg.trim}] too few {label} patients remain; lower estimation.trim"
                 )
-    X, T, Y = X_all[retained], T_all[retained], Y_all[retained]
-    folds = assign_folds(T, cfg.folds, cfg.seed)
-    propensity_model, e = _propensity(data, cfg, X, T, folds)
-    e = np.clip(e, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
+    X, T, Y, folds = X_all[retained], T_all[retained], Y_all[retained], all_folds[retained]
+    e = np.clip(e_all[retained], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
     ctx = _Context(cfg, binary, propensity_model)
 
     names = list(CANDIDATES) if cfg.learner == "auto" else [cfg.learner]
@@ -334,7 +446,9 @@ def fit_effects(
     mu0, mu1 = np.empty(n), np.empty(n)
     cand = {name: np.empty(n) for name in names}
     models: dict[str, list[Any]] = {name: [] for name in names}
-    with warnings.catch_warnings():
+    # Many small models: OpenMP threads cost more than they give below ~20,000 rows, and compete
+    # badly with other processes (batch runs) on a small machine.
+    with warnings.catch_warnings(), threadpool_limits(limits=1 if n < 20_000 else None):
         warnings.simplefilter("ignore")
         for k in range(cfg.folds):
             train, test = folds != k, folds == k

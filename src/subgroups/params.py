@@ -110,7 +110,7 @@ class EstimationParams(_Strict):
     seed: int = Field(default=7, ge=0)
     n_estimators: int = Field(default=400, ge=8, le=10_000)
     min_samples_leaf: int = Field(default=10, ge=1)
-    nuisance_iterations: int = Field(default=200, ge=10, le=5000)
+    nuisance_iterations: int = Field(default=100, ge=10, le=5000)
     shap_rows: int = Field(default=300, ge=20, le=100_000)
     trim: float = Field(default=0.05, ge=0, lt=0.5)  # observational only: drop propensities outside [trim, 1 - trim]
     level: float = Field(default=0.95, gt=0.5, lt=1)
