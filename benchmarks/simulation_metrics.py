@@ -1,0 +1,206 @@
+"""Per-replication metrics of the simulation benchmark (benchmarks SPEC section 3, M1-M3).
+
+Every function here scores *one* replication of *one* method; averaging over replications and the
+Monte-Carlo standard errors are done by ``summarize.py``. The ratio rMSE = MSE_T / MSE_T(B0) needs
+two methods on the same replication, so it is also formed there, not here.
+
+M4 (subgroup identification) and M5 (design recommendation) come later: a metric family is one
+function ``(output, truth) -> dict[str, float]`` appended to :data:`METRIC_FAMILIES`, and
+:class:`~simulation_methods.MethodOutput` already carries ``subgroup``, ``theta_hat_G`` and
+``design`` for them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+ALPHA = 0.05  # SPEC section 3: reject if p_het < alpha
+
+#: Metric names of the heterogeneity tests per scale. Time-to-event outcomes are tested on two
+#: scales (SPEC pitfall 1), so their metrics carry the scale in the name; other outcomes have one.
+TTE_SUFFIX = {"survival": "_abs", "hazard": "_hazard"}
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What a replication's scoring needs to know about the truth.
+
+    Attributes
+    ----------
+    outcome : str
+        "continuous", "binary" or "time_to_event".
+    null_scale : str or None
+        The scale on which this cell has no heterogeneity ("mean", "rd", "logit", "hazard"), or None
+        in an alternative cell. A rejection counts as a *false* selection only for a test on this
+        scale (SPEC pitfall 1: PM-LIFESEV b1_rel = 0 is null on the logit scale only, PM-TTE L0 on
+        the hazard scale only).
+    predictive, prognostic, decoys : tuple of str
+        T_pred, T_prog (prognostic-only) and D of SPEC section 4.
+    locus : tuple of str
+        Variables whose top-1 rank counts as a locus-level hit (PM-SNP: snp_01 or its LD partner
+        snp_02); empty elsewhere.
+    tau_train, tau_test : numpy.ndarray
+        True effect on the primary scale for the trial's patients and for the test set T.
+    features : tuple of str
+        All original covariates, in a fixed order (the ranking universe of M2).
+    """
+
+    outcome: str
+    null_scale: str | None
+    predictive: tuple[str, ...]
+    prognostic: tuple[str, ...]
+    decoys: tuple[str, ...]
+    locus: tuple[str, ...]
+    tau_train: np.ndarray
+    tau_test: np.ndarray
+    features: tuple[str, ...] = field(default=())
+
+    @property
+    def is_null(self) -> bool:
+        return self.null_scale is not None
+
+
+# --- building blocks (unit-tested on hand-made inputs) -------------------------------------------
+
+
+def reject(p_value: float, alpha: float = ALPHA) -> float:
+    """1.0 if p < alpha, 0.0 if not, NaN when there is no p-value."""
+    if p_value is None or not np.isfinite(p_value):
+        return math.nan
+    return float(p_value < alpha)
+
+
+def top_feature(imp: pd.Series | None) -> str | None:
+    """The feature ranked first, or None when nothing is ranked (no importances, or all <= 0).
+
+    A method whose importances are all zero (e.g. a constant effect model) has singled out no
+    variable; counting its arbitrary first column as "ranked first" would inflate M2d/M2e.
+    """
+    if imp is None or imp.empty or not np.isfinite(imp.to_numpy(float)).any():
+        return None
+    values = imp.fillna(-np.inf)
+    if values.max() <= 0:
+        return None
+    return str(values.idxmax())
+
+
+def top1_hit(imp: pd.Series | None, targets: Iterable[str]) -> float:
+    """M2a/M2d/M2e: 1.0 if the first-ranked feature is in `targets` (0.0 if nothing is ranked)."""
+    if imp is None:
+        return math.nan
+    return float(top_feature(imp) in set(targets))
+
+
+def all_in_top_k(imp: pd.Series | None, targets: Iterable[str]) -> float:
+    """M2b: 1.0 if every target is among the top |targets| features (ties broken by column order)."""
+    targets = set(targets)
+    if imp is None or not targets:
+        return math.nan
+    if top_feature(imp) is None:
+        return 0.0
+    ranked = imp.fillna(-np.inf).sort_values(ascending=False, kind="stable").index[: len(targets)]
+    return float(targets <= set(map(str, ranked)))
+
+
+def ranking_auc_ap(imp: pd.Series | None, targets: Iterable[str]) -> tuple[float, float]:
+    """M2c: ROC-AUC and average precision of the importances against the labels 1{j in targets}."""
+    targets = set(targets)
+    if imp is None or not targets or len(targets) == len(imp):
+        return math.nan, math.nan
+    labels = np.array([name in targets for name in imp.index], dtype=int)
+    scores = imp.fillna(0.0).to_numpy(float)
+    return float(roc_auc_score(labels, scores)), float(average_precision_score(labels, scores))
+
+
+def max_share(imp: pd.Series | None) -> float:
+    """Largest importance as a share of the total: how strongly one variable is singled out."""
+    if imp is None:
+        return math.nan
+    values = imp.fillna(0.0).to_numpy(float)
+    total = float(np.sum(np.abs(values)))
+    return float(np.max(np.abs(values)) / total) if total > 0 else math.nan
+
+
+def mse(estimate: np.ndarray | None, truth: np.ndarray) -> float:
+    """Mean squared error of an effect estimate against the true effect (NaN without an estimate)."""
+    if estimate is None:
+        return math.nan
+    estimate = np.asarray(estimate, float)
+    if estimate.shape != np.shape(truth) or not np.all(np.isfinite(estimate)):
+        return math.nan
+    return float(np.mean((estimate - np.asarray(truth, float)) ** 2))
+
+
+# --- metric families ----------------------------------------------------------------------------
+
+
+def detection_metrics(output, truth: Truth) -> dict[str, float]:
+    """M1 (reject at alpha) and the raw p-value for every heterogeneity test the method ran.
+
+    Also, in a null cell, the false-selection rate of SPEC section 3: a method "flags a variable as
+    predictive" when its heterogeneity test rejects. It is recorded only for the test whose scale
+    is the cell's null scale; rejecting on another scale is not an error (SPEC pitfall 1).
+    """
+    out: dict[str, float] = {}
+    for scale, p in output.p_het.items():
+        suffix = TTE_SUFFIX.get(scale, "") if truth.outcome == "time_to_event" else ""
+        out[f"p_het{suffix}"] = float(p) if p is not None else math.nan
+        out[f"M1{suffix}"] = reject(p)
+        if truth.null_scale == scale:
+            out["M2_false_selection"] = reject(p)
+    return out
+
+
+def identification_metrics(output, truth: Truth) -> dict[str, float]:
+    """M2a-M2e against T_pred (alternative cells); leakage and the severity check in null cells."""
+    imp = output.imp
+    if imp is None:
+        return {}
+    imp = imp.reindex(list(truth.features)) if truth.features else imp
+    out = {"imp_max_share": max_share(imp), "M2d_leakage": top1_hit(imp, truth.prognostic)}
+    if truth.is_null:
+        # SPEC PM-NULL: importance should not single out severity more often than the test rejects.
+        out["M2_top1_severity"] = top1_hit(imp, ("severity",))
+        return out
+    auc, ap = ranking_auc_ap(imp, truth.predictive)
+    out.update(
+        {
+            "M2a_top1": top1_hit(imp, truth.predictive),
+            "M2b_all_in_top_k": all_in_top_k(imp, truth.predictive),
+            "M2c_auc": auc,
+            "M2c_ap": ap,
+            "M2e_decoy": top1_hit(imp, truth.decoys),
+        }
+    )
+    if truth.locus:
+        out["M2a_locus"] = top1_hit(imp, truth.locus)
+    return out
+
+
+def accuracy_metrics(output, truth: Truth) -> dict[str, float]:
+    """M3: MSE on the test set T, in-sample MSE, and ATE bias against the sample's mean true effect."""
+    out = {
+        "MSE_T": mse(output.tau_hat_test, truth.tau_test),
+        "MSE_in": mse(output.tau_hat_train, truth.tau_train),
+    }
+    if output.ate_hat is not None and np.isfinite(output.ate_hat):
+        out["ATE_bias"] = float(output.ate_hat - np.mean(truth.tau_train))
+    return out
+
+
+#: Metric families run on every (replication, method); M4 and M5 are appended here later.
+METRIC_FAMILIES: list[Callable[..., dict[str, float]]] = [detection_metrics, identification_metrics, accuracy_metrics]
+
+
+def replication_metrics(output, truth: Truth) -> dict[str, float]:
+    """All metrics of one method on one replication; metrics the method cannot produce are left out."""
+    out: dict[str, float] = {}
+    for family in METRIC_FAMILIES:
+        out.update(family(output, truth))
+    return {name: value for name, value in out.items() if not (isinstance(value, float) and math.isnan(value))}

@@ -1,0 +1,218 @@
+"""The simulation benchmark harness (benchmarks/): the smoke tier runs, resumes, and summarizes;
+each metric is right on hand-made inputs."""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import simulate  # noqa: E402
+import simulation_metrics as sm  # noqa: E402
+import summarize  # noqa: E402
+from simulation_methods import METHODS, MethodOutput  # noqa: E402
+
+FEATURES = ("a", "b", "c", "d", "e")
+
+
+def truth(null_scale=None, outcome="continuous", predictive=("a",), locus=()) -> sm.Truth:
+    return sm.Truth(
+        outcome=outcome,
+        null_scale=null_scale,
+        predictive=predictive,
+        prognostic=("c", "d"),
+        decoys=("b",),
+        locus=locus,
+        tau_train=np.array([0.0, 1.0]),
+        tau_test=np.array([0.0, 1.0, 2.0]),
+        features=FEATURES,
+    )
+
+
+def output(p_het=None, imp=None, train=None, test=None, ate=math.nan) -> MethodOutput:
+    return MethodOutput(p_het=p_het or {}, imp=imp, tau_hat_train=train, tau_hat_test=test, ate_hat=ate)
+
+
+# --- metric functions on hand-made inputs --------------------------------------------------------
+
+
+def test_reject_is_strictly_below_alpha_and_nan_without_p():
+    assert sm.reject(0.049) == 1.0
+    assert sm.reject(0.05) == 0.0
+    assert math.isnan(sm.reject(math.nan))
+
+
+def test_top1_hit_uses_the_largest_importance_and_nothing_when_all_zero():
+    imp = pd.Series([0.1, 0.5, 0.2], index=["a", "b", "c"])
+    assert sm.top1_hit(imp, {"b"}) == 1.0
+    assert sm.top1_hit(imp, {"a", "c"}) == 0.0
+    assert sm.top1_hit(pd.Series([0.0, 0.0], index=["a", "b"]), {"a"}) == 0.0  # nothing singled out
+    assert math.isnan(sm.top1_hit(None, {"a"}))
+
+
+def test_all_in_top_k():
+    imp = pd.Series([0.9, 0.1, 0.8, 0.3], index=["a", "b", "c", "d"])
+    assert sm.all_in_top_k(imp, {"a", "c"}) == 1.0
+    assert sm.all_in_top_k(imp, {"a", "d"}) == 0.0
+    assert math.isnan(sm.all_in_top_k(imp, set()))
+
+
+def test_auc_and_ap_of_a_perfect_ranking_are_one_and_of_a_reversed_ranking_low():
+    imp = pd.Series([0.9, 0.8, 0.1, 0.05], index=["a", "b", "c", "d"])
+    assert sm.ranking_auc_ap(imp, {"a", "b"}) == (1.0, 1.0)
+    auc, ap = sm.ranking_auc_ap(imp, {"c", "d"})
+    assert auc == 0.0
+    assert ap == pytest.approx((1 / 3 + 2 / 4) / 2)  # precision at ranks 3 and 4
+
+
+def test_max_share_and_mse():
+    assert sm.max_share(pd.Series([1.0, 3.0], index=["a", "b"])) == 0.75
+    assert sm.mse(np.array([1.0, 1.0]), np.array([0.0, 2.0])) == 1.0
+    assert math.isnan(sm.mse(None, np.zeros(2)))
+
+
+def test_identification_metrics_in_an_alternative_cell():
+    imp = pd.Series([0.1, 0.9, 0.0, 0.2, 0.0], index=list(FEATURES))  # decoy b first, a second
+    got = sm.identification_metrics(output(imp=imp), truth(locus=("a", "b")))
+    assert got["M2a_top1"] == 0.0
+    assert got["M2a_locus"] == 1.0
+    assert got["M2e_decoy"] == 1.0
+    assert got["M2d_leakage"] == 0.0
+    assert got["M2b_all_in_top_k"] == 0.0
+    assert got["M2c_auc"] == pytest.approx(0.5)  # a ranks above c and e, below b and d
+
+
+def test_identification_metrics_in_a_null_cell_report_leakage_not_hits():
+    imp = pd.Series([0.0, 0.0, 0.5, 0.1, 0.0], index=list(FEATURES))
+    got = sm.identification_metrics(output(imp=imp), truth(null_scale="mean", predictive=()))
+    assert got["M2d_leakage"] == 1.0
+    assert "M2a_top1" not in got and "M2_top1_severity" in got
+
+
+def test_detection_metrics_name_tte_scales_and_count_false_selection_on_the_null_scale_only():
+    tte = truth(null_scale="hazard", outcome="time_to_event", predictive=())
+    got = sm.detection_metrics(output(p_het={"survival": 0.01, "hazard": 0.20}), tte)
+    assert got["M1_abs"] == 1.0 and got["M1_hazard"] == 0.0
+    assert got["M2_false_selection"] == 0.0  # only the hazard-scale test can make a false selection here
+    binary = sm.detection_metrics(output(p_het={"logit": 0.01}), truth(null_scale="rd", outcome="binary"))
+    assert binary["M1"] == 1.0 and "M2_false_selection" not in binary
+
+
+def test_accuracy_metrics():
+    got = sm.accuracy_metrics(output(train=np.array([0.0, 2.0]), test=np.array([0.0, 1.0, 2.0]), ate=1.5), truth())
+    assert got == {"MSE_T": 0.0, "MSE_in": 0.5, "ATE_bias": 1.0}
+
+
+def test_relative_mse_divides_by_b0_on_the_same_replication():
+    rows = pd.DataFrame(
+        {
+            "scenario": ["S"] * 4,
+            "cell": ["c"] * 4,
+            "rep": [0, 0, 1, 1],
+            "method": ["B0", "ours", "B0", "ours"],
+            "metric": ["MSE_T"] * 4,
+            "value": [2.0, 1.0, 4.0, 1.0],
+        }
+    )
+    rel = summarize.add_relative_mse(rows)
+    ours = rel[(rel["metric"] == "rMSE") & (rel["method"] == "ours")].sort_values("rep")["value"].tolist()
+    assert ours == [0.5, 0.25]
+
+
+def test_failed_fits_are_retried_and_a_torn_last_line_is_survived(tmp_path):
+    path = tmp_path / "S.csv"
+    simulate.append_rows(
+        path, [("S", "c", 0, "ours", "M1", "1"), ("S", "c", 0, "ours", "error", "0"), ("S", "c", 0, "ours", "wall_time_s", "1")]
+    )
+    simulate.append_rows(path, [("S", "c", 1, "ours", "error", "1"), ("S", "c", 1, "ours", "wall_time_s", "1")])
+    with path.open("a") as handle:
+        handle.write("S,c,2,ours,M")  # killed mid-line
+    assert simulate.finished(path) == {("c", 0, "ours")}
+    simulate.append_rows(path, [("S", "c", 2, "ours", "wall_time_s", "1")])
+    assert ("c", 2, "ours") in simulate.finished(path)
+
+
+# --- the smoke tier end to end -------------------------------------------------------------------
+
+SMOKE = {"PM-NULL-a": "base", "PM-SNP": "b1_rel=2", "PM-TTE": "level=L2"}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("simulation")
+    log = io.StringIO()
+    fits = simulate.run("smoke", out=out, log=log)
+    return out, fits, log.getvalue()
+
+
+def rows_of(out: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_csv(p, dtype={"cell": str}) for p in sorted(out.glob("*.csv"))], ignore_index=True)
+
+
+def test_smoke_tier_writes_every_scenario_cell_rep_method(smoke_run):
+    out, fits, log = smoke_run
+    reps = simulate.TIERS["smoke"]["reps_alt"]
+    assert fits == len(SMOKE) * reps * len(METHODS)
+    assert log.count("\n") == len(SMOKE) * reps  # one progress line per replication
+    rows = rows_of(out)
+    assert list(rows.columns) == list(simulate.COLUMNS)
+    assert sorted(p.stem for p in out.glob("*.csv")) == sorted(SMOKE)
+    have = set(map(tuple, rows[["scenario", "cell", "rep", "method", "metric"]].itertuples(index=False)))
+    for scenario, cell in SMOKE.items():
+        tte = scenario == "PM-TTE"
+        null = scenario == "PM-NULL-a"
+        m1 = ("M1_abs", "M1_hazard") if tte else ("M1",)
+        expected = {
+            "ours": (*m1, "MSE_T", "MSE_in", "ATE_bias", "M2d_leakage", "imp_max_share"),
+            "B0": ("MSE_T", "MSE_in", "ATE_bias"),
+            "B1": ("M1_hazard",) if tte else ("M1",),
+            "B3": ("M1_abs",) if tte else ("M1",),
+            "oracle": ("M1_hazard",) if tte else ("M1",),
+        }
+        if null:
+            expected["ours"] += ("M2_false_selection", "M2_top1_severity")
+        else:
+            expected["ours"] += ("M2a_top1", "M2b_all_in_top_k", "M2c_auc", "M2c_ap", "M2e_decoy")
+        if scenario == "PM-SNP":
+            expected["ours"] += ("M2a_locus",)
+        for rep in range(reps):
+            for method, metrics in expected.items():
+                for metric in (*metrics, "wall_time_s", "error"):
+                    assert (scenario, cell, rep, method, metric) in have, (scenario, cell, rep, method, metric)
+    assert not rows.loc[rows["method"] == "B0", "metric"].str.startswith("M1").any()  # ATE only: no test
+    assert rows.loc[rows["metric"] == "error", "value"].eq(0).all()
+
+
+def test_rerunning_skips_finished_replications(smoke_run):
+    out, _, _ = smoke_run
+    before = len(rows_of(out))
+    assert simulate.run("smoke", out=out, log=io.StringIO()) == 0
+    assert len(rows_of(out)) == before
+
+
+def test_summary_reports_means_with_monte_carlo_standard_errors(smoke_run, tmp_path):
+    out, _, _ = smoke_run
+    report = tmp_path / "simulation.md"
+    table = summarize.summarize(out, report)
+    text = report.read_text()
+    assert "R = 500" in text and "[0.031, 0.069]" in text and "Tier: **smoke**" in text
+    for scenario in SMOKE:
+        assert f"## {scenario}" in text
+    assert "±" in text
+    ours = table[(table["scenario"] == "PM-SNP") & (table["method"] == "ours") & (table["metric"] == "M1")].iloc[0]
+    assert ours["n"] == 2 and np.isfinite(ours["se"])
+    assert set(table.loc[table["metric"] == "rMSE", "method"]) == set(METHODS)
+
+
+def test_a_folder_of_one_tier_refuses_the_other(smoke_run):
+    out, _, _ = smoke_run
+    with pytest.raises(SystemExit, match="smoke-tier"):
+        simulate.run("full", scenarios=["PM-SNP"], cells=["b1_rel=2"], reps=1, out=out, log=io.StringIO())
