@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from subgroups.data import TrialData, load_trial
 from subgroups.effects import SCALES, EffectModel, fit_effects
@@ -122,9 +123,12 @@ def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, 
 
 
 def _finish(run: RunParams, trial: TrialData) -> Analysis:
-    outcome, scale = analysis_outcome(trial)
-    effects = fit_effects(trial, run.estimation, outcome=outcome, scale=scale)
-    explanation = explain_effects(effects, trial, run.estimation.shap_rows, run.estimation.seed)
+    # Many small models: OpenMP threads cost more than they give below ~20,000 patients and spin
+    # against other processes (batch runs, notebooks) on a small machine.
+    with threadpool_limits(limits=1 if trial.n < 20_000 else None):
+        outcome, scale = analysis_outcome(trial)
+        effects = fit_effects(trial, run.estimation, outcome=outcome, scale=scale)
+        explanation = explain_effects(effects, trial, run.estimation.shap_rows, run.estimation.seed)
     return _assemble(run, trial, effects, explanation)
 
 

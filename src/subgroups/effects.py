@@ -37,7 +37,6 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from subgroups.data import TrialData
 from subgroups.errors import DataError
@@ -446,9 +445,7 @@ def fit_effects(
     mu0, mu1 = np.empty(n), np.empty(n)
     cand = {name: np.empty(n) for name in names}
     models: dict[str, list[Any]] = {name: [] for name in names}
-    # Many small models: OpenMP threads cost more than they give below ~20,000 rows, and compete
-    # badly with other processes (batch runs) on a small machine.
-    with warnings.catch_warnings(), threadpool_limits(limits=1 if n < 20_000 else None):
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for k in range(cfg.folds):
             train, test = folds != k, folds == k

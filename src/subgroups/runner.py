@@ -203,6 +203,7 @@ confidence intervals, and figures. No patient-level values or identifiers. Count
 <tr><td>Excluded</td><td>{dropped}</td><td></td></tr>
 <tr><td>Outcome</td><td><code>{esc(data["outcome"]["name"])}</code> ({esc(data["outcome"]["type"])})</td><td></td></tr>
 <tr><td>Average effect ({esc(ate["scale"])}, treated − control)</td><td>{ate["estimate"]:+.3g} ({ate["ci_level"]:.0%} CI {ate["ci_low"]:.3g} to {ate["ci_high"]:.3g}; p = {ate["p_value"]:.3g}; n = {ate["n"]})</td><td><span class="tag">{esc(ate["status"])}</span></td></tr>
+<tr><td>Is the effect heterogeneous? ({esc(results["heterogeneity"]["primary_test"])})</td><td>{esc(results["heterogeneity"]["decision"])}</td><td><span class="tag">{"detected" if results["heterogeneity"]["detected"] else "not detected"}</span></td></tr>
 <tr><td>Spread of per-patient effect estimates (SD)</td><td>{results["effects"]["cate_sd"]:.3g}</td><td><span class="tag">exploratory</span></td></tr>
 </table>
 <h2>Features that change the estimated effect (mean |SHAP|, effect scale) <span class="tag">exploratory</span></h2>
