@@ -135,7 +135,7 @@ def _execute(notebook: str, params_file: Path, run_dir: Path, kernel: str) -> Pa
             cwd=str(source.parent),
             progress_bar=False,
             log_output=False,
-            extra_arguments=["--log-level=ERROR"],
+            extra_arguments=["--log-level=CRITICAL"],
         )
     except PapermillExecutionError as exc:
         message = str(exc.evalue).splitlines()[0] if exc.evalue else ""
