@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from support import ACTG_YAML, DEMO_YAML
 
+from subgroups.runner import NOTEBOOKS as RUNNER_NOTEBOOKS
 from subgroups.runner import run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -35,7 +36,7 @@ def demo_runs(tmp_path_factory) -> list[Path]:
 def test_every_page_loads_without_errors_and_images_decode(demo_runs):
     sync_api = pytest.importorskip("playwright.sync_api")
     pages = [page for run_dir in demo_runs for page in sorted(run_dir.glob("*.html"))]
-    assert len(pages) == 8
+    assert len(pages) == 2 * (len(RUNNER_NOTEBOOKS) + 1)
     with sync_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         for path in pages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import pickle
@@ -23,6 +24,7 @@ from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Heterogeneity, test_heterogeneity
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import suppress_count
+from subgroups.rules import Subgroup, find_subgroups
 
 SCHEMA_VERSION = 1
 PACKAGES = ("subgroups", "econml", "shap", "scikit-learn", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "papermill")
@@ -38,6 +40,7 @@ class Analysis:
     explanation: Explanation
     tests: Heterogeneity
     results: dict[str, Any]
+    found: tuple[Subgroup, ...] = ()
 
     def effect(self, df: pd.DataFrame) -> np.ndarray:
         """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`."""
@@ -63,8 +66,9 @@ class Analysis:
         return self.results["heterogeneity"]
 
     @property
-    def subgroups(self) -> list[Any]:
-        return []
+    def subgroups(self) -> list[Subgroup]:
+        """Candidate subgroups, validated first: `.rule`, `.contains(df)`, `.effect`, `.ci`, `.p_adjusted`, `.status`."""
+        return list(self.found)
 
     @property
     def design(self) -> Any:
@@ -94,8 +98,17 @@ def analyze(data: pd.DataFrame | str | Path | None, params: RunParams | dict | s
 def cache_key(run: RunParams, trial_fingerprint: str) -> str:
     """Fitted models are reused when data and every parameter that feeds the fit are unchanged."""
     relevant = {"data": run.data.model_dump(mode="json"), "estimation": run.estimation.model_dump(mode="json")}
-    blob = json.dumps({"fp": trial_fingerprint, "params": relevant, "v": _version("subgroups")}, sort_keys=True)
+    blob = json.dumps({"fp": trial_fingerprint, "params": relevant, "code": code_fingerprint()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """sha256 of the package's source: a cached fit is never reused by different code."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, cache_dir: str | Path | None = None) -> Analysis:
@@ -166,7 +179,30 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         tests.extra["hazard_scale"] = hazard_scale_test(
             trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate
         )
-    return Analysis(run, trial, effects, explanation, tests, build_results(run, trial, effects, explanation, tests))
+    found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
+    results = build_results(run, trial, effects, explanation, tests)
+    results["subgroups"] = {
+        "method": "rules found by a shallow tree on doubly robust scores in one half, effects estimated in the other half "
+        "(both directions); Holm-adjusted p-values for the difference from the complement; empirical-Bayes shrunken effects for planning",
+        "conclusion": subgroup_conclusion(found, tests.detected),
+        "candidates": [s.to_dict(run.report.min_cell) for s in found],
+    }
+    return Analysis(run, trial, effects, explanation, tests, results, tuple(found))
+
+
+def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:
+    """One sentence a scientist can act on."""
+    validated = [s for s in found if s.status == "validated"]
+    if not detected:
+        return "No credible subgroup: the heterogeneity test did not detect heterogeneity, so every rule below is exploratory."
+    if not validated:
+        return "Heterogeneity was detected, but no single rule differs from its complement after multiplicity adjustment; rules are exploratory."
+    best = validated[0]
+    return (
+        f"Validated subgroup: {best.rule} — effect {best.effect:+.3g} (95% CI {best.ci[0]:.3g} to {best.ci[1]:.3g}) versus "
+        f"{best.complement_effect:+.3g} in the complement, estimated on patients not used to find the rule "
+        f"(Holm-adjusted p = {best.p_adjusted:.3g})."
+    )
 
 
 # --- results.json ------------------------------------------------------------------------------

@@ -122,6 +122,8 @@ class EffectModel:
     outcome_type: str
     seed: int
     retained: np.ndarray = field(default_factory=lambda: np.ones(0, bool))  # analysed rows of the input
+    outcome: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the analysed outcome (pseudo-values for time-to-event)
+    nuisance_family: Any = None  # unfitted outcome model with the smallest held-out loss over folds
 
     @property
     def scale(self) -> str:
@@ -445,11 +447,13 @@ def fit_effects(
     mu0, mu1 = np.empty(n), np.empty(n)
     cand = {name: np.empty(n) for name in names}
     models: dict[str, list[Any]] = {name: [] for name in names}
+    family_losses: Any = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for k in range(cfg.folds):
             train, test = folds != k, folds == k
             outcome_models = _fit_outcome_models(X[train], T[train], Y[train], ctx)
+            family_losses = np.add(family_losses, np.add(outcome_models.model0.losses_, outcome_models.model1.losses_))
             mu0[test], mu1[test] = outcome_models.predict_arms(X[test])
             for name in names:
                 model = LEARNERS[name](X[train], T[train], Y[train], ctx, outcome_models)
@@ -478,6 +482,8 @@ def fit_effects(
         outcome_type=outcome_type,
         seed=cfg.seed,
         retained=retained,
+        outcome=Y,
+        nuisance_family=clone(outcome_models.model0.candidates[int(np.argmin(family_losses))]),
     )
 
 

@@ -111,3 +111,29 @@ def importance_sentence(results: dict[str, Any]) -> str:
 def table(frame: pd.DataFrame) -> str:
     """A DataFrame as a plain HTML table without the index."""
     return frame.to_html(index=False, border=0, classes="sg-table", na_rep="")
+
+
+def subgroup_table(results: dict[str, Any]) -> pd.DataFrame:
+    """The candidate subgroups as a readable table (estimates on held-out patients)."""
+    rows = []
+    for c in results["subgroups"]["candidates"]:
+        rows.append(
+            {
+                "subgroup (rule)": c["rule"],
+                "status": c["status"],
+                "effect (95% CI)": f"{c['effect']:+.3g} ({c['ci_low']:.3g} to {c['ci_high']:.3g})",
+                "complement (95% CI)": f"{c['complement_effect']:+.3g} ({c['complement_ci_low']:.3g} to {c['complement_ci_high']:.3g})",
+                "difference (95% CI)": f"{c['difference']:+.3g} ({c['difference_ci_low']:.3g} to {c['difference_ci_high']:.3g})",
+                "p (Holm)": f"{c['p_adjusted']:.3g}",
+                "shrunken effect": f"{c['shrunken_effect']:+.3g}",
+                "prevalence": f"{c['prevalence']:.0%}",
+                "n treated / control": f"{c['n_treated']} / {c['n_control']}",
+                "found on / estimated on": f"{c['found_on']} / {c['estimated_on']}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def subgroup_sentence(results: dict[str, Any]) -> str:
+    sub = results["subgroups"]
+    return f"**{sub['conclusion']}** Scale: {results['ate']['scale']}. Method: {sub['method']}."

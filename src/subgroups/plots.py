@@ -88,3 +88,24 @@ def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
     ax.set_title("Does ranking by predicted benefit find patients who benefit more? (held-out)")
     ax.legend(fontsize=8)
     return ax
+
+
+def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = None) -> Axes:
+    """Forest plot of subgroup effects (held-out estimates, 95% CI) with a line at the average effect."""
+    shown = candidates[:top][::-1]
+    ax = _axes(ax, (7.5, max(2.5, 0.45 * len(shown) + 1.2)))
+    y = np.arange(len(shown))
+    effects = np.array([c["effect"] for c in shown])
+    low = np.array([c["ci_low"] for c in shown])
+    high = np.array([c["ci_high"] for c in shown])
+    colors = ["#ca0020" if c["status"] == "validated" else "#636363" for c in shown]
+    ax.hlines(y, low, high, colors=colors, lw=1.5)
+    ax.scatter(effects, y, color=colors, zorder=3, s=30)
+    ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=1, label=f"average effect {ate['estimate']:.3g}")
+    ax.axvline(0, color="black", lw=0.8)
+    labels = [f"{c['rule']}  (n={c['n_treated']}+{c['n_control']}, p_adj={c['p_adjusted']:.2g})" for c in shown]
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel(f"effect in the subgroup ({ate['scale']}), estimated on held-out patients")
+    ax.set_title("Subgroups (red: validated; grey: exploratory)")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax

@@ -23,8 +23,13 @@ from subgroups.analysis import open_analysis
 from subgroups.errors import RunError, SubgroupsError
 from subgroups.params import RunParams, load_params
 
-NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain")
-TITLES = {"01_data_audit": "Data audit", "02_effects": "Treatment effects", "03_explain": "What drives the effect"}
+NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain", "04_subgroups")
+TITLES = {
+    "01_data_audit": "Data audit",
+    "02_effects": "Treatment effects",
+    "03_explain": "What drives the effect",
+    "04_subgroups": "Subgroups",
+}
 KERNEL = "subgroups"
 PACKAGE_ROOT = Path(__file__).resolve().parent
 
@@ -204,6 +209,7 @@ confidence intervals, and figures. No patient-level values or identifiers. Count
 <tr><td>Outcome</td><td><code>{esc(data["outcome"]["name"])}</code> ({esc(data["outcome"]["type"])})</td><td></td></tr>
 <tr><td>Average effect ({esc(ate["scale"])}, treated − control)</td><td>{ate["estimate"]:+.3g} ({ate["ci_level"]:.0%} CI {ate["ci_low"]:.3g} to {ate["ci_high"]:.3g}; p = {ate["p_value"]:.3g}; n = {ate["n"]})</td><td><span class="tag">{esc(ate["status"])}</span></td></tr>
 <tr><td>Is the effect heterogeneous? ({esc(results["heterogeneity"]["primary_test"])})</td><td>{esc(results["heterogeneity"]["decision"])}</td><td><span class="tag">{"detected" if results["heterogeneity"]["detected"] else "not detected"}</span></td></tr>
+<tr><td>Subgroups</td><td>{esc(results["subgroups"]["conclusion"])}</td><td><span class="tag">{"validated" if any(c["status"] == "validated" for c in results["subgroups"]["candidates"]) else "exploratory"}</span></td></tr>
 <tr><td>Spread of per-patient effect estimates (SD)</td><td>{results["effects"]["cate_sd"]:.3g}</td><td><span class="tag">exploratory</span></td></tr>
 </table>
 <h2>Features that change the estimated effect (mean |SHAP|, effect scale) <span class="tag">exploratory</span></h2>

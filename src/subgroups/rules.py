@@ -1,0 +1,389 @@
+"""Interpretable subgroups with honest effect estimates.
+
+Procedure (sample splitting in both directions; Athey & Imbens 2016 honesty, cross-fitted):
+1. Patients are split into two halves, stratified by arm and seeded.
+2. In the *discovery* half, doubly robust scores ψ are built with outcome models cross-fitted
+   inside that half only, and a shallow regression tree (depth ≤ `max_depth`, leaves with at least
+   `min_size` patients) is fitted to ψ. Its leaves are the candidate subgroups, written as rules in
+   original units and categories.
+3. In the *estimation* half, scores are built with models fitted inside that half only, and each
+   candidate's effect, its complement's effect and their difference are estimated by the mean of
+   those scores with normal-theory CIs. No patient's outcome is used both to find a rule and to
+   estimate its effect.
+4. Both directions are run; Holm's step-down adjustment covers every candidate of both; effects
+   are shrunk by empirical Bayes (normal-normal, DerSimonian-Laird) across the disjoint leaves of
+   each tree, for planning.
+A subgroup is `validated` only when the heterogeneity test of the analysis detected heterogeneity
+and its held-out difference from the complement is significant after adjustment; otherwise it is
+`exploratory`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+from sklearn.tree import DecisionTreeRegressor
+
+from subgroups.data import TrialData
+from subgroups.effects import EffectModel
+from subgroups.params import SubgroupParams
+from subgroups.privacy import suppress_count
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One clause of a rule, on an original feature: numeric (<=, >), category set, or missingness."""
+
+    feature: str
+    kind: str  # "le", "gt", "in", "missing", "recorded"
+    value: Any = None  # threshold (numeric) or tuple of levels (categorical)
+    integer: bool = False
+    genetic: bool = False
+
+    def mask(self, frame: pd.DataFrame) -> np.ndarray:
+        col = frame[self.feature]
+        if self.kind in ("missing", "recorded"):
+            isna = col.isna().to_numpy()
+            return isna if self.kind == "missing" else ~isna
+        if self.kind == "in":
+            return col.astype("string").fillna("(missing)").isin(list(self.value)).to_numpy()
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            return values <= self.value if self.kind == "le" else values > self.value
+
+    @property
+    def text(self) -> str:
+        if self.kind == "missing":
+            return f"{self.feature} missing"
+        if self.kind == "recorded":
+            return f"{self.feature} recorded"
+        if self.kind == "in":
+            levels = sorted(self.value)
+            return f"{self.feature} = {levels[0]}" if len(levels) == 1 else f"{self.feature} in {{{', '.join(levels)}}}"
+        if self.integer:
+            if self.kind == "gt":
+                bound = int(np.floor(self.value)) + 1
+                label = " (carrier)" if self.genetic and bound == 1 else " (homozygous)" if self.genetic and bound == 2 else ""
+                return f"{self.feature} ≥ {bound}{label}"
+            bound = int(np.floor(self.value))
+            label = " (non-carrier)" if self.genetic and bound == 0 else ""
+            return f"{self.feature} = 0{label}" if bound == 0 and self.genetic else f"{self.feature} ≤ {bound}"
+        return f"{self.feature} {'≤' if self.kind == 'le' else '>'} {self.value:.4g}"
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """A candidate subgroup with effects estimated on patients not used to find it."""
+
+    rule: str
+    conditions: tuple[Condition, ...]
+    effect: float
+    ci: tuple[float, float]
+    se: float
+    complement_effect: float
+    complement_ci: tuple[float, float]
+    difference: float
+    difference_ci: tuple[float, float]
+    p_value: float  # two-sided, difference from the complement
+    p_adjusted: float = float("nan")
+    shrunken_effect: float = float("nan")
+    shrunken_se: float = float("nan")
+    prevalence: float = float("nan")
+    n_treated: int = 0
+    n_control: int = 0
+    found_on: str = ""
+    estimated_on: str = ""
+    status: str = "exploratory"
+    scale: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def contains(self, df: pd.DataFrame) -> np.ndarray:
+        """Boolean membership for rows of new data with the same (original) feature columns."""
+        inside = np.ones(len(df), dtype=bool)
+        for condition in self.conditions:
+            inside &= condition.mask(df)
+        return inside
+
+    def to_dict(self, min_cell: int) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "effect": self.effect,
+            "ci_low": self.ci[0],
+            "ci_high": self.ci[1],
+            "se": self.se,
+            "complement_effect": self.complement_effect,
+            "complement_ci_low": self.complement_ci[0],
+            "complement_ci_high": self.complement_ci[1],
+            "difference": self.difference,
+            "difference_ci_low": self.difference_ci[0],
+            "difference_ci_high": self.difference_ci[1],
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "adjustment": "Holm over all candidates of both discovery directions",
+            "shrunken_effect": self.shrunken_effect,
+            "shrunken_se": self.shrunken_se,
+            "prevalence": self.prevalence,
+            "n_treated": suppress_count(self.n_treated, min_cell),
+            "n_control": suppress_count(self.n_control, min_cell),
+            "found_on": self.found_on,
+            "estimated_on": self.estimated_on,
+            "status": self.status,
+            "scale": self.scale,
+        }
+
+
+def split_halves(treatment: np.ndarray, seed: int) -> np.ndarray:
+    """0/1 half per patient, stratified by arm."""
+    half = np.zeros(treatment.size, dtype=int)
+    _, second = next(StratifiedKFold(n_splits=2, shuffle=True, random_state=seed).split(np.zeros(treatment.size), treatment))
+    half[second] = 1
+    return half
+
+
+def within_scores(X: np.ndarray, T: np.ndarray, Y: np.ndarray, e: np.ndarray, model: Any, folds: int, seed: int) -> np.ndarray:
+    """AIPW scores of a set of patients from outcome models cross-fitted inside that set only."""
+    mu0, mu1 = np.empty(T.size), np.empty(T.size)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    binary = hasattr(model, "predict_proba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for train, test in splitter.split(X, T):
+            for arm, target in ((0, mu0), (1, mu1)):
+                rows = train[T[train] == arm]
+                fitted = clone(model).fit(X[rows], Y[rows])
+                target[test] = fitted.predict_proba(X[test])[:, 1] if binary else fitted.predict(X[test])
+    return mu1 - mu0 + T * (Y - mu1) / e - (1 - T) * (Y - mu0) / (1 - e)
+
+
+def _conditions(tree: DecisionTreeRegressor, leaf: int, data: TrialData) -> tuple[Condition, ...]:
+    """The path from the root to `leaf`, as conditions on original features (merged per feature)."""
+    t = tree.tree_
+    parent = {}
+    for node in range(t.node_count):
+        for child, side in ((t.children_left[node], "le"), (t.children_right[node], "gt")):
+            if child != -1:
+                parent[child] = (node, side)
+    path, node = [], leaf
+    while node in parent:
+        node, side = parent[node]
+        path.append((data.X.columns[t.feature[node]], side, float(t.threshold[node])))
+    clauses: dict[str, Condition] = {}
+    for column, side, threshold in reversed(path):
+        original = data.encoder.original_of[column]
+        if original in data.encoder.categorical:
+            level = column.split("=", 1)[1]
+            current = set(clauses[original].value) if original in clauses else set(data.encoder.categorical[original])
+            current = {level} & current if side == "gt" else current - {level}
+            clauses[original] = Condition(original, "in", tuple(sorted(current)))
+        elif column.endswith(" (missing)"):
+            clauses[original + " (missing)"] = Condition(original, "missing" if side == "gt" else "recorded")
+        else:
+            values = pd.to_numeric(data.features[original], errors="coerce").dropna()
+            integer = bool(np.all(np.equal(np.mod(values, 1), 0)))
+            genetic = data.family_of.get(original) == "genetic" and set(values.unique()) <= {0, 1, 2}
+            key = f"{original} {side}"
+            old = clauses.get(key)
+            if old is not None:  # keep the tighter bound
+                threshold = min(old.value, threshold) if side == "le" else max(old.value, threshold)
+            clauses[key] = Condition(original, side, threshold, integer, genetic)
+    return tuple(clauses.values())
+
+
+def _estimate(scores: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
+    n = int(inside.sum())
+    if n < 2:
+        return float("nan"), float("nan")
+    return float(scores[inside].mean()), float(scores[inside].std(ddof=1) / np.sqrt(n))
+
+
+@dataclass(frozen=True)
+class HalfSplit:
+    """The analysed patients split in two halves, with scores built inside each half only."""
+
+    X: np.ndarray
+    T: np.ndarray
+    frame: pd.DataFrame  # original features (for rule membership)
+    half: np.ndarray  # 0 or 1 per patient
+    scores: dict[int, np.ndarray]  # half -> AIPW scores of that half's patients
+
+
+def split_for_rules(data: TrialData, effects: EffectModel, seed: int) -> HalfSplit:
+    retained = effects.retained if effects.retained.size else np.ones(data.n, dtype=bool)
+    X = data.X.to_numpy(dtype=float)[retained]
+    T, Y, e = data.treatment[retained], effects_outcome(data, effects), effects.propensity
+    half = split_halves(T, seed)
+    folds = max(2, min(5, int(effects.folds.max()) + 1))
+    scores = {
+        h: within_scores(X[half == h], T[half == h], Y[half == h], e[half == h], effects.nuisance_family, folds, seed)
+        for h in (0, 1)
+    }
+    return HalfSplit(X, T, data.features.loc[retained].reset_index(drop=True), half, scores)
+
+
+def discover_rules(
+    split: HalfSplit, data: TrialData, params: SubgroupParams, seed: int, h: int
+) -> list[tuple[tuple[Condition, ...], int]]:
+    """Rules (and their depth) from a shallow tree fitted to half `h`'s scores: every node but the root."""
+    tree = DecisionTreeRegressor(max_depth=params.max_depth, min_samples_leaf=params.min_size, random_state=seed)
+    tree.fit(split.X[split.half == h], split.scores[h])
+    depth = _node_depths(tree)
+    return [(_conditions(tree, node, data), depth[node]) for node in range(1, tree.tree_.node_count)]
+
+
+def estimate_rule(split: HalfSplit, conditions: tuple[Condition, ...], h: int) -> tuple[float, float, float, float, np.ndarray]:
+    """Effect and SE inside and outside the rule, from half `h`'s scores: (eff, se, comp, comp_se, inside)."""
+    frame = split.frame.loc[split.half == h].reset_index(drop=True)
+    inside = np.ones(len(frame), dtype=bool)
+    for condition in conditions:
+        inside &= condition.mask(frame)
+    psi = split.scores[h]
+    eff, se = _estimate(psi, inside)
+    comp, comp_se = _estimate(psi, ~inside)
+    return eff, se, comp, comp_se, inside
+
+
+def find_subgroups(
+    data: TrialData, effects: EffectModel, params: SubgroupParams, heterogeneity_detected: bool, seed: int, level: float = 0.95
+) -> list[Subgroup]:
+    """Candidate subgroups found in one half and estimated in the other, both ways (see module doc)."""
+    split = split_for_rules(data, effects, seed)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    found: list[Subgroup] = []
+    for h in (0, 1):
+        members = []
+        for conditions, depth in discover_rules(split, data, params, seed, h):
+            eff, se, comp, comp_se, inside = estimate_rule(split, conditions, 1 - h)
+            if inside.sum() < 2 or (~inside).sum() < 2:
+                continue
+            T_est = split.T[split.half == 1 - h]
+            members.append(
+                _candidate(
+                    conditions, eff, se, comp, comp_se, z,
+                    prevalence=float(inside.mean()),
+                    n_treated=int(T_est[inside].sum()),
+                    n_control=int((1 - T_est[inside]).sum()),
+                    found_on=f"half {h + 1}",
+                    estimated_on=f"half {2 - h}",
+                    scale=effects.scale,
+                    extra={"depth": depth},
+                )
+            )  # fmt: skip
+        # Nodes of one depth are disjoint: shrink each depth's estimates together.
+        for d in sorted({m.extra["depth"] for m in members}):
+            found.extend(_shrink([m for m in members if m.extra["depth"] == d]))
+    return _adjust(_pool(found, z), heterogeneity_detected, params.alpha)
+
+
+def _node_depths(tree: DecisionTreeRegressor) -> dict[int, int]:
+    t, depth = tree.tree_, {0: 0}
+    for node in range(t.node_count):
+        for child in (t.children_left[node], t.children_right[node]):
+            if child != -1:
+                depth[child] = depth[node] + 1
+    return depth
+
+
+def _candidate(conditions, eff, se, comp, comp_se, z, **fields) -> Subgroup:
+    diff, diff_se = eff - comp, float(np.hypot(se, comp_se))
+    p = float(2 * stats.norm.sf(abs(diff / diff_se))) if diff_se > 0 else 1.0
+    return Subgroup(
+        rule=" and ".join(c.text for c in conditions),
+        conditions=conditions,
+        effect=eff,
+        ci=(eff - z * se, eff + z * se),
+        se=se,
+        complement_effect=comp,
+        complement_ci=(comp - z * comp_se, comp + z * comp_se),
+        difference=diff,
+        difference_ci=(diff - z * diff_se, diff + z * diff_se),
+        p_value=p,
+        **fields,
+    )
+
+
+def _pool(found: list[Subgroup], z: float) -> list[Subgroup]:
+    """The same rule found in both halves: combine its two honest estimates (inverse variance)."""
+    from dataclasses import replace
+
+    by_rule: dict[str, list[Subgroup]] = {}
+    for s in found:
+        by_rule.setdefault(s.rule, []).append(s)
+    pooled = []
+    for group in by_rule.values():
+        if len(group) == 1:
+            pooled.append(group[0])
+            continue
+        w = np.array([1 / s.se**2 for s in group])
+        wc = np.array([1 / ((s.complement_ci[1] - s.complement_ci[0]) / (2 * z)) ** 2 for s in group])
+        eff, se = float(np.sum(w * [s.effect for s in group]) / w.sum()), float(1 / np.sqrt(w.sum()))
+        comp, comp_se = float(np.sum(wc * [s.complement_effect for s in group]) / wc.sum()), float(1 / np.sqrt(wc.sum()))
+        merged = _candidate(
+            group[0].conditions,
+            eff,
+            se,
+            comp,
+            comp_se,
+            z,
+            prevalence=float(np.mean([s.prevalence for s in group])),
+            n_treated=sum(s.n_treated for s in group),
+            n_control=sum(s.n_control for s in group),
+            found_on="both halves",
+            estimated_on="each half, for the rule found in the other",
+            scale=group[0].scale,
+            extra=group[0].extra,
+        )
+        pooled.append(
+            replace(
+                merged,
+                shrunken_effect=float(np.mean([s.shrunken_effect for s in group])),
+                shrunken_se=float(np.mean([s.shrunken_se for s in group])),
+            )
+        )
+    return pooled
+
+
+def effects_outcome(data: TrialData, effects: EffectModel) -> np.ndarray:
+    """The outcome the effect models analysed (pseudo-observations for time-to-event)."""
+    return effects.outcome if effects.outcome.size else data.outcome[effects.retained]
+
+
+def _shrink(members: list[Subgroup]) -> list[Subgroup]:
+    if len(members) < 2:
+        return members
+    from dataclasses import replace
+
+    from subgroups.design import shrink_estimates
+
+    result = shrink_estimates([m.effect for m in members], [max(m.se, 1e-12) for m in members])
+    return [
+        replace(m, shrunken_effect=float(b), shrunken_se=float(s))
+        for m, b, s in zip(members, result.estimates, result.standard_errors)
+    ]
+
+
+def _adjust(found: list[Subgroup], detected: bool, alpha: float) -> list[Subgroup]:
+    """Holm step-down adjusted p-values; status from the adjusted p and the heterogeneity decision."""
+    from dataclasses import replace
+
+    if not found:
+        return []
+    p = np.array([s.p_value for s in found])
+    order = np.argsort(p)
+    m = p.size
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[idx]))
+        adjusted[idx] = running
+    out = []
+    for s, p_adj in zip(found, adjusted):
+        status = "validated" if detected and p_adj < alpha else "exploratory"
+        out.append(replace(s, p_adjusted=float(p_adj), status=status))
+    return sorted(out, key=lambda s: (s.status != "validated", s.p_adjusted, -s.effect))

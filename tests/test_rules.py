@@ -1,0 +1,65 @@
+"""Subgroups: recovery of the true subgroup, honest estimation, and multiplicity."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from subgroups.datasets.synthetic import simulate_trial
+from subgroups.rules import Condition, _adjust, discover_rules, estimate_rule, split_for_rules
+
+
+def test_demo_finds_carriers_with_an_honest_ci(demo_analysis):
+    carriers = [s for s in demo_analysis.subgroups if s.rule == "snp_01 ≥ 1 (carrier)"]
+    assert carriers, [s.rule for s in demo_analysis.subgroups]
+    best = carriers[0]
+    assert best.status == "validated" and best.p_adjusted < 0.05
+    assert best.ci[0] <= 0.477 <= best.ci[1]  # true effect in carriers (SPEC §4, PM-SNP b1_rel = 2)
+    assert best.complement_ci[0] <= -0.060 <= best.complement_ci[1]
+    fresh = simulate_trial("PM-SNP", n=2000, seed=123, b1_rel=2)
+    assert (best.contains(fresh.data) == fresh.true_subgroup).mean() == 1.0
+    first = demo_analysis.subgroups[0]
+    assert first.status == "validated"
+    assert demo_analysis.results["subgroups"]["conclusion"].startswith("Validated subgroup")
+
+
+def test_discovery_and_estimation_use_different_patients(demo_analysis):
+    data, effects, seed = demo_analysis.data, demo_analysis.effects, 7
+    params = demo_analysis.params.subgroups
+    split = split_for_rules(data, effects, seed)
+    rng = np.random.default_rng(0)
+    for h in (0, 1):
+        noisy = effects.outcome.copy()
+        noisy[split.half == 1 - h] += rng.normal(0, 5, int((split.half == 1 - h).sum()))
+        changed = split_for_rules(data, dataclasses.replace(effects, outcome=noisy), seed)
+        # Rules found in half h do not move when the other half's outcomes change ...
+        before = [(tuple(c.text for c in cond), d) for cond, d in discover_rules(split, data, params, seed, h)]
+        after = [(tuple(c.text for c in cond), d) for cond, d in discover_rules(changed, data, params, seed, h)]
+        assert before == after
+        # ... and estimates made in half h do not move when the other half's outcomes (which found the rule) change.
+        for conditions, _ in discover_rules(split, data, params, seed, 1 - h):
+            np.testing.assert_allclose(estimate_rule(split, conditions, h)[:4], estimate_rule(changed, conditions, h)[:4])
+        assert not np.allclose(split.scores[1 - h], changed.scores[1 - h])
+
+
+def test_no_validated_subgroup_without_detected_heterogeneity(demo_analysis):
+    undetected = _adjust(list(demo_analysis.subgroups), detected=False, alpha=0.05)
+    assert undetected and all(s.status == "exploratory" for s in undetected)
+
+
+def test_holm_adjustment():
+    from subgroups.rules import Subgroup
+
+    template = Subgroup("r", (), 0.0, (0, 0), 1, 0, (0, 0), 0, (0, 0), 0.01)
+    found = [dataclasses.replace(template, rule=f"r{i}", p_value=p) for i, p in enumerate([0.01, 0.04, 0.03, 0.5])]
+    adjusted = {s.rule: s.p_adjusted for s in _adjust(found, detected=True, alpha=0.05)}
+    assert adjusted == pytest.approx({"r0": 0.04, "r2": 0.09, "r1": 0.09, "r3": 0.5})
+
+
+def test_rule_text_in_original_units():
+    assert Condition("snp_01", "gt", 0.5, integer=True, genetic=True).text == "snp_01 ≥ 1 (carrier)"
+    assert Condition("snp_01", "le", 0.5, integer=True, genetic=True).text == "snp_01 = 0 (non-carrier)"
+    assert Condition("smoking", "in", ("former", "never")).text == "smoking in {former, never}"
+    assert Condition("severity", "gt", 49.5).text == "severity > 49.5"
