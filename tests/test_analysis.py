@@ -59,3 +59,22 @@ def test_open_analysis_reuses_the_cached_fit(small_csv: Path, tmp_path: Path, mo
     assert retitled.results["params"]["report"]["title"] == "new title"
     with pytest.raises(AssertionError, match="refitted"):
         subgroups.open_analysis(params, overrides={"estimation.seed": 8}, cache_dir=tmp_path)
+
+
+def test_design_menu_for_the_validated_subgroup(demo_analysis):
+    design = demo_analysis.results["design"]
+    assert design["subgroup"] == "snp_01 ≥ 1 (carrier)"
+    assert design["recommended"] == "enrichment"  # qualitative interaction, prevalence ~ 0.5 (SPEC M5)
+    names = {option["design"] for option in design["options"]}
+    assert {"all_comers", "enrichment", "stratified", "adaptive_enrichment"} <= names
+    menu = demo_analysis.design
+    table = menu.to_frame()
+    assert table.loc["enrichment", "n_randomized"] < table.loc["all_comers", "n_randomized"]
+
+
+def test_without_detected_heterogeneity_the_recommendation_is_all_comers(demo_analysis):
+    from subgroups.analysis import plan_next_trial
+
+    a = demo_analysis
+    menu, subgroup, _ = plan_next_trial(a.params, a.data, a.effects, list(a.subgroups), detected=False)
+    assert menu is not None and menu.recommended == "all_comers"

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from subgroups.data import TrialData, load_trial
+from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Heterogeneity, test_heterogeneity
@@ -41,6 +43,7 @@ class Analysis:
     tests: Heterogeneity
     results: dict[str, Any]
     found: tuple[Subgroup, ...] = ()
+    menu: DesignMenu | None = None
 
     def effect(self, df: pd.DataFrame) -> np.ndarray:
         """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`."""
@@ -71,8 +74,9 @@ class Analysis:
         return list(self.found)
 
     @property
-    def design(self) -> Any:
-        return None
+    def design(self) -> DesignMenu | None:
+        """Designs for the next trial (D1-D5) with sizes, screening, power, assurance; recommended + reasons."""
+        return self.menu
 
 
 def analyze(data: pd.DataFrame | str | Path | None, params: RunParams | dict | str | Path, overrides: Any = None) -> Analysis:
@@ -187,7 +191,65 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         "conclusion": subgroup_conclusion(found, tests.detected),
         "candidates": [s.to_dict(run.report.min_cell) for s in found],
     }
-    return Analysis(run, trial, effects, explanation, tests, results, tuple(found))
+    menu, subgroup, note = plan_next_trial(run, trial, effects, found, tests.detected)
+    results["design"] = {
+        "subgroup": subgroup.rule if subgroup is not None else None,
+        "note": note,
+        "status": "planning scenario from shrunken held-out estimates (exploratory)",
+        **(menu.to_dict() if menu is not None else {}),
+    }
+    return Analysis(run, trial, effects, explanation, tests, results, tuple(found), menu)
+
+
+def plan_next_trial(
+    run: RunParams, trial: TrialData, effects: EffectModel, found: list[Subgroup], detected: bool
+) -> tuple[DesignMenu | None, Subgroup | None, str]:
+    """Designs for the next trial in the most promising subgroup, sized from held-out estimates.
+
+    The subgroup is the most credible validated rule (smallest adjusted p) whose patients benefit
+    more than the rest; without a validated rule, the most credible candidate, planned as
+    exploratory: the recommendation rule then gives an all-comers trial sized from the average effect.
+    """
+    from subgroups.design import DesignInputs, DesignSettings, plan_designs
+    from subgroups.errors import ParameterError
+
+    outcome = trial.spec.outcome
+    if outcome.type == "time_to_event":
+        return None, None, "Trial designs for time-to-event outcomes need hazard-ratio estimates per subgroup; not available yet."
+    sign = 1.0 if outcome.higher_is_better else -1.0
+    validated = [s for s in found if s.status == "validated"]
+    pool = [s for s in (validated or found) if 0.05 <= s.prevalence <= 0.95]
+    if not pool:
+        return None, None, "No candidate subgroup with a prevalence between 5% and 95%: no subgroup design to plan."
+    # The most credible rule (smallest adjusted p) whose patients benefit more than the rest.
+    better = [s for s in pool if sign * s.difference > 0]
+    if not better:
+        return None, None, "No candidate subgroup benefits more than its complement: no subgroup design to plan."
+    best = min(better, key=lambda s: (s.p_adjusted, -s.prevalence))
+    z = (best.complement_ci[1] - best.complement_ci[0]) / 2
+    level_z = float(stats.norm.ppf(0.5 + run.estimation.level / 2))
+    Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
+    try:
+        inputs = DesignInputs(
+            outcome=outcome.type,
+            prevalence=best.prevalence,
+            effect_subgroup=best.effect,
+            se_subgroup=best.se,
+            effect_complement=best.complement_effect,
+            se_complement=z / level_z,
+            effect_overall=effects.ate.estimate,
+            se_overall=effects.ate.se,
+            heterogeneity_detected=bool(detected and validated),
+            outcome_sd=float(np.sqrt((np.var(Y[T == 1], ddof=1) + np.var(Y[T == 0], ddof=1)) / 2))
+            if outcome.type == "continuous"
+            else None,
+            control_rate=float(np.mean(Y[T == 0])) if outcome.type == "binary" else None,
+            higher_is_better=outcome.higher_is_better,
+        )
+        settings = DesignSettings(alpha=run.trial_design.alpha, power=run.trial_design.power)
+        return plan_designs(inputs, settings, seed=run.estimation.seed), best, ""
+    except ParameterError as exc:
+        return None, best, f"No design planned: {exc}"
 
 
 def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:

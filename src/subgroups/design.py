@@ -1247,7 +1247,8 @@ def shrink_estimates(
     if method not in ("dl", "pm"):
         raise ParameterError(f"method={method!r} is not 'dl' or 'pm'; pick one of them")
     v = se**2
-    result = combine_effects(theta, v, method_re=method)
+    with np.errstate(invalid="ignore"):  # statsmodels' HKSJ variant (unused here) takes sqrt of negatives
+        result = combine_effects(theta, v, method_re=method)
     q = float(result.q)
     if tau2 is None:
         # statsmodels returns the untruncated DerSimonian-Laird moment estimate, which is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from subgroups.audit import Audit
@@ -137,3 +138,31 @@ def subgroup_table(results: dict[str, Any]) -> pd.DataFrame:
 def subgroup_sentence(results: dict[str, Any]) -> str:
     sub = results["subgroups"]
     return f"**{sub['conclusion']}** Scale: {results['ate']['scale']}. Method: {sub['method']}."
+
+
+def design_sentence(results: dict[str, Any]) -> str:
+    d = results["design"]
+    if not d.get("options"):
+        return f"**{d['note']}**"
+    lines = [
+        f"**Recommended next trial: {d['recommended'].replace('_', ' ')}**, planned for the subgroup *{d['subgroup']}*. Status: {d['status']}."
+    ]
+    lines += [f"- {reason}" for reason in d["reasons"]]
+    return "\n".join(lines)
+
+
+def design_table(menu: Any) -> pd.DataFrame:
+    """The design menu as a readable table (sizes, screening, power and assurance)."""
+    frame = menu.to_frame()
+    shown = pd.DataFrame(
+        {
+            "design": [name.replace("_", " ") for name in frame.index],
+            "randomized N": frame["n_randomized"],
+            "screened (expected)": frame["n_screened_expected"].map(lambda v: f"{np.ceil(v):,.0f}" if pd.notna(v) else ""),
+            "screened (90% sure)": frame["n_screened_quantile"],
+            "power (any claim)": frame["power_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else ""),
+            "assurance (any claim)": frame["assurance_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else ""),
+            "claims": frame["claims"],
+        }
+    )
+    return shown

@@ -109,3 +109,19 @@ def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = N
     ax.set_title("Subgroups (red: validated; grey: exploratory)")
     ax.legend(fontsize=8, loc="lower right")
     return ax
+
+
+def design_burden(table: pd.DataFrame, recommended: str, ax: Axes | None = None) -> Axes:
+    """Randomized and screened patients by design; the recommended design is highlighted."""
+    ax = _axes(ax, (7.0, 3.5))
+    y = np.arange(len(table))
+    names = list(table.index)
+    ax.barh(y + 0.2, table["n_screened_expected"], height=0.4, color="#bdbdbd", label="screened (expected)")
+    colors = ["#ca0020" if name == recommended else "#4393c3" for name in names]
+    ax.barh(y - 0.2, table["n_randomized"], height=0.4, color=colors, label="randomized")
+    ax.set_yticks(y, [name.replace("_", " ") + (" (recommended)" if name == recommended else "") for name in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("patients")
+    ax.set_title("Next-trial size by design")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax

@@ -23,12 +23,13 @@ from subgroups.analysis import open_analysis
 from subgroups.errors import RunError, SubgroupsError
 from subgroups.params import RunParams, load_params
 
-NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain", "04_subgroups")
+NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain", "04_subgroups", "05_trial_design")
 TITLES = {
     "01_data_audit": "Data audit",
     "02_effects": "Treatment effects",
     "03_explain": "What drives the effect",
     "04_subgroups": "Subgroups",
+    "05_trial_design": "Next-trial designs",
 }
 KERNEL = "subgroups"
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -210,6 +211,7 @@ confidence intervals, and figures. No patient-level values or identifiers. Count
 <tr><td>Average effect ({esc(ate["scale"])}, treated − control)</td><td>{ate["estimate"]:+.3g} ({ate["ci_level"]:.0%} CI {ate["ci_low"]:.3g} to {ate["ci_high"]:.3g}; p = {ate["p_value"]:.3g}; n = {ate["n"]})</td><td><span class="tag">{esc(ate["status"])}</span></td></tr>
 <tr><td>Is the effect heterogeneous? ({esc(results["heterogeneity"]["primary_test"])})</td><td>{esc(results["heterogeneity"]["decision"])}</td><td><span class="tag">{"detected" if results["heterogeneity"]["detected"] else "not detected"}</span></td></tr>
 <tr><td>Subgroups</td><td>{esc(results["subgroups"]["conclusion"])}</td><td><span class="tag">{"validated" if any(c["status"] == "validated" for c in results["subgroups"]["candidates"]) else "exploratory"}</span></td></tr>
+<tr><td>Recommended next trial</td><td>{esc((results["design"].get("recommended") or "none").replace("_", " "))}{(" for " + esc(results["design"]["subgroup"])) if results["design"].get("subgroup") and results["design"].get("options") else ""}{(": " + esc(results["design"]["note"])) if results["design"].get("note") else ""}</td><td><span class="tag">planning</span></td></tr>
 <tr><td>Spread of per-patient effect estimates (SD)</td><td>{results["effects"]["cate_sd"]:.3g}</td><td><span class="tag">exploratory</span></td></tr>
 </table>
 <h2>Features that change the estimated effect (mean |SHAP|, effect scale) <span class="tag">exploratory</span></h2>
