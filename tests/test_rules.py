@@ -63,3 +63,22 @@ def test_rule_text_in_original_units():
     assert Condition("snp_01", "le", 0.5, integer=True, genetic=True).text == "snp_01 = 0 (non-carrier)"
     assert Condition("smoking", "in", ("former", "never")).text == "smoking in {former, never}"
     assert Condition("severity", "gt", 49.5).text == "severity > 49.5"
+
+
+def test_prespecified_subgroups_use_all_patients(demo_analysis):
+    from subgroups.rules import parse_condition, prespecified_subgroups
+
+    a = demo_analysis
+    found = prespecified_subgroups(a.data, a.effects, ["snp_01 >= 1", "smoking in [never, former] and severity > 50"])
+    carriers, combo = found
+    assert carriers.rule == "snp_01 ≥ 1" and carriers.status == "pre-specified"
+    assert carriers.ci[0] <= 0.477 <= carriers.ci[1]
+    assert carriers.n_treated + carriers.n_control == int((a.data.features["snp_01"] >= 1).sum())
+    assert carriers.p_value <= carriers.p_adjusted <= min(1.0, 2 * carriers.p_value)
+    assert combo.rule == "smoking in {former, never} and severity > 50"
+    assert parse_condition("smoking == current", a.data).text == "smoking = current"
+    with pytest.raises(Exception, match="cannot read"):
+        parse_condition("age ~ 3", a.data)
+    with pytest.raises(Exception, match="not an analysed feature"):
+        parse_condition("height > 3", a.data)
+    assert len(a.results["subgroups"]["prespecified"]) == len(a.params.subgroups.prespecified) == 4

@@ -26,7 +26,7 @@ from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Heterogeneity, test_heterogeneity
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import suppress_count
-from subgroups.rules import Subgroup, find_subgroups
+from subgroups.rules import Subgroup, find_subgroups, prespecified_subgroups
 
 SCHEMA_VERSION = 1
 PACKAGES = ("subgroups", "econml", "shap", "scikit-learn", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "papermill")
@@ -190,6 +190,10 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         "(both directions); Holm-adjusted p-values for the difference from the complement; empirical-Bayes shrunken effects for planning",
         "conclusion": subgroup_conclusion(found, tests.detected),
         "candidates": [s.to_dict(run.report.min_cell) for s in found],
+        "prespecified": [
+            s.to_dict(run.report.min_cell)
+            for s in prespecified_subgroups(trial, effects, run.subgroups.prespecified, run.estimation.level)
+        ],
     }
     menu, subgroup, note = plan_next_trial(run, trial, effects, found, tests.detected)
     results["design"] = {

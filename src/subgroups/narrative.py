@@ -114,10 +114,10 @@ def table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="sg-table", na_rep="")
 
 
-def subgroup_table(results: dict[str, Any]) -> pd.DataFrame:
-    """The candidate subgroups as a readable table (estimates on held-out patients)."""
+def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.DataFrame:
+    """Candidate (held-out estimates) or pre-specified subgroups as a readable table."""
     rows = []
-    for c in results["subgroups"]["candidates"]:
+    for c in results["subgroups"][which]:
         rows.append(
             {
                 "subgroup (rule)": c["rule"],

@@ -131,9 +131,12 @@ class HeterogeneityParams(_Strict):
 
 
 class SubgroupParams(_Strict):
+    """Subgroup discovery (shallow rules) and pre-specified subgroups such as 'age >= 65'."""
+
     max_depth: int = Field(default=2, ge=1, le=4)
     min_size: int = Field(default=50, ge=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    prespecified: list[str] = Field(default_factory=list)
 
 
 class TrialDesignParams(_Strict):

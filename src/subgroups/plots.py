@@ -90,7 +90,7 @@ def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = None) -> Axes:
+def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Forest plot of subgroup effects (held-out estimates, 95% CI) with a line at the average effect."""
     shown = candidates[:top][::-1]
     ax = _axes(ax, (7.5, max(2.5, 0.45 * len(shown) + 1.2)))
@@ -103,10 +103,10 @@ def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = N
     ax.scatter(effects, y, color=colors, zorder=3, s=30)
     ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=1, label=f"average effect {ate['estimate']:.3g}")
     ax.axvline(0, color="black", lw=0.8)
-    labels = [f"{c['rule']}  (n={c['n_treated']}+{c['n_control']}, p_adj={c['p_adjusted']:.2g})" for c in shown]
+    labels = [f"{c['rule']}  (n={c['n_treated']}+{c['n_control']}, interaction p_adj={c['p_adjusted']:.2g})" for c in shown]
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_xlabel(f"effect in the subgroup ({ate['scale']}), estimated on held-out patients")
-    ax.set_title("Subgroups (red: validated; grey: exploratory)")
+    ax.set_title(title or "Subgroups (red: validated; grey: exploratory)")
     ax.legend(fontsize=8, loc="lower right")
     return ax
 

@@ -20,6 +20,7 @@ and its held-out difference from the complement is significant after adjustment;
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +34,20 @@ from sklearn.tree import DecisionTreeRegressor
 
 from subgroups.data import TrialData
 from subgroups.effects import EffectModel
+from subgroups.errors import DataError, ParameterError
 from subgroups.params import SubgroupParams
 from subgroups.privacy import suppress_count
+
+NUMERIC_OPS = {
+    "le": ("≤", np.less_equal),
+    "lt": ("<", np.less),
+    "gt": (">", np.greater),
+    "ge": ("≥", np.greater_equal),
+    "eq": ("=", np.equal),
+    "ne": ("≠", np.not_equal),
+}
+_PARSE_OPS = {"<=": "le", "<": "lt", ">=": "ge", ">": "gt", "==": "eq", "=": "eq", "!=": "ne"}
+_EXPRESSION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>|=|not in|in)\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -54,9 +67,11 @@ class Condition:
             return isna if self.kind == "missing" else ~isna
         if self.kind == "in":
             return col.astype("string").fillna("(missing)").isin(list(self.value)).to_numpy()
+        if self.kind == "not_in":
+            return ~col.astype("string").fillna("(missing)").isin(list(self.value)).to_numpy()
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
-            return values <= self.value if self.kind == "le" else values > self.value
+            return NUMERIC_OPS[self.kind][1](values, float(self.value))
 
     @property
     def text(self) -> str:
@@ -64,9 +79,13 @@ class Condition:
             return f"{self.feature} missing"
         if self.kind == "recorded":
             return f"{self.feature} recorded"
-        if self.kind == "in":
+        if self.kind in ("in", "not_in"):
             levels = sorted(self.value)
+            if self.kind == "not_in":
+                return f"{self.feature} not in {{{', '.join(levels)}}}"
             return f"{self.feature} = {levels[0]}" if len(levels) == 1 else f"{self.feature} in {{{', '.join(levels)}}}"
+        if self.kind not in ("le", "gt"):
+            return f"{self.feature} {NUMERIC_OPS[self.kind][0]} {self.value:g}"
         if self.integer:
             if self.kind == "gt":
                 bound = int(np.floor(self.value)) + 1
@@ -374,16 +393,85 @@ def _adjust(found: list[Subgroup], detected: bool, alpha: float) -> list[Subgrou
 
     if not found:
         return []
-    p = np.array([s.p_value for s in found])
-    order = np.argsort(p)
-    m = p.size
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, idx in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[idx]))
-        adjusted[idx] = running
+    adjusted = holm([s.p_value for s in found])
     out = []
     for s, p_adj in zip(found, adjusted):
         status = "validated" if detected and p_adj < alpha else "exploratory"
         out.append(replace(s, p_adjusted=float(p_adj), status=status))
     return sorted(out, key=lambda s: (s.status != "validated", s.p_adjusted, -s.effect))
+
+
+def parse_condition(expression: str, data: TrialData) -> Condition:
+    """A pre-specified condition such as ``age >= 65``, ``female == 1`` or ``smoking in [never, former]``."""
+    match = _EXPRESSION.match(expression)
+    if not match:
+        raise ParameterError(
+            f"subgroups.prespecified: cannot read {expression!r}; write e.g. 'age >= 65' or 'smoking in [never, former]'"
+        )
+    feature, op, raw = match.groups()
+    if feature not in data.features.columns:
+        raise DataError(f"subgroups.prespecified: {expression!r} names '{feature}', which is not an analysed feature")
+    if op in ("in", "not in"):
+        levels = tuple(part.strip().strip("'\"") for part in raw.strip("[](){}").split(",") if part.strip())
+        return Condition(feature, "in" if op == "in" else "not_in", levels)
+    value = raw.strip().strip("'\"")
+    if feature in data.encoder.categorical:
+        if op not in ("==", "=", "!="):
+            raise ParameterError(f"subgroups.prespecified: {expression!r}: '{feature}' is categorical; use ==, != or in [...]")
+        return Condition(feature, "in" if op != "!=" else "not_in", (value,))
+    try:
+        number = float(value)
+    except ValueError:
+        raise ParameterError(f"subgroups.prespecified: {expression!r}: '{value}' is not a number") from None
+    return Condition(feature, _PARSE_OPS[op], number)
+
+
+def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: list[str], level: float = 0.95) -> list[Subgroup]:
+    """Pre-specified subgroups estimated from the cross-fitted doubly robust scores of all patients.
+
+    No rule was searched for, so every patient contributes; p-values of the difference from the
+    complement are Holm-adjusted over the pre-specified list.
+    """
+    from dataclasses import replace
+
+    if not expressions:
+        return []
+    retained = effects.retained if effects.retained.size else np.ones(data.n, dtype=bool)
+    frame = data.features.loc[retained].reset_index(drop=True)
+    T = data.treatment[retained]
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    out = []
+    for expression in expressions:
+        conditions = tuple(parse_condition(part, data) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
+        inside = np.ones(len(frame), dtype=bool)
+        for condition in conditions:
+            inside &= condition.mask(frame)
+        if inside.sum() < 2 or (~inside).sum() < 2:
+            raise DataError(
+                f"subgroups.prespecified: {expression!r} selects {int(inside.sum())} of {inside.size} patients; it needs both sides"
+            )
+        eff, se = _estimate(effects.scores, inside)
+        comp, comp_se = _estimate(effects.scores, ~inside)
+        out.append(
+            _candidate(
+                conditions, eff, se, comp, comp_se, z,
+                prevalence=float(inside.mean()),
+                n_treated=int(T[inside].sum()),
+                n_control=int((1 - T[inside]).sum()),
+                found_on="pre-specified",
+                estimated_on="all patients (cross-fitted scores)",
+                scale=effects.scale,
+            )
+        )  # fmt: skip
+    adjusted = holm([s.p_value for s in out])
+    return [replace(s, p_adjusted=float(a), status="pre-specified") for s, a in zip(out, adjusted)]
+
+
+def holm(p_values: list[float]) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values."""
+    p = np.asarray(p_values, dtype=float)
+    order, running, adjusted = np.argsort(p, kind="stable"), 0.0, np.empty(p.size)
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (p.size - rank) * p[idx]))
+        adjusted[idx] = running
+    return adjusted
