@@ -183,6 +183,7 @@ def truth_of(scenario: str, cell: Cell, trial: SimulatedTrial, test: SimulatedTr
         tau_train=trial.true_effect,
         tau_test=test.true_effect,
         features=tuple(FEATURES),
+        g_test=None if null or test.true_subgroup is None else np.asarray(test.true_subgroup, dtype=bool),
     )
 
 

@@ -31,6 +31,7 @@ from scipy import special, stats
 
 import subgroups
 from subgroups import outcomes
+from subgroups.analysis import most_credible_subgroup
 from subgroups.datasets.synthetic import (
     FEATURE_FAMILIES,
     FEATURES,
@@ -139,12 +140,16 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     cate = np.full(len(data), np.nan)
     retained = analysis.effects.retained
     cate[retained if retained.size else slice(None)] = analysis.effects.cate
+    # M4: the subgroup the suite would report as validated (the same choice the design step plans for).
+    best = most_credible_subgroup([s for s in analysis.subgroups if s.status == "validated"])
     return MethodOutput(
         p_het=p_het,
         imp=analysis.importance.reindex(FEATURES).fillna(0.0),
         tau_hat_train=cate,
         tau_hat_test=np.asarray(analysis.effect(rep.test.data), float),
         ate_hat=float(analysis.results["ate"]["estimate"]),
+        subgroup=None if best is None else best.contains(rep.test.data),
+        theta_hat_G=math.nan if best is None else float(best.effect),
     )
 
 

@@ -60,6 +60,7 @@ class Truth:
     tau_train: np.ndarray
     tau_test: np.ndarray
     features: tuple[str, ...] = field(default=())
+    g_test: np.ndarray | None = None  # true subgroup G* on the test set T (None in null cells)
 
     @property
     def is_null(self) -> bool:
@@ -194,8 +195,48 @@ def accuracy_metrics(output, truth: Truth) -> dict[str, float]:
     return out
 
 
-#: Metric families run on every (replication, method); M4 and M5 are appended here later.
-METRIC_FAMILIES: list[Callable[..., dict[str, float]]] = [detection_metrics, identification_metrics, accuracy_metrics]
+def subgroup_metrics(output, truth: Truth) -> dict[str, float]:
+    """M4 on the test set T: a reported subgroup against G* (none reported = the empty set)."""
+    if output.subgroup is None and not np.isfinite(output.theta_hat_G):
+        if truth.is_null:
+            return {"M4_false_subgroup": 0.0}
+        if truth.g_test is None:
+            return {}
+        found = np.zeros(truth.tau_test.size, dtype=bool)
+        reported = 0.0
+    else:
+        found = np.asarray(output.subgroup, dtype=bool)
+        reported = 1.0
+        if truth.is_null:
+            return {"M4_false_subgroup": 1.0}
+    if truth.g_test is None:
+        return {}
+    g = np.asarray(truth.g_test, dtype=bool)
+    out = {
+        "M4_reported": reported,
+        "M4_accuracy": float(np.mean(found == g)),
+        "M4_sensitivity": float(np.mean(found[g])) if g.any() else math.nan,
+        "M4_specificity": float(np.mean(~found[~g])) if (~g).any() else math.nan,
+        "M4_size": float(np.mean(found)),
+    }
+    if found.any():
+        value = float(np.mean(truth.tau_test[found]))
+        ate, best = float(np.mean(truth.tau_test)), float(np.mean(truth.tau_test[g]))
+        out["M4_ppv"] = float(np.mean(g[found]))
+        out["M4_value"] = value
+        out["M4_lift"] = (value - ate) / (best - ate) if best != ate else math.nan
+        if np.isfinite(output.theta_hat_G):
+            out["M4_optimism"] = float(output.theta_hat_G) - value
+    return out
+
+
+#: Metric families run on every (replication, method); M5 is appended here later.
+METRIC_FAMILIES: list[Callable[..., dict[str, float]]] = [
+    detection_metrics,
+    identification_metrics,
+    accuracy_metrics,
+    subgroup_metrics,
+]
 
 
 def replication_metrics(output, truth: Truth) -> dict[str, float]:

@@ -216,3 +216,19 @@ def test_a_folder_of_one_tier_refuses_the_other(smoke_run):
     out, _, _ = smoke_run
     with pytest.raises(SystemExit, match="smoke-tier"):
         simulate.run("full", scenarios=["PM-SNP"], cells=["b1_rel=2"], reps=1, out=out, log=io.StringIO())
+
+
+def test_subgroup_metrics_against_the_true_subgroup():
+    Truth, subgroup_metrics = sm.Truth, sm.subgroup_metrics
+    tau = np.array([1.0, 1.0, 0.0, 0.0])
+    g = tau > 0.5
+    truth = Truth("continuous", None, ("x",), (), (), (), tau, tau, g_test=g)
+    perfect = subgroup_metrics(MethodOutput({}, None, None, None, 0.5, subgroup=g, theta_hat_G=1.2), truth)
+    assert perfect["M4_accuracy"] == 1.0 and perfect["M4_lift"] == 1.0 and perfect["M4_ppv"] == 1.0
+    assert perfect["M4_optimism"] == pytest.approx(0.2)
+    none = subgroup_metrics(MethodOutput({}, None, None, None, 0.5), truth)
+    assert none["M4_reported"] == 0.0 and none["M4_accuracy"] == 0.5 and "M4_optimism" not in none
+    null = Truth("continuous", "mean", (), (), (), (), tau * 0, tau * 0)
+    assert subgroup_metrics(MethodOutput({}, None, None, None, 0.5, subgroup=g, theta_hat_G=0.1), null) == {
+        "M4_false_subgroup": 1.0
+    }

@@ -205,6 +205,14 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     return Analysis(run, trial, effects, explanation, tests, results, tuple(found), menu)
 
 
+def most_credible_subgroup(candidates: list[Subgroup], higher_is_better: bool = True) -> Subgroup | None:
+    """The rule with the smallest adjusted p (then the largest prevalence) whose patients benefit
+    more than the rest, among rules covering 5-95% of patients; None if there is none."""
+    sign = 1.0 if higher_is_better else -1.0
+    pool = [s for s in candidates if 0.05 <= s.prevalence <= 0.95 and sign * s.difference > 0]
+    return min(pool, key=lambda s: (s.p_adjusted, -s.prevalence)) if pool else None
+
+
 def plan_next_trial(
     run: RunParams, trial: TrialData, effects: EffectModel, found: list[Subgroup], detected: bool
 ) -> tuple[DesignMenu | None, Subgroup | None, str]:
@@ -220,16 +228,14 @@ def plan_next_trial(
     outcome = trial.spec.outcome
     if outcome.type == "time_to_event":
         return None, None, "Trial designs for time-to-event outcomes need hazard-ratio estimates per subgroup; not available yet."
-    sign = 1.0 if outcome.higher_is_better else -1.0
     validated = [s for s in found if s.status == "validated"]
-    pool = [s for s in (validated or found) if 0.05 <= s.prevalence <= 0.95]
-    if not pool:
-        return None, None, "No candidate subgroup with a prevalence between 5% and 95%: no subgroup design to plan."
-    # The most credible rule (smallest adjusted p) whose patients benefit more than the rest.
-    better = [s for s in pool if sign * s.difference > 0]
-    if not better:
-        return None, None, "No candidate subgroup benefits more than its complement: no subgroup design to plan."
-    best = min(better, key=lambda s: (s.p_adjusted, -s.prevalence))
+    best = most_credible_subgroup(validated or found, outcome.higher_is_better)
+    if best is None:
+        return (
+            None,
+            None,
+            "No candidate subgroup (prevalence 5-95%) benefits more than its complement: no subgroup design to plan.",
+        )
     z = (best.complement_ci[1] - best.complement_ci[0]) / 2
     level_z = float(stats.norm.ppf(0.5 + run.estimation.level / 2))
     Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
