@@ -144,9 +144,12 @@ def design_sentence(results: dict[str, Any]) -> str:
     d = results["design"]
     if not d.get("options"):
         return f"**{d['note']}**"
-    lines = [
-        f"**Recommended next trial: {d['recommended'].replace('_', ' ')}**, planned for the subgroup *{d['subgroup']}*. Status: {d['status']}."
-    ]
+    target = (
+        f"for all eligible patients (the subgroup considered, *{d['subgroup']}*, is not credible enough to target)"
+        if d["recommended"] == "all_comers"
+        else f"planned for the subgroup *{d['subgroup']}*"
+    )
+    lines = [f"**Recommended next trial: {d['recommended'].replace('_', ' ')}**, {target}. Status: {d['status']}."]
     lines += [f"- {reason}" for reason in d["reasons"]]
     return "\n".join(lines)
 
