@@ -78,3 +78,13 @@ def test_without_detected_heterogeneity_the_recommendation_is_all_comers(demo_an
     a = demo_analysis
     menu, subgroup, _ = plan_next_trial(a.params, a.data, a.effects, list(a.subgroups), detected=False)
     assert menu is not None and menu.recommended == "all_comers"
+
+
+def test_same_inputs_give_identical_results_json(small_csv: Path):
+    params = small_params(small_csv)
+    texts = []
+    for _ in range(2):
+        results = subgroups.analyze(None, params).results
+        results["provenance"].pop("generated_at")
+        texts.append(json.dumps(results, sort_keys=True))
+    assert texts[0] == texts[1]
