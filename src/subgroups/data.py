@@ -7,6 +7,7 @@ encoded with a map back to the original column so results speak in original name
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import hashlib
 import re
@@ -180,7 +181,13 @@ def read_source(spec: DataSpec, base_dir: str | None = None) -> tuple[pd.DataFra
         raise DataError(f"{source}: the data file is empty")
     try:
         if kind in ("csv", "tsv"):
-            frame = pd.read_csv(path, sep="," if kind == "csv" else "\t", encoding="utf-8")
+            sep = "," if kind == "csv" else "\t"
+            with path.open(encoding="utf-8", newline="") as handle:
+                header = next(csv.reader(handle, delimiter=sep), [])
+            repeated = sorted({name for name in header if header.count(name) > 1})
+            if repeated:
+                raise DataError(f"{source}: column name '{repeated[0]}' appears more than once; rename the duplicates")
+            frame = pd.read_csv(path, sep=sep, encoding="utf-8")
         elif kind == "parquet":
             frame = pd.read_parquet(path)
         else:
@@ -423,16 +430,16 @@ def prepare_trial(frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source:
         if incomplete.any():
             dropped["missing features"] = int(incomplete.sum())
             frame, treatment = frame.loc[~incomplete].reset_index(drop=True), treatment[~incomplete.to_numpy()]
-    _check_features(frame, names)
-
-    outcome, event = _outcome_arrays(frame, spec)
-    if spec.outcome.type != "time_to_event" and np.nanstd(outcome) == 0:
-        raise DataError(f"outcome '{spec.outcome.name}' has the same value for every patient; nothing to analyse")
     for which, count in (("treated", int(treatment.sum())), ("control", int((1 - treatment).sum()))):
         if count < MIN_PER_ARM:
             raise DataError(
                 f"only {count} patient(s) in the {which} arm after cleaning; at least {MIN_PER_ARM} per arm are needed"
             )
+    _check_features(frame, names)
+
+    outcome, event = _outcome_arrays(frame, spec)
+    if spec.outcome.type != "time_to_event" and np.nanstd(outcome) == 0:
+        raise DataError(f"outcome '{spec.outcome.name}' has the same value for every patient; nothing to analyse")
 
     features = frame[names].copy()
     encoder = FeatureEncoder.fit(features)
