@@ -88,3 +88,16 @@ def test_same_inputs_give_identical_results_json(small_csv: Path):
         results["provenance"].pop("generated_at")
         texts.append(json.dumps(results, sort_keys=True))
     assert texts[0] == texts[1]
+
+
+def test_trial_design_parameters_reach_the_plan(demo_analysis):
+    from subgroups.analysis import plan_next_trial
+    from subgroups.params import load_params
+
+    a = demo_analysis
+    base, _, _ = plan_next_trial(a.params, a.data, a.effects, list(a.subgroups), detected=True)
+    stricter = load_params(a.params, {"trial_design.power": 0.9, "trial_design.assay_specificity": 0.9})
+    menu, _, _ = plan_next_trial(stricter, a.data, a.effects, list(a.subgroups), detected=True)
+    assert menu.option("enrichment").n_randomized > base.option("enrichment").n_randomized
+    with pytest.raises(subgroups.ParameterError, match="trial_design.power"):
+        load_params(a.params, {"trial_design.power": 1.0})

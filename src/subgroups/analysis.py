@@ -225,6 +225,8 @@ def plan_next_trial(
     from subgroups.design import DesignInputs, DesignSettings, plan_designs
     from subgroups.errors import ParameterError
 
+    # Invalid planning settings are the user's to fix: built outside the try, they stop the run.
+    settings = DesignSettings(**run.trial_design.model_dump())
     outcome = trial.spec.outcome
     if outcome.type == "time_to_event":
         return None, None, "Trial designs for time-to-event outcomes need hazard-ratio estimates per subgroup; not available yet."
@@ -256,7 +258,6 @@ def plan_next_trial(
             control_rate=float(np.mean(Y[T == 0])) if outcome.type == "binary" else None,
             higher_is_better=outcome.higher_is_better,
         )
-        settings = DesignSettings(alpha=run.trial_design.alpha, power=run.trial_design.power)
         return plan_designs(inputs, settings, seed=run.estimation.seed), best, ""
     except ParameterError as exc:
         return None, best, f"No design planned: {exc}"

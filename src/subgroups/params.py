@@ -140,8 +140,19 @@ class SubgroupParams(_Strict):
 
 
 class TrialDesignParams(_Strict):
-    alpha: float = Field(default=0.025, gt=0, lt=0.5)
+    """Planning the next trial: error rates, allocation, assay accuracy, costs, limits, interim timing."""
+
+    alpha: float = Field(default=0.025, gt=0, lt=0.5)  # one-sided
     power: float = Field(default=0.8, gt=0, lt=1)
+    allocation_ratio: float = Field(default=1.0, gt=0, le=10)  # treated : control
+    assay_sensitivity: float = Field(default=1.0, gt=0, le=1)
+    assay_specificity: float = Field(default=1.0, gt=0, le=1)
+    cost_per_screened: float = Field(default=1.0, ge=0)
+    cost_per_randomized: float = Field(default=20.0, ge=0)
+    max_n: int = Field(default=5000, ge=10)
+    interim_fraction: float = Field(default=0.5, gt=0, lt=1)  # adaptive enrichment: share of patients at the interim
+    require_complement_data: bool = False  # keep a marker-negative cohort instead of pure enrichment
+    n_simulations: int = Field(default=20_000, ge=1000, le=2_000_000)  # adaptive design operating characteristics
 
 
 class ReportParams(_Strict):
