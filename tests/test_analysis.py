@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from support import small_params
 
@@ -70,6 +71,9 @@ def test_design_menu_for_the_validated_subgroup(demo_analysis):
     menu = demo_analysis.design
     table = menu.to_frame()
     assert table.loc["enrichment", "n_randomized"] < table.loc["all_comers", "n_randomized"]
+    curves = pd.DataFrame(design["curves"])
+    for _, part in curves.groupby("design"):
+        assert part["power"].is_monotonic_increasing and (part["assurance"] <= part["power"].max() + 1e-9).all()
 
 
 def test_without_detected_heterogeneity_the_recommendation_is_all_comers(demo_analysis):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -201,6 +202,7 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         "note": note,
         "status": "planning scenario from shrunken held-out estimates (exploratory)",
         **(menu.to_dict() if menu is not None else {}),
+        "curves": menu.curves.to_dict(orient="list") if menu is not None and menu.curves is not None else None,
     }
     return Analysis(run, trial, effects, explanation, tests, results, tuple(found), menu)
 
@@ -222,7 +224,7 @@ def plan_next_trial(
     more than the rest; without a validated rule, the most credible candidate, planned as
     exploratory: the recommendation rule then gives an all-comers trial sized from the average effect.
     """
-    from subgroups.design import DesignInputs, DesignSettings, plan_designs
+    from subgroups.design import DesignInputs, DesignSettings, plan_designs, power_assurance_curves
     from subgroups.errors import ParameterError
 
     # Invalid planning settings are the user's to fix: built outside the try, they stop the run.
@@ -258,7 +260,9 @@ def plan_next_trial(
             control_rate=float(np.mean(Y[T == 0])) if outcome.type == "binary" else None,
             higher_is_better=outcome.higher_is_better,
         )
-        return plan_designs(inputs, settings, seed=run.estimation.seed), best, ""
+        menu = plan_designs(inputs, settings, seed=run.estimation.seed)
+        curves = power_assurance_curves(menu, inputs, settings)
+        return dataclasses.replace(menu, curves=curves), best, ""
     except ParameterError as exc:
         return None, best, f"No design planned: {exc}"
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from numbers import Real
 from typing import Any, Literal
 
@@ -2047,6 +2047,7 @@ class DesignMenu:
     recommended: str
     reasons: list[str]
     outcome: str
+    curves: pd.DataFrame | None = None  # power and assurance against N (power_assurance_curves)
 
     def option(self, design: str) -> DesignOption:
         """The option with registry key ``design``."""
@@ -2062,8 +2063,10 @@ class DesignMenu:
         return frame
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dictionary (plain floats, ints, str, bool and None only)."""
-        return _plain(asdict(self))
+        """JSON-serialisable dictionary (plain floats, ints, str, bool and None only); curves excluded."""
+        out = asdict(replace(self, curves=None))
+        out.pop("curves")
+        return _plain(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -3053,3 +3056,38 @@ def _context_reasons(
             "imply them overall); check by simulation if the design is close to a boundary"
         )
     return out
+
+
+def power_assurance_curves(menu: DesignMenu, inputs: DesignInputs, settings: DesignSettings, points: int = 40) -> pd.DataFrame:
+    """Power at the planning effect and assurance, against randomized N, for all-comers and enrichment.
+
+    Normal approximation on the outcome's scale (binary outcomes: SD sqrt(p(1 - p)) at the control
+    rate); time-to-event menus are sized in events and are not drawn here.
+    """
+    if inputs.outcome == "time_to_event":
+        return pd.DataFrame(columns=["design", "n_randomized", "power", "assurance"])
+    sd = (
+        float(inputs.outcome_sd)
+        if inputs.outcome == "continuous"
+        else float(np.sqrt(inputs.control_rate * (1 - inputs.control_rate)))
+    )
+    sign = inputs.benefit_sign
+    plans = {
+        "all_comers": (sign * menu.planning_effect_overall, float(inputs.se_overall)),
+        "enrichment": (sign * menu.planning_effect_subgroup, float(menu.planning_sd_subgroup)),
+    }
+    largest = max(option.n_randomized or 0 for option in menu.options if option.design in plans)
+    grid = np.unique(np.linspace(20, max(2 * largest, 100), points).astype(int) // 2 * 2)
+    rows = []
+    for design, (effect, prior_sd) in plans.items():
+        for n in grid:
+            per_arm = n / 2
+            rows.append(
+                {
+                    "design": design,
+                    "n_randomized": int(n),
+                    "power": power_continuous(per_arm, effect, sd, alpha=settings.alpha) if effect > 0 else float("nan"),
+                    "assurance": assurance(per_arm, effect, prior_sd, sd=sd, alpha=settings.alpha),
+                }
+            )
+    return pd.DataFrame(rows)

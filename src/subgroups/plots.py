@@ -125,3 +125,21 @@ def design_burden(table: pd.DataFrame, recommended: str, ax: Axes | None = None)
     ax.set_title("Next-trial size by design")
     ax.legend(fontsize=8, loc="lower right")
     return ax
+
+
+def power_assurance(curves: pd.DataFrame, recommended: str, ax: Axes | None = None) -> Axes:
+    """Power at the planning effect (solid) and assurance (dashed) against randomized N."""
+    ax = _axes(ax, (7.0, 3.8))
+    colors = {"all_comers": "#4393c3", "enrichment": "#ca0020"}
+    for design, part in curves.groupby("design", sort=False):
+        color = colors.get(design, "#636363")
+        label = design.replace("_", " ") + (" (recommended)" if design == recommended else "")
+        ax.plot(part["n_randomized"], part["power"], color=color, lw=2, label=f"{label}: power")
+        ax.plot(part["n_randomized"], part["assurance"], color=color, lw=2, ls="--", label=f"{label}: assurance")
+    ax.axhline(0.8, color="#999999", lw=0.8, ls=":")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("randomized patients (N)")
+    ax.set_ylabel("probability of success")
+    ax.set_title("Power at the planning effect and assurance, by trial size")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
