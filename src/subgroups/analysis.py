@@ -204,7 +204,22 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         **(menu.to_dict() if menu is not None else {}),
         "curves": menu.curves.to_dict(orient="list") if menu is not None and menu.curves is not None else None,
     }
-    return Analysis(run, trial, effects, explanation, tests, results, tuple(found), menu)
+    return Analysis(run, trial, effects, explanation, tests, json_ready(results), tuple(found), menu)
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON values: NaN and infinities become null (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def most_credible_subgroup(candidates: list[Subgroup], higher_is_better: bool = True) -> Subgroup | None:

@@ -108,7 +108,7 @@ def run(
         for notebook in NOTEBOOKS:
             executed = _execute(notebook, params_file, run_dir, kernel)
             reports.append(render_html(executed, run_dir / f"{notebook}.html", f"{run_params.name}: {TITLES[notebook]}"))
-        results_text = json.dumps(analysis.results, indent=2, allow_nan=True) + "\n"
+        results_text = json.dumps(analysis.results, indent=2, allow_nan=False) + "\n"
         (run_dir / "results.json").write_text(results_text, encoding="utf-8")
         index = run_dir / "index.html"
         index.write_text(index_page(analysis.results, reports), encoding="utf-8")
