@@ -100,15 +100,7 @@ def test_user_errors_exit_2_with_one_line(small_csv: Path, tmp_path: Path, chang
 
 
 def test_failing_notebook_marks_run_failed(small_csv: Path, tmp_path: Path, monkeypatch):
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    for name in runner.NOTEBOOKS:
-        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "subgroups", "language": "python", "display_name": "x"}})
-        params_cell = nbformat.v4.new_code_cell('params_file = ""\nrun_dir = ""')
-        params_cell.metadata["tags"] = ["parameters"]
-        nb.cells = [params_cell, nbformat.v4.new_code_cell("raise ValueError('deliberate failure')")]
-        nbformat.write(nb, notebooks / f"{name}.ipynb")
-    monkeypatch.setattr(runner, "notebooks_dir", lambda: notebooks)
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: _notebooks(tmp_path, "raise ValueError('deliberate failure')"))
     with pytest.raises(RunError, match="notebook 01_data_audit failed in cell .*ValueError: deliberate failure") as info:
         runner.run(small_params(small_csv, name="broken"), out_dir=tmp_path / "runs")
     assert "\n" not in str(info.value)
@@ -124,3 +116,46 @@ def test_validate_command(small_csv: Path, tmp_path: Path):
     assert result.returncode == 0 and "400 patients, 30 features" in result.stdout
     frame = pd.read_csv(small_csv)
     assert len(frame) == 400  # input untouched
+
+
+def _notebooks(tmp_path: Path, code: str) -> Path:
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir(exist_ok=True)
+    for name in runner.NOTEBOOKS:
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "subgroups", "language": "python", "display_name": "x"}})
+        params_cell = nbformat.v4.new_code_cell('params_file = ""\nrun_dir = ""')
+        params_cell.metadata["tags"] = ["parameters"]
+        nb.cells = [params_cell, nbformat.v4.new_code_cell(code)]
+        nbformat.write(nb, notebooks / f"{name}.ipynb")
+    return notebooks
+
+
+def test_killed_kernel_marks_run_failed(small_csv: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: _notebooks(tmp_path, "import os\nos._exit(1)"))
+    with pytest.raises(RunError, match="notebook 01_data_audit") as info:
+        runner.run(small_params(small_csv, name="killed"), out_dir=tmp_path / "runs")
+    assert "\n" not in str(info.value)
+    status = json.loads((tmp_path / "runs" / "killed" / "status.json").read_text())
+    assert status["status"] == "failed" and not (tmp_path / "runs" / "killed" / "index.html").exists()
+
+
+def test_interrupted_run_is_failed_and_a_rerun_starts_clean(small_csv: Path, tmp_path: Path, monkeypatch):
+    params = small_params(small_csv, name="interrupted")
+    run_dir = tmp_path / "runs" / "interrupted"
+    run_dir.mkdir(parents=True)
+    (run_dir / "index.html").write_text("stale page from an older run")
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "_execute", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(params, out_dir=tmp_path / "runs")
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "failed" and "KeyboardInterrupt" in status["reason"]
+    assert not (run_dir / "index.html").exists()
+    result = runner.run(params, out_dir=tmp_path / "runs")
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "succeeded"
+    assert result.index_html.read_text() != "stale page from an older run"
+    assert len(list((run_dir / "cache").glob("analysis-*.pkl"))) == 1  # the interrupted run's fit was reused
