@@ -20,9 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/subgroups run params/demo.yaml -o runs
-	$(BIN)/subgroups run params/actg175.yaml -o runs
-	@echo "Reports: runs/demo/index.html and runs/actg175/index.html"
+	$(BIN)/subgroups batch params/demo.yaml params/actg175.yaml -o runs --workers 2
+	@echo "Reports: runs/demo/index.html and runs/actg175/index.html (overview: runs/index.html)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from subgroups.errors import SubgroupsError
+from subgroups.errors import ParameterError, SubgroupsError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
@@ -26,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--out", default="runs", help="folder for run folders (default: runs)")
     run.add_argument(
         "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. -p estimation.seed=3"
+    )
+
+    batch = commands.add_parser("batch", help="run many parameter files (and sweeps) in parallel with Dask")
+    batch.add_argument("params", nargs="+", help="parameter files (YAML); a 'sweep' section expands to several runs")
+    batch.add_argument("-o", "--out", default="runs", help="folder for run folders, index.html and summary.csv (default: runs)")
+    batch.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
+    batch.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786"
     )
 
     validate = commands.add_parser("validate", help="check a parameter file and its data without fitting")
@@ -46,6 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{result.name}: average effect {ate['estimate']:+.3g} "
                 f"({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}); reports: {result.index_html}"
             )
+        elif args.command == "batch":
+            from subgroups.batch import run_batch
+
+            if args.workers < 1:
+                raise ParameterError(f"--workers must be at least 1 (got {args.workers})")
+            summary = run_batch(args.params, out_dir=args.out, workers=args.workers, scheduler=args.scheduler)
+            failed = int((summary["status"] != "succeeded").sum())
+            print(f"{len(summary)} runs, {failed} failed; overview: {Path(args.out).resolve() / 'index.html'}")
+            return EXIT_FAILURE if failed else 0
         elif args.command == "validate":
             from subgroups.data import load_trial
             from subgroups.params import load_params

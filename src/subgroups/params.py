@@ -299,12 +299,14 @@ def validate_params(tree: Mapping[str, Any], where: str = "parameters", base_dir
 def load_params(
     source: str | Path | Mapping[str, Any] | RunParams,
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    allow_sweep: bool = False,
 ) -> RunParams:
     """Read and validate parameters from a YAML path, a dict or a `RunParams`, then apply overrides.
 
     Overrides use dotted keys: ``load_params("params/demo.yaml", {"estimation.seed": 3})`` or
     ``["estimation.seed=3"]`` as on the command line. Relative data paths in a YAML file are read
-    relative to the folder of that file.
+    relative to the folder of that file. A file's ``sweep`` section (several runs) is accepted only
+    with ``allow_sweep`` (the batch runner expands it) and is otherwise an error.
     """
     if isinstance(source, RunParams):
         tree, where, base_dir = source.to_dict(), "parameters", source.base_dir
@@ -322,6 +324,10 @@ def load_params(
             raise ParameterError(f"{path}: the parameter file is empty")
         if not isinstance(tree, dict):
             raise ParameterError(f"{path}: expected a mapping of sections (name, data, estimation, ...)")
+        if "sweep" in tree:
+            if not allow_sweep:
+                raise ParameterError(f"{path}: this file declares a sweep of several runs; run it with 'subgroups batch {path}'")
+            tree = {key: value for key, value in tree.items() if key != "sweep"}
     tree = _deep_copy(tree)
     for dotted, value in parse_overrides(overrides).items():
         _set_dotted(tree, dotted, value)

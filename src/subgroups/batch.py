@@ -1,0 +1,160 @@
+"""Many runs at once: parameter files and sweeps, executed by dask.distributed.
+
+Locally a `distributed.LocalCluster` of worker processes runs them (one thread each: every run
+already keeps its cores busy); with a scheduler address the same runs go to an existing Dask
+cluster. One failing run never stops the others: each run's outcome is recorded, and
+``runs/index.html`` and ``runs/summary.csv`` list every run with its status and headline numbers.
+
+A sweep is declared in a parameter file as a top-level ``sweep`` mapping of dotted keys to lists;
+the runs are the Cartesian product, named ``<name>-<key>-<value>...``::
+
+    sweep:
+      estimation.seed: [1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from subgroups.errors import ParameterError
+from subgroups.params import load_params, parse_yaml
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a batch: a parameter file plus overrides."""
+
+    params_file: str
+    overrides: dict[str, Any]
+    name: str
+
+
+def expand(params_files: list[str | Path]) -> list[RunSpec]:
+    """Every run named by the files, with sweeps expanded; names must be unique."""
+    specs: list[RunSpec] = []
+    for file in params_files:
+        path = Path(file)
+        if not path.is_file():
+            raise ParameterError(f"{path}: parameter file not found")
+        tree = parse_yaml(path.read_text(encoding="utf-8"), where=str(path)) or {}
+        sweep = tree.get("sweep") if isinstance(tree, dict) else None
+        base = dict(tree)
+        base.pop("sweep", None)
+        name = str(base.get("name", path.stem))
+        if not sweep:
+            specs.append(RunSpec(str(path.resolve()), {}, name))
+            continue
+        if not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
+            raise ParameterError(f"{path}: 'sweep' must map dotted keys to non-empty lists, e.g. estimation.seed: [1, 2]")
+        keys = list(sweep)
+        for values in itertools.product(*(sweep[k] for k in keys)):
+            overrides = dict(zip(keys, values))
+            suffix = "-".join(f"{k.split('.')[-1]}-{v}" for k, v in overrides.items())
+            specs.append(RunSpec(str(path.resolve()), {**overrides, "name": f"{name}-{suffix}"}, f"{name}-{suffix}"))
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            raise ParameterError(f"two runs of the batch are both named '{spec.name}'; give each parameter file its own name")
+        seen.add(spec.name)
+    return specs
+
+
+def run_one(spec: RunSpec, out_dir: str) -> dict[str, Any]:
+    """Execute one run and describe its outcome; never raises (the batch must go on)."""
+    from subgroups.runner import run
+
+    started = time.perf_counter()
+    record: dict[str, Any] = {"name": spec.name, "status": "failed", "reason": "", "seconds": 0.0}
+    try:
+        params = load_params(spec.params_file, spec.overrides, allow_sweep=True)
+        result = run(params, out_dir=out_dir)
+        ate, het = result.results["ate"], result.results["heterogeneity"]
+        record.update(
+            status="succeeded",
+            effect=ate["estimate"],
+            ci_low=ate["ci_low"],
+            ci_high=ate["ci_high"],
+            scale=ate["scale"],
+            heterogeneity_p=het["p_value"],
+            heterogeneity_detected=het["detected"],
+            recommended_design=(result.results.get("design") or {}).get("recommended"),
+        )
+    except BaseException as exc:  # noqa: BLE001 - one failing run must not stop the batch
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        record["reason"] = first
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    return record
+
+
+def run_batch(
+    params_files: list[str | Path],
+    out_dir: str | Path = "runs",
+    workers: int = 2,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every spec on a Dask cluster (local processes unless `scheduler` is given)."""
+    from distributed import Client, LocalCluster, as_completed
+
+    specs = expand(params_files)
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if scheduler:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    records = []
+    try:
+        futures = [client.submit(run_one, spec, str(out), key=f"run-{spec.name}", pure=False) for spec in specs]
+        for done, future in enumerate(as_completed(futures), start=1):
+            record = future.result()
+            records.append(record)
+            if progress:
+                print(f"[{done}/{len(specs)}] {record['name']}: {record['status']} ({record['seconds']:.0f}s)", flush=True)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    order = {spec.name: i for i, spec in enumerate(specs)}
+    summary = pd.DataFrame(sorted(records, key=lambda r: order[r["name"]]))
+    summary.to_csv(out / "summary.csv", index=False)
+    (out / "index.html").write_text(batch_index(summary), encoding="utf-8")
+    return summary
+
+
+def batch_index(summary: pd.DataFrame) -> str:
+    """`runs/index.html`: every run with its status, headline numbers and a link to its report."""
+    esc = html.escape
+    rows = []
+    for record in summary.to_dict(orient="records"):
+        ok = record["status"] == "succeeded"
+        link = f'<a href="{esc(record["name"])}/index.html">{esc(record["name"])}</a>' if ok else esc(record["name"])
+        effect = f"{record['effect']:+.3g} ({record['ci_low']:.3g} to {record['ci_high']:.3g})" if ok else ""
+        het = (
+            f"p = {record['heterogeneity_p']:.3g}" + (" (detected)" if record.get("heterogeneity_detected") else "") if ok else ""
+        )
+        design = esc(str(record.get("recommended_design") or "").replace("_", " ")) if ok else ""
+        reason = esc(str(record.get("reason") or ""))
+        rows.append(
+            f"<tr><td>{link}</td><td>{esc(record['status'])}</td><td>{effect}</td><td>{het}</td><td>{design}</td><td>{reason}</td></tr>"
+        )
+    failed = int((summary["status"] != "succeeded").sum())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Batch of {len(summary)} runs</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}}td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}}table{{border-collapse:collapse}}</style></head>
+<body><h1>Batch of {len(summary)} runs ({failed} failed)</h1>
+<p>Average effect with 95% CI on each run's stated scale (confirmatory in randomized trials); heterogeneity: one-sided
+p-value of the calibration test; design: the recommended next trial (planning, exploratory). Failed runs have no report.
+Aggregated results only.</p>
+<table><tr><th>run</th><th>status</th><th>average effect (95% CI)</th><th>heterogeneity</th><th>next trial</th><th>reason</th></tr>
+{"".join(rows)}
+</table><p><a href="summary.csv">summary.csv</a></p></body></html>
+"""

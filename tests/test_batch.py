@@ -1,0 +1,50 @@
+"""Batch runs on a dask.distributed LocalCluster: parallel runs, sweeps, failure isolation, overview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from support import small_params
+
+from subgroups.batch import expand, run_batch
+from subgroups.errors import ParameterError
+from subgroups.params import load_params
+
+
+def _write(tmp_path: Path, name: str, tree: dict) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
+
+
+def test_sweeps_expand_and_single_runs_refuse_them(small_csv: Path, tmp_path: Path):
+    tree = small_params(small_csv, name="swept")
+    tree["sweep"] = {"estimation.seed": [1, 2]}
+    path = _write(tmp_path, "swept", tree)
+    specs = expand([path])
+    assert [s.name for s in specs] == ["swept-seed-1", "swept-seed-2"]
+    assert load_params(specs[1].params_file, specs[1].overrides, allow_sweep=True).estimation.seed == 2
+    with pytest.raises(ParameterError, match="subgroups batch"):
+        load_params(path)
+    with pytest.raises(ParameterError, match="both named"):
+        expand([path, path])
+
+
+def test_batch_on_a_local_cluster_isolates_failures(small_csv: Path, tmp_path: Path):
+    good = _write(tmp_path, "good", small_params(small_csv, name="good"))
+    bad_tree = small_params(small_csv, name="bad")
+    bad_tree["data"]["outcome"] = {"column": "no_such_column", "type": "continuous"}
+    bad = _write(tmp_path, "bad", bad_tree)
+    summary = run_batch([good, bad], out_dir=tmp_path / "runs", workers=2, progress=False)
+    assert list(summary["name"]) == ["good", "bad"]
+    statuses = dict(zip(summary["name"], summary["status"]))
+    assert statuses == {"good": "succeeded", "bad": "failed"}
+    assert "no_such_column" in summary.set_index("name").loc["bad", "reason"]
+    assert (tmp_path / "runs" / "good" / "index.html").is_file()
+    assert not (tmp_path / "runs" / "bad" / "index.html").exists()
+    overview = (tmp_path / "runs" / "index.html").read_text()
+    assert 'href="good/index.html"' in overview and "1 failed" in overview
+    assert pd.read_csv(tmp_path / "runs" / "summary.csv").shape[0] == 2
