@@ -48,3 +48,17 @@ def test_batch_on_a_local_cluster_isolates_failures(small_csv: Path, tmp_path: P
     overview = (tmp_path / "runs" / "index.html").read_text()
     assert 'href="good/index.html"' in overview and "1 failed" in overview
     assert pd.read_csv(tmp_path / "runs" / "summary.csv").shape[0] == 2
+
+
+def test_results_identical_with_one_or_two_workers(small_csv: Path, tmp_path: Path):
+    import json
+
+    first = _write(tmp_path, "one", small_params(small_csv, name="same"))
+    texts = []
+    for workers in (1, 2):
+        out = tmp_path / f"runs{workers}"
+        run_batch([first], out_dir=out, workers=workers, progress=False)
+        results = json.loads((out / "same" / "results.json").read_text())
+        results["provenance"].pop("generated_at")
+        texts.append(json.dumps(results, sort_keys=True))
+    assert texts[0] == texts[1]
