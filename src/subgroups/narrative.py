@@ -10,6 +10,11 @@ import pandas as pd
 from subgroups.audit import Audit
 
 
+def fmt(value: float | None, spec: str) -> str:
+    """A number formatted with `spec`, or "n/a" when it is missing (null in results.json)."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def number(value: float, digits: int = 3) -> str:
     return f"{value:+.{digits}g}" if abs(value) >= 1e-3 else f"{value:+.2e}"
 
@@ -103,8 +108,8 @@ def importance_sentence(results: dict[str, Any]) -> str:
         f"By family, **{fam[0]}** features contribute most ({fam[1]:.3g}). "
         f"Computed on {imp['rows_used']} of {imp['rows_total']} patients (random sample). "
         f"SHAP is computed exactly on a tree surrogate of the effect model; the surrogate reproduces it with "
-        f"R² = {imp['surrogate_r2']:.2f} on held-out patients (mean gap {imp['approximation_gap_mean_abs']:.3g}, "
-        f"{imp['approximation_gap_relative_to_effect_sd']:.0%} of the SD of the explained effects). "
+        f"R² = {fmt(imp['surrogate_r2'], '.2f')} on held-out patients (mean gap {fmt(imp['approximation_gap_mean_abs'], '.3g')}, "
+        f"{fmt(imp['approximation_gap_relative_to_effect_sd'], '.0%')} of the SD of the explained effects). "
         "Status: exploratory; importance is not evidence that the effect differs between patients."
     )
 

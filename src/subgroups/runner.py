@@ -21,6 +21,7 @@ import yaml
 
 from subgroups.analysis import open_analysis
 from subgroups.errors import RunError, SubgroupsError
+from subgroups.narrative import fmt
 from subgroups.params import RunParams, load_params
 
 NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain", "04_subgroups", "05_trial_design")
@@ -217,8 +218,8 @@ confidence intervals, and figures. No patient-level values or identifiers. Count
 <h2>Features that change the estimated effect (mean |SHAP|, effect scale) <span class="tag">exploratory</span></h2>
 <table><tr><th>feature</th><th>importance</th></tr>{rows_imp}</table>
 <h3>By family</h3><table><tr><th>family</th><th>importance</th></tr>{rows_fam}</table>
-<p class="muted">SHAP on {imp["rows_used"]} of {imp["rows_total"]} patients; approximation gap {imp["approximation_gap_mean_abs"]:.3g}
-({imp["approximation_gap_relative_to_effect_sd"]:.0%} of the effect SD).</p>
+<p class="muted">SHAP on {imp["rows_used"]} of {imp["rows_total"]} patients; approximation gap {fmt(imp["approximation_gap_mean_abs"], ".3g")}
+({fmt(imp["approximation_gap_relative_to_effect_sd"], ".0%")} of the effect SD).</p>
 <h2>Provenance</h2>
 <table>
 <tr><td>data</td><td>{esc(prov["data_source"])}</td></tr>
