@@ -433,6 +433,9 @@ def run_oracle(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         tau_hat_train=rep.trial.true_effect,
         tau_hat_test=rep.test.true_effect,
         ate_hat=float(np.mean(rep.trial.true_effect)),
+        # The oracle reports the true subgroup G* with its true effect (SPEC pitfall 4: ceilings).
+        subgroup=None if rep.test.true_subgroup is None else np.asarray(rep.test.true_subgroup, dtype=bool),
+        theta_hat_G=math.nan if rep.test.true_subgroup is None else float(np.mean(rep.test.true_effect[rep.test.true_subgroup])),
     )
 
 
