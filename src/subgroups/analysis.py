@@ -100,10 +100,17 @@ def analyze(data: pd.DataFrame | str | Path | None, params: RunParams | dict | s
     return _finish(run, load_trial(run, data))
 
 
-def cache_key(run: RunParams, trial_fingerprint: str) -> str:
-    """Fitted models are reused when data and every parameter that feeds the fit are unchanged."""
-    relevant = {"data": run.data.model_dump(mode="json"), "estimation": run.estimation.model_dump(mode="json")}
-    blob = json.dumps({"fp": trial_fingerprint, "params": relevant, "code": code_fingerprint()}, sort_keys=True)
+def cache_key(run: RunParams, trial_fingerprint: str, whole: bool = False) -> str:
+    """Key of a cached fit: data, the parameters that feed the fit, and the code.
+
+    With `whole`, every parameter counts: the key of a complete analysis (tests, subgroups, designs).
+    """
+    sections = (
+        run.to_dict()
+        if whole
+        else {"data": run.data.model_dump(mode="json"), "estimation": run.estimation.model_dump(mode="json")}
+    )
+    blob = json.dumps({"fp": trial_fingerprint, "params": sections, "code": code_fingerprint()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -125,19 +132,37 @@ def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, 
     trial = load_trial(run)
     if cache_dir is None:
         return _finish(run, trial)
-    path = Path(cache_dir) / f"analysis-{cache_key(run, trial.fingerprint)}.pkl"
-    if path.is_file():
-        with path.open("rb") as handle:
-            trial, effects, explanation = pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
-        # Everything downstream of the fit (tests, report settings) comes from this call's parameters.
-        return _assemble(run, trial, effects, explanation)
-    analysis = _finish(run, trial)
+    folder = Path(cache_dir)
+    whole = folder / f"complete-{cache_key(run, trial.fingerprint, whole=True)}.pkl"
+    if whole.is_file():  # same data, parameters and code: the finished analysis (each notebook of a run)
+        analysis = _load(whole)
+        analysis.results["provenance"].update(
+            generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), git_commit=git_commit()
+        )
+        return analysis
+    fit = folder / f"analysis-{cache_key(run, trial.fingerprint)}.pkl"
+    if fit.is_file():
+        trial, effects, explanation = _load(fit)
+        # Everything downstream of the fit (tests, subgroups, designs, report settings) follows this call's parameters.
+        analysis = _assemble(run, trial, effects, explanation)
+    else:
+        analysis = _finish(run, trial)
+        _store(fit, (analysis.data, analysis.effects, analysis.explanation))
+    _store(whole, analysis)
+    return analysis
+
+
+def _load(path: Path) -> Any:
+    with path.open("rb") as handle:
+        return pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
+
+
+def _store(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as handle:
-        pickle.dump((analysis.data, analysis.effects, analysis.explanation), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
-    return analysis
 
 
 def _finish(run: RunParams, trial: TrialData) -> Analysis:
