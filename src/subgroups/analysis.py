@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from subgroups.data import TrialData, load_trial
@@ -280,8 +279,6 @@ def plan_next_trial(
             None,
             "No candidate subgroup (prevalence 5-95%) benefits more than its complement: no subgroup design to plan.",
         )
-    z = (best.complement_ci[1] - best.complement_ci[0]) / 2
-    level_z = float(stats.norm.ppf(0.5 + run.estimation.level / 2))
     Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
     try:
         inputs = DesignInputs(
@@ -290,7 +287,7 @@ def plan_next_trial(
             effect_subgroup=best.effect,
             se_subgroup=best.se,
             effect_complement=best.complement_effect,
-            se_complement=z / level_z,
+            se_complement=best.complement_se,
             effect_overall=effects.ate.estimate,
             se_overall=effects.ate.se,
             heterogeneity_detected=bool(detected and validated),

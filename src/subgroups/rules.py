@@ -97,6 +97,14 @@ class Condition:
         return f"{self.feature} {'≤' if self.kind == 'le' else '>'} {self.value:.4g}"
 
 
+def members(conditions: tuple[Condition, ...], frame: pd.DataFrame) -> np.ndarray:
+    """Rows of `frame` (original feature columns) that meet every condition."""
+    inside = np.ones(len(frame), dtype=bool)
+    for condition in conditions:
+        inside &= condition.mask(frame)
+    return inside
+
+
 @dataclass(frozen=True)
 class Subgroup:
     """A candidate subgroup with effects estimated on patients not used to find it."""
@@ -111,6 +119,7 @@ class Subgroup:
     difference: float
     difference_ci: tuple[float, float]
     p_value: float  # two-sided, difference from the complement
+    complement_se: float = float("nan")
     p_adjusted: float = float("nan")
     shrunken_effect: float = float("nan")
     shrunken_se: float = float("nan")
@@ -125,10 +134,7 @@ class Subgroup:
 
     def contains(self, df: pd.DataFrame) -> np.ndarray:
         """Boolean membership for rows of new data with the same (original) feature columns."""
-        inside = np.ones(len(df), dtype=bool)
-        for condition in self.conditions:
-            inside &= condition.mask(df)
-        return inside
+        return members(self.conditions, df)
 
     def to_dict(self, min_cell: int) -> dict[str, Any]:
         return {
@@ -259,9 +265,7 @@ def discover_rules(
 def estimate_rule(split: HalfSplit, conditions: tuple[Condition, ...], h: int) -> tuple[float, float, float, float, np.ndarray]:
     """Effect and SE inside and outside the rule, from half `h`'s scores: (eff, se, comp, comp_se, inside)."""
     frame = split.frame.loc[split.half == h].reset_index(drop=True)
-    inside = np.ones(len(frame), dtype=bool)
-    for condition in conditions:
-        inside &= condition.mask(frame)
+    inside = members(conditions, frame)
     psi = split.scores[h]
     eff, se = _estimate(psi, inside)
     comp, comp_se = _estimate(psi, ~inside)
@@ -320,6 +324,7 @@ def _candidate(conditions, eff, se, comp, comp_se, z, **fields) -> Subgroup:
         se=se,
         complement_effect=comp,
         complement_ci=(comp - z * comp_se, comp + z * comp_se),
+        complement_se=comp_se,
         difference=diff,
         difference_ci=(diff - z * diff_se, diff + z * diff_se),
         p_value=p,
@@ -340,7 +345,7 @@ def _pool(found: list[Subgroup], z: float) -> list[Subgroup]:
             pooled.append(group[0])
             continue
         w = np.array([1 / s.se**2 for s in group])
-        wc = np.array([1 / ((s.complement_ci[1] - s.complement_ci[0]) / (2 * z)) ** 2 for s in group])
+        wc = np.array([1 / s.complement_se**2 for s in group])
         eff, se = float(np.sum(w * [s.effect for s in group]) / w.sum()), float(1 / np.sqrt(w.sum()))
         comp, comp_se = float(np.sum(wc * [s.complement_effect for s in group]) / wc.sum()), float(1 / np.sqrt(wc.sum()))
         merged = _candidate(
@@ -443,9 +448,7 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
     out = []
     for expression in expressions:
         conditions = tuple(parse_condition(part, data) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
-        inside = np.ones(len(frame), dtype=bool)
-        for condition in conditions:
-            inside &= condition.mask(frame)
+        inside = members(conditions, frame)
         if inside.sum() < 2 or (~inside).sum() < 2:
             raise DataError(
                 f"subgroups.prespecified: {expression!r} selects {int(inside.sum())} of {inside.size} patients; it needs both sides"
