@@ -209,8 +209,7 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
             trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate
         )
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
-    results = build_results(run, trial, effects, explanation, tests)
-    results["subgroups"] = {
+    subgroups_section = {
         "method": "rules found by a shallow tree on doubly robust scores in one half, effects estimated in the other half "
         "(both directions); Holm-adjusted p-values for the difference from the complement; empirical-Bayes shrunken effects for planning",
         "conclusion": subgroup_conclusion(found, tests.detected),
@@ -221,13 +220,14 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         ],
     }
     menu, subgroup, note = plan_next_trial(run, trial, effects, found, tests.detected)
-    results["design"] = {
+    design_section = {
         "subgroup": subgroup.rule if subgroup is not None else None,
         "note": note,
         "status": "planning scenario from shrunken held-out estimates (exploratory)",
         **(menu.to_dict() if menu is not None else {}),
         "curves": menu.curves.to_dict(orient="list") if menu is not None and menu.curves is not None else None,
     }
+    results = build_results(run, trial, effects, explanation, tests, subgroups_section, design_section)
     return Analysis(run, trial, effects, explanation, tests, json_ready(results), tuple(found), menu)
 
 
@@ -352,7 +352,13 @@ def provenance(run: RunParams, trial: TrialData) -> dict[str, Any]:
 
 
 def build_results(
-    run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation, tests: Heterogeneity
+    run: RunParams,
+    trial: TrialData,
+    effects: EffectModel,
+    explanation: Explanation,
+    tests: Heterogeneity,
+    subgroups: dict[str, Any],
+    design: dict[str, Any],
 ) -> dict[str, Any]:
     """Every headline number of the analysis, JSON-ready; counts below `report.min_cell` suppressed."""
     min_cell = run.report.min_cell
@@ -400,6 +406,6 @@ def build_results(
         },
         "heterogeneity": tests.to_dict(),
         "importance": explanation.to_dict(),
-        "subgroups": [],
-        "design": None,
+        "subgroups": subgroups,
+        "design": design,
     }
