@@ -11,7 +11,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from support import small_params
+from support import ACTG_YAML, FAST, small_params
 
 from subgroups import runner
 from subgroups.errors import RunError
@@ -76,6 +76,48 @@ def test_no_patient_level_value_in_any_report(marked_run: Path):
     for path in outputs:
         text = path.read_text()
         for marker in MARKERS.values():
+            assert marker not in text, f"{marker} found in {path.name}"
+
+
+ACTG_MARKERS = {"patient_id": "QZXACTG", "wtkg": "71.2345678", "cd40": "351.987654", "days": "777.123457", "age": "44.5671234"}
+
+
+@pytest.fixture(scope="module")
+def marked_actg_run(tmp_path_factory) -> Path:
+    """The built-in ACTG 175 trial with unique markers planted, analysed on its time-to-event outcome."""
+    from subgroups.datasets.actg175 import load_actg175
+
+    tmp = tmp_path_factory.mktemp("actg")
+    frame = load_actg175()
+    frame["patient_id"] = [f"{ACTG_MARKERS['patient_id']}{i:05d}" for i in range(len(frame))]
+    for column in ("wtkg", "cd40", "days", "age"):
+        frame[column] = frame[column].astype(float)
+        frame.loc[11, column] = float(ACTG_MARKERS[column])
+    frame.to_csv(tmp / "actg.csv", index=False)
+    tree = yaml.safe_load(ACTG_YAML.read_text())
+    tree["name"] = "actg_marked"
+    tree["data"]["source"] = str(tmp / "actg.csv")
+    tree["data"]["outcome"] = {
+        "type": "time_to_event",
+        "time": "days",
+        "event": "event",
+        "horizon": 900,
+        "higher_is_better": True,
+    }
+    tree["estimation"] = {**tree["estimation"], **FAST["estimation"]}
+    result = cli("run", str(write_params(tmp, tree)), "-o", str(tmp / "runs"), cwd=tmp)
+    assert result.returncode == 0, result.stderr
+    return tmp / "runs" / "actg_marked"
+
+
+def test_no_patient_level_value_from_the_builtin_trial_in_any_report(marked_actg_run: Path):
+    results = json.loads((marked_actg_run / "results.json").read_text())
+    assert results["ate"]["scale"].startswith("difference in restricted mean survival time")
+    outputs = [*marked_actg_run.glob("*.html"), marked_actg_run / "results.json"]
+    assert len(outputs) == len(runner.NOTEBOOKS) + 2
+    for path in outputs:
+        text = path.read_text()
+        for marker in ACTG_MARKERS.values():
             assert marker not in text, f"{marker} found in {path.name}"
 
 
