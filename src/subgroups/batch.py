@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import html
 import itertools
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from subgroups.errors import ParameterError
 from subgroups.params import load_params, parse_yaml
@@ -112,14 +114,17 @@ def run_batch(
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     records = []
+    bar = tqdm(total=len(specs), unit="run", disable=not progress, file=sys.stdout, dynamic_ncols=True)
     try:
         futures = [client.submit(run_one, spec, str(out), key=f"run-{spec.name}", pure=False) for spec in specs]
-        for done, future in enumerate(as_completed(futures), start=1):
+        for future in as_completed(futures):
             record = future.result()
             records.append(record)
             if progress:
-                print(f"[{done}/{len(specs)}] {record['name']}: {record['status']} ({record['seconds']:.0f}s)", flush=True)
+                bar.write(f"{record['name']}: {record['status']} ({record['seconds']:.0f}s)")
+            bar.update(1)
     finally:
+        bar.close()
         client.close()
         if cluster is not None:
             cluster.close()

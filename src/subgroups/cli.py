@@ -70,7 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             params = load_params(args.params, args.param)
             trial = load_trial(params)
-            print(f"{params.name}: parameters valid; {trial.n} patients, {len(trial.feature_names)} features")
+            from subgroups.resources import check_memory, describe
+
+            check_memory(trial.n, trial.X.shape[1])
+            print(
+                f"{params.name}: parameters valid; {trial.n} patients, {len(trial.feature_names)} features; "
+                f"{describe(trial.n, trial.X.shape[1])}"
+            )
         return 0
     except SubgroupsError as exc:
         print(f"error: {exc}", file=sys.stderr)
