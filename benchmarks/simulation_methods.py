@@ -62,8 +62,9 @@ class MethodOutput:
 
     ``p_het`` maps the scale a test works on ("mean", "rd", "logit", "survival", "hazard") to its
     p-value. Arrays are on the outcome's truth scale (difference in means, risk difference, or
-    ΔS(24)); None where a method cannot produce them. ``subgroup``, ``theta_hat_G`` and ``design``
-    are hooks for M4/M5 and stay empty for now.
+    ΔS(24)); None where a method cannot produce them. ``subgroup`` (membership on T) and
+    ``theta_hat_G`` feed M4; ``design`` ({"recommended": key or None, "members": membership of the
+    planned subgroup on T or None}) feeds M5.
     """
 
     p_het: dict[str, float]
@@ -142,6 +143,9 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     cate[retained if retained.size else slice(None)] = analysis.effects.cate
     # M4: the subgroup the suite would report as validated (the same choice the design step plans for).
     best = most_credible_subgroup([s for s in analysis.subgroups if s.status == "validated"])
+    # M5: the design the report recommends and the subgroup it was planned for.
+    menu, planned = analysis.design, analysis.results["design"]["subgroup"]
+    planned_members = next((s.contains(rep.test.data) for s in analysis.subgroups if s.rule == planned), None)
     return MethodOutput(
         p_het=p_het,
         imp=analysis.importance.reindex(FEATURES).fillna(0.0),
@@ -150,6 +154,7 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         ate_hat=float(analysis.results["ate"]["estimate"]),
         subgroup=None if best is None else best.contains(rep.test.data),
         theta_hat_G=math.nan if best is None else float(best.effect),
+        design={"recommended": menu.recommended if menu is not None else "all_comers", "members": planned_members},
     )
 
 
@@ -436,6 +441,10 @@ def run_oracle(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         # The oracle reports the true subgroup G* with its true effect (SPEC pitfall 4: ceilings).
         subgroup=None if rep.test.true_subgroup is None else np.asarray(rep.test.true_subgroup, dtype=bool),
         theta_hat_G=math.nan if rep.test.true_subgroup is None else float(np.mean(rep.test.true_effect[rep.test.true_subgroup])),
+        design={
+            "recommended": None,
+            "members": None if rep.test.true_subgroup is None else np.asarray(rep.test.true_subgroup, dtype=bool),
+        },
     )
 
 

@@ -4,10 +4,9 @@ Every function here scores *one* replication of *one* method; averaging over rep
 Monte-Carlo standard errors are done by ``summarize.py``. The ratio rMSE = MSE_T / MSE_T(B0) needs
 two methods on the same replication, so it is also formed there, not here.
 
-M4 (subgroup identification) and M5 (design recommendation) come later: a metric family is one
-function ``(output, truth) -> dict[str, float]`` appended to :data:`METRIC_FAMILIES`, and
-:class:`~simulation_methods.MethodOutput` already carries ``subgroup``, ``theta_hat_G`` and
-``design`` for them.
+M4 (subgroup identification) and M5 (design recommendation) read ``subgroup``, ``theta_hat_G``
+and ``design`` of :class:`~simulation_methods.MethodOutput`; a metric family is one function
+``(output, truth) -> dict[str, float]`` in :data:`METRIC_FAMILIES`.
 """
 
 from __future__ import annotations
@@ -230,12 +229,49 @@ def subgroup_metrics(output, truth: Truth) -> dict[str, float]:
     return out
 
 
-#: Metric families run on every (replication, method); M5 is appended here later.
+#: Designs that target a subgroup (SPEC M5: "enrichment or stratification"); all-comers does not.
+TARGETED_DESIGNS = ("enrichment", "stratified", "stratified_mast", "adaptive_enrichment", "enriched_stratified")
+
+
+def design_metrics(output, truth: Truth) -> dict[str, float]:
+    """M5: the recommended design, and the sample-size ratio and screening burden of enriching on the
+    planned subgroup at its *true* effect.
+
+    ``output.design`` is a dict with ``recommended`` (design registry key, or None for a method that
+    recommends nothing, e.g. the oracle) and ``members`` (membership of the planned subgroup on T,
+    or None). N for 90% power at one-sided 2.5% is proportional to variance / effect², so with the
+    outcome variance taken equal inside and outside the subgroup N_enrich / N_all-comers =
+    (ATE / V(Ĝ))²; reported only when V(Ĝ) > 0 (enrichment on a subgroup without benefit cannot succeed).
+    """
+    design = output.design
+    if design is None:
+        return {}
+    out: dict[str, float] = {}
+    recommended = design.get("recommended")
+    if recommended is not None:
+        out["M5_targeted"] = float(recommended in TARGETED_DESIGNS)
+        if truth.is_null:
+            return out
+        out["M5_enrichment"] = float(recommended == "enrichment")
+    members = design.get("members")
+    if truth.is_null or members is None:
+        return out
+    members = np.asarray(members, dtype=bool)
+    if members.any():
+        value, ate = float(np.mean(truth.tau_test[members])), float(np.mean(truth.tau_test))
+        out["M5_screening"] = 1.0 / float(np.mean(members))
+        if value > 0:
+            out["M5_N_ratio"] = (ate / value) ** 2
+    return out
+
+
+#: Metric families run on every (replication, method).
 METRIC_FAMILIES: list[Callable[..., dict[str, float]]] = [
     detection_metrics,
     identification_metrics,
     accuracy_metrics,
     subgroup_metrics,
+    design_metrics,
 ]
 
 

@@ -232,3 +232,33 @@ def test_subgroup_metrics_against_the_true_subgroup():
     assert subgroup_metrics(MethodOutput({}, None, None, None, 0.5, subgroup=g, theta_hat_G=0.1), null) == {
         "M4_false_subgroup": 1.0
     }
+
+
+def test_design_metrics_count_targeted_designs_and_size_enrichment_at_the_true_effect():
+    Truth, design_metrics = sm.Truth, sm.design_metrics
+    tau = np.array([1.0, 1.0, 0.0, 0.0])  # ATE 0.5; the true subgroup's value is 1
+    g = tau > 0.5
+    truth = Truth("continuous", None, ("x",), (), (), (), tau, tau, g_test=g)
+    enrich = design_metrics(MethodOutput({}, None, None, None, 0.5, design={"recommended": "enrichment", "members": g}), truth)
+    # N ∝ 1/effect²: enriching on a subgroup with twice the average effect needs a quarter of the patients.
+    assert enrich == {"M5_targeted": 1.0, "M5_enrichment": 1.0, "M5_screening": 2.0, "M5_N_ratio": 0.25}
+    wrong = np.array([False, False, True, True])  # no benefit in the planned subgroup: no ratio
+    out = design_metrics(MethodOutput({}, None, None, None, 0.5, design={"recommended": "all_comers", "members": wrong}), truth)
+    assert out == {"M5_targeted": 0.0, "M5_enrichment": 0.0, "M5_screening": 2.0}
+    null = Truth("continuous", "mean", (), (), (), (), tau * 0, tau * 0)
+    for key, targeted in (("stratified", 1.0), ("adaptive_enrichment", 1.0), ("all_comers", 0.0)):
+        result = design_metrics(MethodOutput({}, None, None, None, 0.5, design={"recommended": key, "members": g}), null)
+        assert result == {"M5_targeted": targeted}
+    assert design_metrics(MethodOutput({}, None, None, None, 0.5), truth) == {}
+
+
+def test_design_check_simulation_reproduces_the_power_formula_at_the_truth(demo_analysis):
+    import design_check
+
+    assert demo_analysis.design.recommended == "enrichment"
+    result = design_check.simulate_next_trials(demo_analysis, "enrichment", sims=400, seed=5)
+    # PM-SNP b1_rel = 2: the true effect in carriers is +0.477 (SPEC §4).
+    assert result["true_effect"] == pytest.approx(0.477, abs=0.01)
+    assert abs(result["empirical_power"] - result["power_at_truth"]) < 4 * result["mc_se"] + 0.01
+    option = demo_analysis.design.option("enrichment")
+    assert result["screened_mean"] == pytest.approx(option.n_screened_expected, rel=0.05)

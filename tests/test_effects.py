@@ -123,5 +123,11 @@ def test_time_to_event_effect_is_a_restricted_mean_difference():
     assert ate["scale"] == "difference in restricted mean survival time up to 30"
     assert ate["ci_low"] <= float(sim.extra_truth["rmst_diff"].mean()) <= ate["ci_high"]
     assert "hazard_scale" in a.heterogeneity["extra"]
+    # The next trial is planned on the hazard-ratio scale: events, then patients via the event share.
+    menu = a.design
+    assert menu is not None and menu.outcome == "time_to_event", a.results["design"]["note"]
+    d1 = menu.option("all_comers")
+    assert d1.events > 0 and d1.n_randomized == pytest.approx(d1.events / sim.data["event"].mean(), rel=0.02, abs=2)
+    assert a.results["design"]["planning_effect_overall"] == pytest.approx(menu.planning_effect_overall)
     with pytest.raises(DataError, match="pseudo-observations"):
         fit_effects(a.data, a.params.estimation)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from subgroups.datasets.synthetic import simulate_trial
+from subgroups.errors import ParameterError
 from subgroups.rules import Condition, _adjust, discover_rules, estimate_rule, split_for_rules
 
 
@@ -82,3 +83,81 @@ def test_prespecified_subgroups_use_all_patients(demo_analysis):
     with pytest.raises(Exception, match="not an analysed feature"):
         parse_condition("height > 3", a.data)
     assert len(a.results["subgroups"]["prespecified"]) == len(a.params.subgroups.prespecified) == 4
+
+
+def test_hazard_ratios_come_from_the_half_that_did_not_find_the_rule():
+    """PM-TTE L2: true HR 0.50 in S = carriers with severity >= 40, 1.10 outside (conditional on prognosis;
+    the marginal Cox HR within a group is pulled towards 1)."""
+    from types import SimpleNamespace
+
+    from subgroups.data import load_trial
+    from subgroups.rules import Subgroup, hazard_ratios, parse_condition, split_halves
+
+    sim = simulate_trial("PM-TTE", n=6000, seed=11, level="L2")
+    params = {
+        "name": "tte",
+        "data": {
+            "treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+            "outcome": {"type": "time_to_event", "time": "time", "event": "event"},
+            "features": {"genetic": ["snp_*"], "disease": ["severity"]},
+            "id_column": "patient_id",
+        },
+    }
+    trial = load_trial(params, sim.data)
+    conditions = (parse_condition("snp_01 >= 1", trial), parse_condition("severity >= 40", trial))
+    effects = SimpleNamespace(retained=np.zeros(0, dtype=bool))
+    rule = Subgroup("S", conditions, 0.0, (0.0, 0.0), 0.1, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), 0.5, found_on="half 1")
+    hr = hazard_ratios(trial, effects, rule, seed=3)
+    (s, s_se), (c, _), (overall, _) = hr["subgroup"], hr["complement"], hr["overall"]
+    assert np.log(0.5) - 2 * s_se < s < np.log(0.8) and 0 < c < np.log(1.2)
+    assert s < overall < c
+    # Estimated on half 2 only: about half the subgroup's patients, so its SE is about sqrt(2) x the full-data one.
+    both = hazard_ratios(trial, effects, dataclasses.replace(rule, found_on="both halves"), seed=3)
+    assert 1.25 < s_se / both["subgroup"][1] < 1.6
+    half = split_halves(trial.treatment, 3)
+    assert 0.45 < (half == 1).mean() < 0.55
+
+
+def test_profile_shows_carriers_differ_in_snp_01_and_its_ld_partner(demo_analysis):
+    profile = demo_analysis.profile("snp_01 ≥ 1 (carrier)")
+    assert list(dict.fromkeys(profile["family"])) == ["genetic", "lifestyle", "disease", "other"]
+    genetic = profile[profile["family"] == "genetic"]
+    assert genetic.iloc[0]["feature"] == "snp_01" and genetic.iloc[0]["rest"] == 0.0 and genetic.iloc[0]["in subgroup"] >= 1
+    assert genetic.iloc[1]["feature"] == "snp_02"  # in linkage disequilibrium with snp_01 (SPEC PM-SNP)
+    assert (profile.groupby("family").size() <= 5).all()
+    lifestyle = profile[profile["family"] == "lifestyle"]
+    assert lifestyle["standardized difference"].abs().max() < 0.2  # randomization does not pick carriers by lifestyle
+    with pytest.raises(ParameterError, match="no candidate subgroup 'nobody'"):
+        demo_analysis.profile("nobody")
+
+
+def test_events_per_arm_are_counted_on_the_estimation_half_and_suppressed_when_small():
+    from subgroups.rules import _suppress_events
+
+    assert _suppress_events(None, 40, 10) is None
+    assert _suppress_events(12, 40, 10) == 12
+    assert _suppress_events(4, 40, 10) == "<10"
+    assert _suppress_events(35, 40, 10) == "<10"  # 5 without an event could be recovered from n
+    assert _suppress_events(0, 40, 10) == 0
+
+
+def test_binary_subgroups_report_events_per_arm():
+    from subgroups import analyze
+
+    sim = simulate_trial("PM-LIFESEV", n=800, seed=4, b1_rel=2)
+    params = {
+        "name": "b",
+        "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"}, "id_column": "patient_id",
+                 "outcome": {"column": "response", "type": "binary"}},
+        "estimation": {"n_estimators": 100, "nuisance_iterations": 60, "folds": 3, "shap_rows": 50},
+        "subgroups": {"prespecified": ["severity >= 50"]},
+    }  # fmt: skip
+    a = analyze(sim.data, params)
+    pre = a.results["subgroups"]["prespecified"][0]
+    inside = (sim.data["severity"] >= 50).to_numpy()
+    treated = (sim.data["arm"] == "drug").to_numpy()
+    assert pre["events_treated"] == int(sim.data["response"][inside & treated].sum())
+    for c in a.results["subgroups"]["candidates"]:
+        for arm in ("treated", "control"):
+            events, n = c[f"events_{arm}"], c[f"n_{arm}"]
+            assert isinstance(events, str) or (isinstance(n, int) and 0 <= events <= n)

@@ -156,6 +156,7 @@ def test_validate_command(small_csv: Path, tmp_path: Path):
     params = write_params(tmp_path, small_params(small_csv))
     result = cli("validate", str(params), cwd=tmp_path)
     assert result.returncode == 0 and "400 patients, 30 features" in result.stdout
+    assert "estimated peak memory" in result.stdout and "GB available" in result.stdout
     frame = pd.read_csv(small_csv)
     assert len(frame) == 400  # input untouched
 

@@ -10,6 +10,7 @@ import json
 import pickle
 import platform
 import subprocess
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,7 @@ from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Heterogeneity, test_heterogeneity
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import suppress_count
+from subgroups.resources import MemoryWarning, check_memory
 from subgroups.rules import Subgroup, find_subgroups, prespecified_subgroups
 
 SCHEMA_VERSION = 1
@@ -73,10 +75,24 @@ class Analysis:
         """Candidate subgroups, validated first: `.rule`, `.contains(df)`, `.effect`, `.ci`, `.p_adjusted`, `.status`."""
         return list(self.found)
 
+    def profile(self, subgroup: Subgroup | str, top: int = 5) -> pd.DataFrame:
+        """How the subgroup's patients differ from the rest, by family (aggregates; small cells hidden)."""
+        from subgroups.rules import subgroup_profile
+
+        if isinstance(subgroup, str):
+            subgroup = next((s for s in self.found if s.rule == subgroup), None) or _unknown_rule(subgroup, self.found)
+        return subgroup_profile(self.data, subgroup, self.params.report.min_cell, top)
+
     @property
     def design(self) -> DesignMenu | None:
         """Designs for the next trial (D1-D5) with sizes, screening, power, assurance; recommended + reasons."""
         return self.menu
+
+
+def _unknown_rule(rule: str, found: tuple[Subgroup, ...]) -> Subgroup:
+    from subgroups.errors import ParameterError
+
+    raise ParameterError(f"no candidate subgroup {rule!r}; candidates: {', '.join(s.rule for s in found) or 'none'}")
 
 
 def analyze(data: pd.DataFrame | str | Path | None, params: RunParams | dict | str | Path, overrides: Any = None) -> Analysis:
@@ -165,6 +181,10 @@ def _store(path: Path, value: Any) -> None:
 
 
 def _finish(run: RunParams, trial: TrialData) -> Analysis:
+    # Before any fitting: refuse a run that cannot fit in memory, warn when it is close.
+    note = check_memory(trial.n, trial.X.shape[1])
+    if note:
+        warnings.warn(note, MemoryWarning, stacklevel=3)
     # Many small models: OpenMP threads cost more than they give below ~20,000 patients and spin
     # against other processes (batch runs, notebooks) on a small machine.
     with threadpool_limits(limits=1 if trial.n < 20_000 else None):
@@ -269,8 +289,6 @@ def plan_next_trial(
     # Invalid planning settings are the user's to fix: built outside the try, they stop the run.
     settings = DesignSettings(**run.trial_design.model_dump())
     outcome = trial.spec.outcome
-    if outcome.type == "time_to_event":
-        return None, None, "Trial designs for time-to-event outcomes need hazard-ratio estimates per subgroup; not available yet."
     validated = [s for s in found if s.status == "validated"]
     best = most_credible_subgroup(validated or found, outcome.higher_is_better)
     if best is None:
@@ -280,28 +298,66 @@ def plan_next_trial(
             "No candidate subgroup (prevalence 5-95%) benefits more than its complement: no subgroup design to plan.",
         )
     Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
+    note = ""
     try:
-        inputs = DesignInputs(
-            outcome=outcome.type,
-            prevalence=best.prevalence,
-            effect_subgroup=best.effect,
-            se_subgroup=best.se,
-            effect_complement=best.complement_effect,
-            se_complement=best.complement_se,
-            effect_overall=effects.ate.estimate,
-            se_overall=effects.ate.se,
-            heterogeneity_detected=bool(detected and validated),
-            outcome_sd=float(np.sqrt((np.var(Y[T == 1], ddof=1) + np.var(Y[T == 0], ddof=1)) / 2))
-            if outcome.type == "continuous"
-            else None,
-            control_rate=float(np.mean(Y[T == 0])) if outcome.type == "binary" else None,
-            higher_is_better=outcome.higher_is_better,
-        )
+        if outcome.type == "time_to_event":
+            inputs, note = _time_to_event_inputs(run, trial, effects, best, bool(detected and validated))
+        else:
+            inputs = DesignInputs(
+                outcome=outcome.type,
+                prevalence=best.prevalence,
+                effect_subgroup=best.effect,
+                se_subgroup=best.se,
+                effect_complement=best.complement_effect,
+                se_complement=best.complement_se,
+                effect_overall=effects.ate.estimate,
+                se_overall=effects.ate.se,
+                heterogeneity_detected=bool(detected and validated),
+                outcome_sd=float(np.sqrt((np.var(Y[T == 1], ddof=1) + np.var(Y[T == 0], ddof=1)) / 2))
+                if outcome.type == "continuous"
+                else None,
+                control_rate=float(np.mean(Y[T == 0])) if outcome.type == "binary" else None,
+                higher_is_better=outcome.higher_is_better,
+            )
         menu = plan_designs(inputs, settings, seed=run.estimation.seed)
         curves = power_assurance_curves(menu, inputs, settings)
-        return dataclasses.replace(menu, curves=curves), best, ""
+        return dataclasses.replace(menu, curves=curves), best, note
     except ParameterError as exc:
         return None, best, f"No design planned: {exc}"
+
+
+def _time_to_event_inputs(run: RunParams, trial: TrialData, effects: EffectModel, best: Subgroup, detected: bool):
+    """Design inputs on the hazard-ratio scale: Cox log HRs in the subgroup (held-out half), its
+    complement and overall, and the trial's share of patients with an event as the event probability."""
+    from subgroups.design import DesignInputs
+    from subgroups.errors import ParameterError
+    from subgroups.rules import hazard_ratios
+
+    hr = hazard_ratios(trial, effects, best, run.estimation.seed)
+    missing = [name for name, (value, _) in hr.items() if not np.isfinite(value)]
+    if missing:
+        raise ParameterError(f"no events in one arm of the {' and the '.join(missing)}, so no hazard ratio to plan with")
+    note = ""
+    if detected and hr["subgroup"][0] >= 0:
+        detected = False
+        note = (
+            f"The subgroup's held-out hazard ratio ({np.exp(hr['subgroup'][0]):.2f}) shows no benefit on the hazard scale, "
+            "so the designs are planned as for no credible heterogeneity."
+        )
+    kept = effects.retained if effects.retained.size else slice(None)
+    inputs = DesignInputs(
+        outcome="time_to_event",
+        prevalence=best.prevalence,
+        effect_subgroup=hr["subgroup"][0],
+        se_subgroup=hr["subgroup"][1],
+        effect_complement=hr["complement"][0],
+        se_complement=hr["complement"][1],
+        effect_overall=hr["overall"][0],
+        se_overall=hr["overall"][1],
+        heterogeneity_detected=detected,
+        event_probability=float(np.mean(trial.event[kept])),
+    )
+    return inputs, note
 
 
 def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:

@@ -119,6 +119,9 @@ def table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="sg-table", na_rep="")
 
 
+EVENT_COLUMN = {"binary": "outcome = 1, treated / control", "time_to_event": "events, treated / control"}
+
+
 def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.DataFrame:
     """Candidate (held-out estimates) or pre-specified subgroups as a readable table."""
     rows = []
@@ -134,10 +137,32 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
                 "shrunken effect": "–" if c["shrunken_effect"] is None else f"{c['shrunken_effect']:+.3g}",
                 "prevalence": f"{c['prevalence']:.0%}",
                 "n treated / control": f"{c['n_treated']} / {c['n_control']}",
+                **(
+                    {EVENT_COLUMN[results["params"]["data"]["outcome"]["type"]]: f"{c['events_treated']} / {c['events_control']}"}
+                    if c.get("events_treated") is not None
+                    else {}
+                ),
                 "found on / estimated on": f"{c['found_on']} / {c['estimated_on']}",
             }
         )
     return pd.DataFrame(rows)
+
+
+def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
+    """A subgroup's feature profile for reading: shares as percentages, means to 3 significant digits."""
+
+    def show(value: float, share: bool) -> str:
+        return "" if not np.isfinite(value) else f"{value:.0%}" if share else f"{value:.3g}"
+
+    return pd.DataFrame(
+        {
+            "family": profile["family"],
+            "feature": profile["feature"],
+            "in subgroup": [show(v, s) for v, s in zip(profile["in subgroup"], profile["share"])],
+            "rest": [show(v, s) for v, s in zip(profile["rest"], profile["share"])],
+            "standardized difference": [f"{v:+.2f}" for v in profile["standardized difference"]],
+        }
+    )
 
 
 def subgroup_sentence(results: dict[str, Any]) -> str:
@@ -166,6 +191,7 @@ def design_table(menu: Any) -> pd.DataFrame:
         {
             "design": [name.replace("_", " ") for name in frame.index],
             "randomized N": frame["n_randomized"],
+            **({"events": frame["events"]} if menu.outcome == "time_to_event" else {}),
             "screened (expected)": frame["n_screened_expected"].map(lambda v: f"{np.ceil(v):,.0f}" if pd.notna(v) else ""),
             "screened (90% sure)": frame["n_screened_quantile"],
             "power (any claim)": frame["power_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else ""),

@@ -143,3 +143,48 @@ def power_assurance(curves: pd.DataFrame, recommended: str, ax: Axes | None = No
     ax.set_title("Power at the planning effect and assurance, by trial size")
     ax.legend(fontsize=7, loc="lower right")
     return ax
+
+
+def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes | None = None) -> Axes:
+    """The candidate rules as a tree: all patients, then first splits, then their refinements.
+
+    Each box shows the rule's last condition, its held-out effect with CI, prevalence and status
+    (red: validated). Rules found in either half appear together; estimates are always from the
+    half that did not find them.
+    """
+    by_rule = {c["rule"]: c for c in candidates}
+    first = [c for c in candidates if " and " not in c["rule"]]
+    children = {c["rule"]: [d for d in candidates if d["rule"].startswith(c["rule"] + " and ")][:max_children] for c in first}
+    width = max(1, sum(max(1, len(kids)) for kids in children.values()))
+    ax = _axes(ax, (max(7.0, 2.3 * width), 4.8))
+    ax.set_axis_off()
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, 3)
+
+    def box(x: float, y: float, label: str, candidate: dict | None) -> None:
+        if candidate is None:
+            text, color = f"{label}\n{ate['estimate']:+.3g} ({ate['ci_low']:.3g} to {ate['ci_high']:.3g})", "#2166ac"
+        else:
+            text = (
+                f"{label}\n{candidate['effect']:+.3g} ({candidate['ci_low']:.3g} to {candidate['ci_high']:.3g})\n"
+                f"{candidate['prevalence']:.0%} of patients, {candidate['status']}"
+            )
+            color = "#ca0020" if candidate["status"] == "validated" else "#636363"
+        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, color=color,
+                bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": color})  # fmt: skip
+
+    box(width / 2, 2.6, "All patients", None)
+    left = 0.0
+    for parent in first:
+        kids = children[parent["rule"]]
+        span = max(1, len(kids))
+        x = left + span / 2
+        ax.plot([width / 2, x], [2.45, 1.75], color="#bdbdbd", lw=1, zorder=0)
+        box(x, 1.6, parent["rule"], by_rule[parent["rule"]])
+        for i, kid in enumerate(kids):
+            kx = left + i + 0.5
+            ax.plot([x, kx], [1.42, 0.72], color="#bdbdbd", lw=1, zorder=0)
+            box(kx, 0.55, "… and " + kid["rule"][len(parent["rule"]) + 5 :], kid)
+        left += span
+    ax.set_title(f"Candidate rules (effects on held-out patients, {ate['scale']})", fontsize=9)
+    return ax

@@ -130,6 +130,8 @@ class Subgroup:
     estimated_on: str = ""
     status: str = "exploratory"
     scale: str = ""
+    events_treated: int | None = None  # binary: patients with outcome 1; time to event: events (among those estimated on)
+    events_control: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def contains(self, df: pd.DataFrame) -> np.ndarray:
@@ -157,6 +159,8 @@ class Subgroup:
             "prevalence": self.prevalence,
             "n_treated": suppress_count(self.n_treated, min_cell),
             "n_control": suppress_count(self.n_control, min_cell),
+            "events_treated": _suppress_events(self.events_treated, self.n_treated, min_cell),
+            "events_control": _suppress_events(self.events_control, self.n_control, min_cell),
             "found_on": self.found_on,
             "estimated_on": self.estimated_on,
             "status": self.status,
@@ -277,6 +281,7 @@ def find_subgroups(
 ) -> list[Subgroup]:
     """Candidate subgroups found in one half and estimated in the other, both ways (see module doc)."""
     split = split_for_rules(data, effects, seed)
+    analysed = np.flatnonzero(effects.retained) if effects.retained.size else np.arange(data.n)
     z = float(stats.norm.ppf(0.5 + level / 2))
     found: list[Subgroup] = []
     for h in (0, 1):
@@ -292,6 +297,7 @@ def find_subgroups(
                     prevalence=float(inside.mean()),
                     n_treated=int(T_est[inside].sum()),
                     n_control=int((1 - T_est[inside]).sum()),
+                    **events_by_arm(data, analysed[split.half == 1 - h], inside),
                     found_on=f"half {h + 1}",
                     estimated_on=f"half {2 - h}",
                     scale=effects.scale,
@@ -358,6 +364,8 @@ def _pool(found: list[Subgroup], z: float) -> list[Subgroup]:
             prevalence=float(np.mean([s.prevalence for s in group])),
             n_treated=sum(s.n_treated for s in group),
             n_control=sum(s.n_control for s in group),
+            events_treated=None if group[0].events_treated is None else sum(s.events_treated for s in group),
+            events_control=None if group[0].events_control is None else sum(s.events_control for s in group),
             found_on="both halves",
             estimated_on="each half, for the rule found in the other",
             scale=group[0].scale,
@@ -431,6 +439,26 @@ def parse_condition(expression: str, data: TrialData) -> Condition:
     return Condition(feature, _PARSE_OPS[op], number)
 
 
+def _suppress_events(events: int | None, n: int, min_cell: int) -> int | str | None:
+    """Events shown unless they, or the patients without one (n minus events, since n is shown), are a small cell."""
+    if events is None:
+        return None
+    return f"<{min_cell}" if 0 < events < min_cell or 0 < n - events < min_cell else int(events)
+
+
+def events_by_arm(data: TrialData, rows: np.ndarray, inside: np.ndarray) -> dict[str, int | None]:
+    """Responders (binary) or events (time to event) per arm among `rows` (analysed patients) inside the subgroup."""
+    kind = data.spec.outcome.type
+    if kind == "continuous":
+        return {"events_treated": None, "events_control": None}
+    values = (data.event if kind == "time_to_event" else data.outcome)[rows]
+    T = data.treatment[rows]
+    return {
+        "events_treated": int(values[inside & (T == 1)].sum()),
+        "events_control": int(values[inside & (T == 0)].sum()),
+    }
+
+
 def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: list[str], level: float = 0.95) -> list[Subgroup]:
     """Pre-specified subgroups estimated from the cross-fitted doubly robust scores of all patients.
 
@@ -461,6 +489,7 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
                 prevalence=float(inside.mean()),
                 n_treated=int(T[inside].sum()),
                 n_control=int((1 - T[inside]).sum()),
+                **events_by_arm(data, np.flatnonzero(retained), inside),
                 found_on="pre-specified",
                 estimated_on="all patients (cross-fitted scores)",
                 scale=effects.scale,
@@ -478,3 +507,76 @@ def holm(p_values: list[float]) -> np.ndarray:
         running = max(running, min(1.0, (p.size - rank) * p[idx]))
         adjusted[idx] = running
     return adjusted
+
+
+def hazard_ratios(data: TrialData, effects: EffectModel, subgroup: Subgroup, seed: int) -> dict[str, tuple[float, float]]:
+    """Log hazard ratios (treated vs control, Cox) with SEs in the subgroup, its complement and overall.
+
+    The subgroup's and complement's come from the half (or halves) its effect was estimated on,
+    never the half that found it; the overall one from every analysed patient (it was not searched
+    for). Keys: "subgroup", "complement", "overall"; values (log HR, SE), NaN where a group has no
+    event in an arm.
+    """
+    retained = effects.retained if effects.retained.size else np.ones(data.n, dtype=bool)
+    time, event, T = data.outcome[retained], data.event[retained], data.treatment[retained]
+    half = split_halves(T, seed)
+    estimation = {"half 1": half == 1, "half 2": half == 0}.get(subgroup.found_on, np.ones(T.size, dtype=bool))
+    inside = subgroup.contains(data.features.loc[retained].reset_index(drop=True))
+    return {
+        "subgroup": _log_hazard_ratio(time, event, T, estimation & inside),
+        "complement": _log_hazard_ratio(time, event, T, estimation & ~inside),
+        "overall": _log_hazard_ratio(time, event, T, np.ones(T.size, dtype=bool)),
+    }
+
+
+def _log_hazard_ratio(time: np.ndarray, event: np.ndarray, T: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
+    from lifelines import CoxPHFitter
+
+    for arm in (0, 1):
+        if event[rows & (T == arm)].sum() == 0:
+            return float("nan"), float("nan")
+    frame = pd.DataFrame({"time": time[rows], "event": event[rows], "w": T[rows].astype(float)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
+    return float(fit.params_["w"]), float(fit.standard_errors_["w"])
+
+
+def subgroup_profile(data: TrialData, subgroup: Subgroup, min_cell: int = 10, top: int = 5) -> pd.DataFrame:
+    """How patients in the subgroup differ from the rest, feature by feature, grouped by family.
+
+    Numeric features: mean inside and outside; categorical features: the share of each level. The
+    standardized difference (difference / pooled SD; for a level, of the 0/1 indicator) orders
+    the `top` features of each family. Aggregates only; a level held by fewer than `min_cell`
+    patients inside or outside the subgroup is not shown (it could single out patients).
+    """
+    frame = data.features
+    inside = subgroup.contains(frame)
+    rows = []
+    for name, family in data.family_of.items():
+        column = frame[name]
+        if name in data.encoder.categorical:
+            text = column.astype("string").fillna("(missing)")
+            for level in data.encoder.categorical[name]:
+                flag = (text == level).to_numpy(dtype=float)
+                if min(flag[inside].sum(), flag[~inside].sum()) < min_cell:
+                    continue
+                rows.append(_profile_row(family, f"{name} = {level}", flag, inside, share=True))
+        else:
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            rows.append(_profile_row(family, name, values, inside, share=False))
+    profile = pd.DataFrame(rows, columns=["family", "feature", "in subgroup", "rest", "standardized difference", "share"])
+    order = profile["standardized difference"].abs().fillna(0)
+    profile = profile.assign(_order=-order).sort_values(["family", "_order"], kind="stable")
+    profile = profile.groupby("family", sort=False).head(top).drop(columns="_order")
+    families = {f: i for i, f in enumerate(("genetic", "lifestyle", "disease", "other"))}
+    return profile.sort_values("family", key=lambda s: s.map(families), kind="stable").reset_index(drop=True)
+
+
+def _profile_row(family: str, label: str, values: np.ndarray, inside: np.ndarray, share: bool) -> list[Any]:
+    a, b = values[inside], values[~inside]
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    mean_a, mean_b = (float(a.mean()) if a.size else float("nan")), (float(b.mean()) if b.size else float("nan"))
+    pooled = float(np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)) if a.size > 1 and b.size > 1 else float("nan")
+    smd = (mean_a - mean_b) / pooled if pooled > 0 else 0.0
+    return [family, label, mean_a, mean_b, smd, share]
