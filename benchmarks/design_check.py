@@ -14,6 +14,7 @@
 
     .venv/bin/python benchmarks/design_check.py                 # 20,000 simulated trials
     .venv/bin/python benchmarks/design_check.py --sims 2000     # quicker
+    .venv/bin/python benchmarks/design_check.py --discovery 30  # assurance vs true power over 30 new discovery trials
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from subgroups.datasets.synthetic import simulate_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "design_check.csv"
+CALIBRATION = ROOT / "benchmarks" / "results" / "design_calibration.csv"
 CHECKED = ("enrichment", "all_comers")
 BLOCK = 100_000  # patients simulated at a time; consecutive patients of the stream are independent
 
@@ -94,12 +96,74 @@ def simulate_next_trials(analysis, design: str, sims: int, seed: int) -> dict[st
     }
 
 
+def true_power(analysis, design: str, population) -> float:
+    """Power of the recommended fixed design at the true effect and SD of its target population."""
+    option = analysis.design.option(design)
+    frame = population.data
+    if design == "enrichment":
+        rule = next(s for s in analysis.subgroups if s.rule == analysis.results["design"]["subgroup"])
+        eligible, alpha = rule.contains(frame), option.alpha_subgroup
+    else:
+        eligible, alpha = np.ones(len(frame), dtype=bool), option.alpha_overall
+    drug, y = (frame["arm"] == "drug").to_numpy(), frame["response"].to_numpy(dtype=float)
+    sd = math.sqrt((np.var(y[eligible & drug], ddof=1) + np.var(y[eligible & ~drug], ddof=1)) / 2)
+    effect = float(population.true_effect[eligible].mean())
+    n_t, n_c = int(option.n_treatment), int(option.n_control)
+    return float(NormalIndPower().power(effect_size=effect / sd, nobs1=n_t, alpha=alpha, ratio=n_c / n_t, alternative="larger"))
+
+
+def calibration(params: Path, reps: int, seed: int) -> pd.DataFrame:
+    """Assurance against reality over many discovery trials of the demo's process.
+
+    Each replication simulates a new discovery trial (demo settings, seed `seed + r`), runs the
+    analysis and takes its recommended design; the design's true power comes from the formula at
+    the true effect and SD (which the single-trial simulation above reproduces). Averaged over
+    discovery trials, the true power should match the promised assurance.
+    """
+    sim = subgroups.load_params(params).data.simulation
+    population = simulate_trial(sim.scenario, n=400_000, seed=[seed, 99], b1_rel=sim.b1_rel)
+    rows = []
+    for r in range(reps):
+        analysis = subgroups.analyze(None, params, {"data.simulation.seed": seed + r})
+        menu = analysis.design
+        design = menu.recommended if menu is not None else None
+        if design not in CHECKED:
+            rows.append({"rep": r, "design": design})
+            continue
+        option = menu.option(design)
+        rows.append(
+            {
+                "rep": r,
+                "design": design,
+                "subgroup": analysis.results["design"]["subgroup"] if design == "enrichment" else "all patients",
+                "n_randomized": int(option.n_randomized),
+                "promised_power": option.power_subgroup if design == "enrichment" else option.power_overall,
+                "assurance": option.assurance_subgroup if design == "enrichment" else option.assurance_overall,
+                "true_power": true_power(analysis, design, population),
+            }
+        )
+        print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", type=Path, default=ROOT / "params" / "demo.yaml")
     parser.add_argument("--sims", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=2027, help="seed of the simulated next trials (the demo data keep theirs)")
+    parser.add_argument("--discovery", type=int, default=0, help="also check assurance over this many new discovery trials")
     args = parser.parse_args()
+    if args.discovery:
+        frame = calibration(args.params, args.discovery, args.seed)
+        frame.to_csv(CALIBRATION, index=False)
+        done = frame.dropna(subset=["true_power"])
+        n = len(done)
+        print(
+            f"{len(frame)} discovery trials; recommended: {frame['design'].value_counts(dropna=False).to_dict()}\n"
+            f"  mean promised power {done['promised_power'].mean():.3f}, mean assurance {done['assurance'].mean():.3f}, "
+            f"mean true power {done['true_power'].mean():.3f} (SE {done['true_power'].std(ddof=1) / math.sqrt(n):.3f}, n = {n})"
+        )
+        return
 
     analysis = subgroups.analyze(None, args.params)
     menu = analysis.design

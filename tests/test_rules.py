@@ -161,3 +161,26 @@ def test_binary_subgroups_report_events_per_arm():
         for arm in ("treated", "control"):
             events, n = c[f"events_{arm}"], c[f"n_{arm}"]
             assert isinstance(events, str) or (isinstance(n, int) and 0 <= events <= n)
+
+
+def test_rule_tree_draws_every_first_split_and_its_refinements():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from subgroups import plots
+
+    def cand(rule, status="exploratory"):
+        return {"rule": rule, "effect": 0.1, "ci_low": 0.0, "ci_high": 0.2, "prevalence": 0.3, "status": status}
+
+    candidates = [
+        cand("a ≥ 1", "validated"),
+        cand("a = 0"),
+        cand("a ≥ 1 and b > 2"),
+        cand("a ≥ 1 and b ≤ 2"),
+        cand("a = 0 and c > 1"),
+    ]
+    ax = plots.rule_tree(candidates, {"estimate": 0.05, "ci_low": 0.0, "ci_high": 0.1, "scale": "difference in means"})
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 1 + len(candidates)
+    assert texts[0].startswith("All patients") and any(t.startswith("… and b > 2") for t in texts)
+    assert sum("validated" in t for t in texts) == 1

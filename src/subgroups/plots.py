@@ -156,7 +156,7 @@ def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes
     first = [c for c in candidates if " and " not in c["rule"]]
     children = {c["rule"]: [d for d in candidates if d["rule"].startswith(c["rule"] + " and ")][:max_children] for c in first}
     width = max(1, sum(max(1, len(kids)) for kids in children.values()))
-    ax = _axes(ax, (max(7.0, 2.3 * width), 4.8))
+    ax = _axes(ax, (max(7.0, 1.75 * width), 4.2))
     ax.set_axis_off()
     ax.set_xlim(0, width)
     ax.set_ylim(0, 3)
@@ -170,7 +170,7 @@ def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes
                 f"{candidate['prevalence']:.0%} of patients, {candidate['status']}"
             )
             color = "#ca0020" if candidate["status"] == "validated" else "#636363"
-        ax.text(x, y, text, ha="center", va="center", fontsize=7.5, color=color,
+        ax.text(x, y, text, ha="center", va="center", fontsize=6.5, color=color,
                 bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": color})  # fmt: skip
 
     box(width / 2, 2.6, "All patients", None)
