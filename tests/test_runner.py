@@ -70,13 +70,18 @@ def test_reports_are_self_contained_without_code(marked_run: Path):
     assert "data:image/png;base64" in (marked_run / "03_explain.html").read_text()
 
 
-def test_no_patient_level_value_in_any_report(marked_run: Path):
-    outputs = [*marked_run.glob("*.html"), marked_run / "results.json"]
+def assert_no_marker_in_outputs(run_dir: Path, markers: dict[str, str]) -> None:
+    """No planted marker in any HTML report or in results.json of a finished run."""
+    outputs = [*run_dir.glob("*.html"), run_dir / "results.json"]
     assert len(outputs) == len(runner.NOTEBOOKS) + 2
     for path in outputs:
         text = path.read_text()
-        for marker in MARKERS.values():
+        for marker in markers.values():
             assert marker not in text, f"{marker} found in {path.name}"
+
+
+def test_no_patient_level_value_in_any_report(marked_run: Path):
+    assert_no_marker_in_outputs(marked_run, MARKERS)
 
 
 ACTG_MARKERS = {"patient_id": "QZXACTG", "wtkg": "71.2345678", "cd40": "351.987654", "days": "777.123457", "age": "44.5671234"}
@@ -113,12 +118,7 @@ def marked_actg_run(tmp_path_factory) -> Path:
 def test_no_patient_level_value_from_the_builtin_trial_in_any_report(marked_actg_run: Path):
     results = json.loads((marked_actg_run / "results.json").read_text())
     assert results["ate"]["scale"].startswith("difference in restricted mean survival time")
-    outputs = [*marked_actg_run.glob("*.html"), marked_actg_run / "results.json"]
-    assert len(outputs) == len(runner.NOTEBOOKS) + 2
-    for path in outputs:
-        text = path.read_text()
-        for marker in ACTG_MARKERS.values():
-            assert marker not in text, f"{marker} found in {path.name}"
+    assert_no_marker_in_outputs(marked_actg_run, ACTG_MARKERS)
 
 
 @pytest.mark.parametrize(
