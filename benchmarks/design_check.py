@@ -47,18 +47,42 @@ def stream(scenario: str, b1_rel: float, seed: int):
         block += 1
 
 
+def eligible_and_alpha(analysis, design: str, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """Who the design enrols among `frame`'s patients, and the one-sided alpha of its test."""
+    option = analysis.design.option(design)
+    if design == "enrichment":
+        rule = next(s for s in analysis.subgroups if s.rule == analysis.results["design"]["subgroup"])
+        return rule.contains(frame), option.alpha_subgroup
+    return np.ones(len(frame), dtype=bool), option.alpha_overall
+
+
+def promised(option, design: str) -> tuple[float, float]:
+    """Power at the planning effect and assurance of the design's primary claim, as the report shows them."""
+    if design == "enrichment":
+        return option.power_subgroup, option.assurance_subgroup
+    return option.power_overall, option.assurance_overall
+
+
+def formula_power(option, effect: float, sd: float, alpha: float) -> float:
+    """Power of the design's one-sided two-sample test at a given effect and SD (normal approximation)."""
+    n_t, n_c = int(option.n_treatment), int(option.n_control)
+    return float(NormalIndPower().power(effect_size=effect / sd, nobs1=n_t, alpha=alpha, ratio=n_c / n_t, alternative="larger"))
+
+
+def pooled_sd(treated: np.ndarray, control: np.ndarray) -> float:
+    return math.sqrt((np.var(treated, ddof=1) + np.var(control, ddof=1)) / 2)
+
+
 def simulate_next_trials(analysis, design: str, sims: int, seed: int) -> dict[str, float]:
     """Run `sims` new trials of `design` on patients from the true process; power and screening."""
     sim = analysis.params.data.simulation
     option = analysis.design.option(design)
-    rule = next((s for s in analysis.subgroups if s.rule == analysis.results["design"]["subgroup"]), None)
-    alpha = option.alpha_subgroup if design == "enrichment" else option.alpha_overall
     n_t, n_c = int(option.n_treatment), int(option.n_control)
     rejects, screened = np.zeros(sims, dtype=bool), np.zeros(sims)
     done, effects, ys = 0, [], {0: [], 1: []}
     for trial in stream(sim.scenario, sim.b1_rel, seed):
         frame = trial.data
-        eligible = rule.contains(frame) if design == "enrichment" else np.ones(len(frame), dtype=bool)
+        eligible, alpha = eligible_and_alpha(analysis, design, frame)
         drug, y = (frame["arm"] == "drug").to_numpy(), frame["response"].to_numpy(dtype=float)
         effects.append(trial.true_effect[eligible])
         for arm in (0, 1):
@@ -66,7 +90,7 @@ def simulate_next_trials(analysis, design: str, sims: int, seed: int) -> dict[st
         # Patients arrive in row order; a trial enrols eligible patients until both arms are full.
         # Patients are iid, so the tail of a block that cannot fill a trial is simply not used.
         treated, control = np.flatnonzero(eligible & drug), np.flatnonzero(eligible & ~drug)
-        start, it, ic = 0, 0, 0  # first row of the trial; next treated / control member index
+        start = 0  # first row of the next trial
         while done < sims:
             it = np.searchsorted(treated, start)
             ic = np.searchsorted(control, start)
@@ -80,17 +104,14 @@ def simulate_next_trials(analysis, design: str, sims: int, seed: int) -> dict[st
         if done == sims:
             break
     tau = np.concatenate(effects)
-    sd = math.sqrt((np.var(np.concatenate(ys[1]), ddof=1) + np.var(np.concatenate(ys[0]), ddof=1)) / 2)
-    true_power = NormalIndPower().power(
-        effect_size=float(tau.mean()) / sd, nobs1=n_t, alpha=alpha, ratio=n_c / n_t, alternative="larger"
-    )
+    sd = pooled_sd(np.concatenate(ys[1]), np.concatenate(ys[0]))
     power = float(rejects.mean())
     return {
         "empirical_power": power,
         "mc_se": math.sqrt(power * (1 - power) / sims),
         "true_effect": float(tau.mean()),
         "true_sd": sd,
-        "power_at_truth": float(true_power),
+        "power_at_truth": formula_power(option, float(tau.mean()), sd, alpha),
         "screened_mean": float(screened.mean()),
         "screened_q90": float(np.quantile(screened, 0.9)),
     }
@@ -98,18 +119,11 @@ def simulate_next_trials(analysis, design: str, sims: int, seed: int) -> dict[st
 
 def true_power(analysis, design: str, population) -> float:
     """Power of the recommended fixed design at the true effect and SD of its target population."""
-    option = analysis.design.option(design)
     frame = population.data
-    if design == "enrichment":
-        rule = next(s for s in analysis.subgroups if s.rule == analysis.results["design"]["subgroup"])
-        eligible, alpha = rule.contains(frame), option.alpha_subgroup
-    else:
-        eligible, alpha = np.ones(len(frame), dtype=bool), option.alpha_overall
+    eligible, alpha = eligible_and_alpha(analysis, design, frame)
     drug, y = (frame["arm"] == "drug").to_numpy(), frame["response"].to_numpy(dtype=float)
-    sd = math.sqrt((np.var(y[eligible & drug], ddof=1) + np.var(y[eligible & ~drug], ddof=1)) / 2)
-    effect = float(population.true_effect[eligible].mean())
-    n_t, n_c = int(option.n_treatment), int(option.n_control)
-    return float(NormalIndPower().power(effect_size=effect / sd, nobs1=n_t, alpha=alpha, ratio=n_c / n_t, alternative="larger"))
+    sd = pooled_sd(y[eligible & drug], y[eligible & ~drug])
+    return formula_power(analysis.design.option(design), float(population.true_effect[eligible].mean()), sd, alpha)
 
 
 def calibration(params: Path, reps: int, seed: int) -> pd.DataFrame:
@@ -137,8 +151,7 @@ def calibration(params: Path, reps: int, seed: int) -> pd.DataFrame:
                 "design": design,
                 "subgroup": analysis.results["design"]["subgroup"] if design == "enrichment" else "all patients",
                 "n_randomized": int(option.n_randomized),
-                "promised_power": option.power_subgroup if design == "enrichment" else option.power_overall,
-                "assurance": option.assurance_subgroup if design == "enrichment" else option.assurance_overall,
+                **dict(zip(("promised_power", "assurance"), promised(option, design))),
                 "true_power": true_power(analysis, design, population),
             }
         )
@@ -173,8 +186,7 @@ def main() -> None:
     if design not in CHECKED:
         raise SystemExit(f"recommended design {design!r}: this check simulates {', '.join(CHECKED)} only")
     option = menu.option(design)
-    promised_power = option.power_subgroup if design == "enrichment" else option.power_overall
-    assurance = option.assurance_subgroup if design == "enrichment" else option.assurance_overall
+    promised_power, assurance = promised(option, design)
     start = time.perf_counter()
     result = simulate_next_trials(analysis, design, args.sims, args.seed)
     row = {

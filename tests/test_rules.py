@@ -106,13 +106,15 @@ def test_hazard_ratios_come_from_the_half_that_did_not_find_the_rule():
     trial = load_trial(params, sim.data)
     conditions = (parse_condition("snp_01 >= 1", trial), parse_condition("severity >= 40", trial))
     effects = SimpleNamespace(retained=np.zeros(0, dtype=bool))
-    rule = Subgroup("S", conditions, 0.0, (0.0, 0.0), 0.1, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), 0.5, found_on="half 1")
+    rule = Subgroup(
+        "S", conditions, 0.0, (0.0, 0.0), 0.1, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), 0.5, found_on="half 1", estimation_halves=(1,)
+    )
     hr = hazard_ratios(trial, effects, rule, seed=3)
     (s, s_se), (c, _), (overall, _) = hr["subgroup"], hr["complement"], hr["overall"]
     assert np.log(0.5) - 2 * s_se < s < np.log(0.8) and 0 < c < np.log(1.2)
     assert s < overall < c
     # Estimated on half 2 only: about half the subgroup's patients, so its SE is about sqrt(2) x the full-data one.
-    both = hazard_ratios(trial, effects, dataclasses.replace(rule, found_on="both halves"), seed=3)
+    both = hazard_ratios(trial, effects, dataclasses.replace(rule, found_on="both halves", estimation_halves=(0, 1)), seed=3)
     assert 1.25 < s_se / both["subgroup"][1] < 1.6
     half = split_halves(trial.treatment, 3)
     assert 0.45 < (half == 1).mean() < 0.55

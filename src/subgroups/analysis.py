@@ -297,12 +297,12 @@ def plan_next_trial(
             None,
             "No candidate subgroup (prevalence 5-95%) benefits more than its complement: no subgroup design to plan.",
         )
-    Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
     note = ""
     try:
         if outcome.type == "time_to_event":
             inputs, note = _time_to_event_inputs(run, trial, effects, best, bool(detected and validated))
         else:
+            Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
             inputs = DesignInputs(
                 outcome=outcome.type,
                 prevalence=best.prevalence,

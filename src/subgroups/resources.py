@@ -21,8 +21,6 @@ BASE = 380 * MB  # interpreter, numpy / scikit-learn / econml / shap imports
 PER_PATIENT = 3_200  # bytes per patient: folds, scores, forests' per-patient arrays
 PER_CELL = 120  # bytes per patient x feature: copies of the feature matrix (float64, binned) across folds and learners
 SAFETY = 1.3
-#: Peak resident memory (MB) of a full `analyze` measured by benchmarks/speed.py, by (n, p).
-MEASURED = {(1_000, 30): 374, (1_000, 100): 395, (10_000, 30): 478, (10_000, 100): 552, (100_000, 30): 1032, (100_000, 100): 1542}
 WARN_SHARE = 0.6  # warn when the estimate exceeds this share of the memory available
 
 

@@ -128,6 +128,7 @@ class Subgroup:
     n_control: int = 0
     found_on: str = ""
     estimated_on: str = ""
+    estimation_halves: tuple[int, ...] = ()  # halves (0, 1) whose patients gave the estimate; () = all patients
     status: str = "exploratory"
     scale: str = ""
     events_treated: int | None = None  # binary: patients with outcome 1; time to event: events (among those estimated on)
@@ -299,6 +300,7 @@ def find_subgroups(
                     n_control=int((1 - T_est[inside]).sum()),
                     **events_by_arm(data, analysed[split.half == 1 - h], inside),
                     found_on=f"half {h + 1}",
+                    estimation_halves=(1 - h,),
                     estimated_on=f"half {2 - h}",
                     scale=effects.scale,
                     extra={"depth": depth},
@@ -367,6 +369,7 @@ def _pool(found: list[Subgroup], z: float) -> list[Subgroup]:
             events_treated=None if group[0].events_treated is None else sum(s.events_treated for s in group),
             events_control=None if group[0].events_control is None else sum(s.events_control for s in group),
             found_on="both halves",
+            estimation_halves=(0, 1),
             estimated_on="each half, for the rule found in the other",
             scale=group[0].scale,
             extra=group[0].extra,
@@ -520,7 +523,7 @@ def hazard_ratios(data: TrialData, effects: EffectModel, subgroup: Subgroup, see
     retained = effects.retained if effects.retained.size else np.ones(data.n, dtype=bool)
     time, event, T = data.outcome[retained], data.event[retained], data.treatment[retained]
     half = split_halves(T, seed)
-    estimation = {"half 1": half == 1, "half 2": half == 0}.get(subgroup.found_on, np.ones(T.size, dtype=bool))
+    estimation = np.isin(half, subgroup.estimation_halves) if subgroup.estimation_halves else np.ones(T.size, dtype=bool)
     inside = subgroup.contains(data.features.loc[retained].reset_index(drop=True))
     return {
         "subgroup": _log_hazard_ratio(time, event, T, estimation & inside),
@@ -556,9 +559,8 @@ def subgroup_profile(data: TrialData, subgroup: Subgroup, min_cell: int = 10, to
     for name, family in data.family_of.items():
         column = frame[name]
         if name in data.encoder.categorical:
-            text = column.astype("string").fillna("(missing)")
             for level in data.encoder.categorical[name]:
-                flag = (text == level).to_numpy(dtype=float)
+                flag = data.X[f"{name}={level}"].to_numpy(dtype=float)  # the encoder's level indicator
                 if min(flag[inside].sum(), flag[~inside].sum()) < min_cell:
                     continue
                 rows.append(_profile_row(family, f"{name} = {level}", flag, inside, share=True))
