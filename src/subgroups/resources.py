@@ -17,9 +17,9 @@ import psutil
 from subgroups.errors import DataError
 
 MB = 2**20
-BASE = 380 * MB  # interpreter, numpy / scikit-learn / econml / shap imports
-PER_PATIENT = 3_200  # bytes per patient: folds, scores, forests' per-patient arrays
-PER_CELL = 120  # bytes per patient x feature: copies of the feature matrix (float64, binned) across folds and learners
+BASE = 355 * MB  # interpreter, numpy / scikit-learn / econml / shap imports
+PER_PATIENT = 4_000  # bytes per patient: folds, scores, the forest's per-patient arrays
+PER_CELL = 56  # bytes per patient x feature: copies of the feature matrix (float64, binned) across folds and learners
 SAFETY = 1.3
 WARN_SHARE = 0.6  # warn when the estimate exceeds this share of the memory available
 
