@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from subgroups import analyze
+from subgroups import analyze, effects
 from subgroups.data import load_trial
 from subgroups.datasets.synthetic import simulate_trial
-from subgroups import effects
 from subgroups.effects import fit_effects
 from subgroups.errors import DataError
 from subgroups.params import load_params
