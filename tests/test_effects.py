@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from subgroups import analyze, effects
+from subgroups import analyze, effects, narrative, plots
 from subgroups.data import load_trial
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.effects import fit_effects
@@ -158,3 +158,70 @@ def test_time_to_event_effect_is_a_restricted_mean_difference():
     assert a.results["design"]["planning_effect_overall"] == pytest.approx(menu.planning_effect_overall)
     with pytest.raises(DataError, match="pseudo-observations"):
         fit_effects(a.data, a.params.estimation)
+
+
+def confounded_trial(n: int, seed: int, strength: float, deterministic: bool = False):
+    """PM-SNP patients whose treatment depends on disease severity (a prognostic feature).
+
+    The outcome is rebuilt from the simulated one with the true per-patient effect, so the truth is
+    known: Y = Y_sim - W_sim * tau + W * tau.
+    """
+    sim = simulate_trial("PM-SNP", n=n, seed=seed, b1_rel=2)
+    frame, tau = sim.data.copy(), np.asarray(sim.true_effect, dtype=float)
+    z = (frame["severity"].to_numpy() - 40) / 20
+    if deterministic:
+        treated = (z > 0).astype(int)
+    else:
+        treated = np.random.default_rng(seed).binomial(1, 1 / (1 + np.exp(-strength * z)))
+    simulated = (frame["arm"] == "drug").to_numpy().astype(int)
+    frame["response"] = frame["response"] - simulated * tau + treated * tau
+    frame["arm"] = np.where(treated == 1, "drug", "placebo")
+    return frame, tau
+
+
+OBSERVATIONAL = {
+    "name": "obs",
+    "data": {
+        "treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+        "outcome": {"column": "response", "type": "continuous"},
+        "id_column": "patient_id",
+        "study": "observational",
+    },
+}
+
+
+def test_observational_study_removes_confounding_and_reports_overlap():
+    frame, tau = confounded_trial(2000, seed=4, strength=2.5)
+    treated = (frame["arm"] == "drug").to_numpy()
+    naive = frame.loc[treated, "response"].mean() - frame.loc[~treated, "response"].mean()
+    analysis = analyze(frame, load_params(OBSERVATIONAL, FAST))
+    kept = analysis.effects.retained
+    truth = float(tau[kept].mean())  # the estimand: the average effect among patients with overlap
+    ate = analysis.results["ate"]
+    assert abs(naive - truth) > 0.2  # severity is prognostic: the raw comparison is confounded
+    assert ate["ci_low"] <= truth <= ate["ci_high"]
+    assert ate["status"] != "confirmatory"
+    overlap = analysis.results["effects"]["overlap"]
+    assert overlap["c_statistic"] > 0.75
+    assert overlap["quantiles_by_arm"]["treated"]["q50"] > overlap["quantiles_by_arm"]["control"]["q50"]
+    assert overlap["n_trimmed"] == int((~kept).sum()) > 0
+    assert overlap["share_trimmed"] == pytest.approx((~kept).mean())
+    sentence = narrative.overlap_sentence(analysis.results)
+    assert "c-statistic" in sentence and "were excluded" in sentence
+    assert (~kept).mean() > 0.10 and overlap["warning"].startswith(f"{(~kept).mean():.0%} of patients")
+    assert "**Warning:**" in sentence
+    ax = plots.overlap(analysis.effects.propensity_all, analysis.data.treatment, overlap["trim"])
+    assert len(ax.patches) > 0
+
+
+def test_randomized_trial_overlap_is_by_design(demo_analysis):
+    overlap = demo_analysis.results["effects"]["overlap"]
+    assert overlap["study"] == "rct" and overlap["probability"] == 0.5
+    assert "known probability of treatment (0.5)" in narrative.overlap_sentence(demo_analysis.results)
+
+
+def test_no_overlap_is_a_one_line_error():
+    frame, _ = confounded_trial(600, seed=5, strength=0, deterministic=True)
+    with pytest.raises(DataError, match="do not overlap") as info:
+        fit_effects(load_trial(load_params(OBSERVATIONAL, FAST), frame), load_params(OBSERVATIONAL, FAST).estimation)
+    assert "\n" not in str(info.value)

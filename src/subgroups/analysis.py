@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from subgroups.data import TrialData, load_trial
 from subgroups.design import DesignMenu
-from subgroups.effects import SCALES, EffectModel, fit_effects
+from subgroups.effects import SCALES, EffectModel, fit_effects, overlap_summary
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Heterogeneity, test_heterogeneity
 from subgroups.params import RunParams, load_params
@@ -452,12 +452,13 @@ def build_results(
             "learner_requested": effects.learner,
             "learner_used": effects.chosen,
             "candidates": effects.candidates.to_dict(orient="records"),
-            "selection": "per fold, the candidate with the smallest out-of-fold DR-loss on the other folds",
-            "per_patient": "out-of-fold (cross-fitted) estimates; never shown patient by patient",
+            "selection": "per fold, the candidate with the smallest held-out DR-loss on the other folds",
+            "per_patient": "out-of-fold (cross-fitted) estimates, out-of-bag for the causal forest; never shown patient by patient",
             "cate_sd": float(np.std(effects.cate)),
             "n_analysed": suppress_count(effects.cate.size, min_cell),
             "n_trimmed": suppress_count(int(effects.retained.size - effects.retained.sum()), min_cell),
             "scale": effects.scale,
+            "overlap": overlap_summary(effects, trial.treatment, run.data.study, run.estimation.trim, min_cell),
             "status": "exploratory",
         },
         "heterogeneity": tests.to_dict(),

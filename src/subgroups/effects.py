@@ -43,6 +43,7 @@ from sklearn.preprocessing import StandardScaler
 from subgroups.data import TrialData
 from subgroups.errors import DataError
 from subgroups.params import EstimationParams
+from subgroups.privacy import suppress_count
 
 SCALES = {
     "continuous": ("difference in means", "E[Y(1) - Y(0)]: mean outcome on treatment minus on control"),
@@ -127,6 +128,7 @@ class EffectModel:
     retained: np.ndarray = field(default_factory=lambda: np.ones(0, bool))  # analysed rows of the input
     outcome: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the analysed outcome (pseudo-values for time-to-event)
     nuisance_family: Any = None  # unfitted outcome model with the smallest held-out loss over folds
+    propensity_all: np.ndarray = field(default_factory=lambda: np.zeros(0))  # out-of-fold, every input patient, before trimming
 
     @property
     def scale(self) -> str:
@@ -474,9 +476,12 @@ def fit_effects(
     if data.spec.study == "observational":
         retained = (e_all >= cfg.trim) & (e_all <= 1 - cfg.trim)
         for arm, label in ((1, "treated"), (0, "control")):
-            if int((T_all[retained] == arm).sum()) < 2 * cfg.folds:
+            left = int((T_all[retained] == arm).sum())
+            if left < 2 * cfg.folds:
                 raise DataError(
-                    f"after trimming propensities outside [{cfg.trim}, {1 - cfg.trim}] too few {label} patients remain; lower estimation.trim"
+                    f"treated and control patients do not overlap: the features predict treatment almost perfectly, and only "
+                    f"{left} {label} patient(s) have a propensity inside [{cfg.trim:g}, {1 - cfg.trim:g}] "
+                    f"(at least {2 * cfg.folds} needed); effects cannot be compared without extrapolating"
                 )
     X, T, Y, folds = X_all[retained], T_all[retained], Y_all[retained], all_folds[retained]
     e = np.clip(e_all[retained], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
@@ -527,6 +532,7 @@ def fit_effects(
         retained=retained,
         outcome=Y,
         nuisance_family=clone(outcome_models.model0.candidates[int(np.argmin(family_losses))]),
+        propensity_all=e_all,
     )
 
 
@@ -546,6 +552,50 @@ def _select(names, cand, scores, Y, T, e, mu0, mu1, folds) -> tuple[list[str], p
         }
     ).sort_values("dr_loss", kind="stable")
     return chosen, table.reset_index(drop=True)
+
+
+OVERLAP_WARN_SHARE = 0.10  # warn when more than this share of patients is trimmed
+
+
+def overlap_summary(effects: EffectModel, treatment: np.ndarray, study: str, trim: float, min_cell: int) -> dict[str, Any]:
+    """Aggregate overlap diagnostics: propensity quantiles per arm, c-statistic, share trimmed.
+
+    No per-patient value: quantiles (5th to 95th percentile, only for arms of at least `min_cell`
+    patients) and counts, small ones suppressed with the share they would reveal. The c-statistic is the
+    probability that a treated patient has a higher propensity than a control patient (0.5: arms
+    indistinguishable, as randomization makes them; near 1: little overlap).
+    """
+    if study == "rct" or effects.propensity_all.size == 0:
+        p = float(effects.propensity[0]) if effects.propensity.size else float("nan")
+        return {"study": study, "propensity": "known randomization probability", "probability": p, "warning": None}
+    e, T = effects.propensity_all, np.asarray(treatment)
+    quantiles = (0.05, 0.25, 0.5, 0.75, 0.95)
+    by_arm = {
+        label: {f"q{int(q * 100):02d}": float(np.quantile(e[T == arm], q)) for q in quantiles}
+        for arm, label in ((1, "treated"), (0, "control"))
+        if (T == arm).sum() >= min_cell
+    }
+    c_statistic = float(stats.mannwhitneyu(e[T == 1], e[T == 0]).statistic / ((T == 1).sum() * (T == 0).sum()))
+    trimmed = int(e.size - effects.retained.sum())
+    shown = suppress_count(trimmed, min_cell)
+    share = trimmed / e.size if shown == trimmed else None
+    warning = (
+        f"{f'{share:.0%}' if share is not None else f'More than {OVERLAP_WARN_SHARE:.0%}'} of patients had an estimated propensity outside "
+        f"[{trim:g}, {1 - trim:g}] and were excluded: the effects describe the patients for whom both treatments "
+        "were plausible, not everyone."
+        if trimmed / e.size > OVERLAP_WARN_SHARE
+        else None
+    )
+    return {
+        "study": study,
+        "propensity": "out-of-fold estimate (cross-fitted propensity model)",
+        "trim": [trim, 1 - trim],
+        "n_trimmed": shown,
+        "share_trimmed": share,
+        "quantiles_by_arm": by_arm,
+        "c_statistic": c_statistic,
+        "warning": warning,
+    }
 
 
 def summarize_scores(scores: np.ndarray, level: float, scale: str, estimand: str, method: str) -> AverageEffect:

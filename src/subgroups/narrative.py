@@ -64,7 +64,7 @@ def ate_sentence(results: dict[str, Any]) -> str:
 def effect_spread_sentence(results: dict[str, Any]) -> str:
     effects = results["effects"]
     return (
-        f"Per-patient effects, each estimated by models that never saw that patient's outcome "
+        f"Per-patient effects, each held out (estimated by models, or forest trees, fitted without that patient) "
         f"(learner: {effects['learner_used'].replace('_', '-')}), have a standard deviation of "
         f"{effects['cate_sd']:.3g} ({results['ate']['scale']}). This spread mixes real differences "
         "between patients with estimation noise; the test below says whether any of it is real. "
@@ -72,11 +72,31 @@ def effect_spread_sentence(results: dict[str, Any]) -> str:
     )
 
 
+def overlap_sentence(results: dict[str, Any]) -> str:
+    """Overlap in words: known randomization, or the propensity model's diagnostics and trimming."""
+    o = results["effects"]["overlap"]
+    if o["study"] == "rct":
+        return (
+            f"Randomized trial: every patient had the same known probability of treatment ({o['probability']:.2g}), "
+            "so the arms are comparable by design and no patient is excluded for lack of overlap."
+        )
+    arms = o["quantiles_by_arm"]
+    medians = "; ".join(f"median {arms[arm]['q50']:.2f} among {arm} patients" for arm in ("treated", "control") if arm in arms)
+    trimmed = o["n_trimmed"] if o["share_trimmed"] is None else f"{o['n_trimmed']} ({o['share_trimmed']:.1%})"
+    text = (
+        f"Observational data: the probability of treatment given the features (propensity) was estimated out-of-fold "
+        f"({medians}). Its c-statistic is {o['c_statistic']:.2f} (0.5: the arms look alike; near 1: treated and "
+        f"control patients barely overlap). {trimmed} patients with a propensity outside "
+        f"[{o['trim'][0]:g}, {o['trim'][1]:g}] were excluded from all estimates (`estimation.trim`)."
+    )
+    return text + (f"\n\n**Warning:** {o['warning']}" if o["warning"] else "")
+
+
 def learner_sentence(results: dict[str, Any]) -> str:
     effects = results["effects"]
     best = effects["candidates"][0]
     return (
-        f"Candidate learners were compared by their out-of-fold doubly robust loss (lower is better; "
+        f"Candidate learners were compared by their held-out doubly robust loss (lower is better; "
         f"{effects['selection']}). Lowest: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."
         if len(effects["candidates"]) > 1
         else f"Learner fixed by the parameters: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."

@@ -54,6 +54,27 @@ def effect_distribution(cate: np.ndarray, ate: dict, ax: Axes | None = None) -> 
     return ax
 
 
+def overlap(
+    propensity: np.ndarray, treatment: np.ndarray, trim: list[float] | tuple[float, float], ax: Axes | None = None
+) -> Axes:
+    """Histograms of the estimated propensity per arm, with the trimming bounds (observational studies)."""
+    ax = _axes(ax, (6.5, 3.5))
+    bins = np.linspace(0, 1, 31)
+    treatment = np.asarray(treatment)
+    ax.hist(propensity[treatment == 0], bins=bins, color="#92c5de", alpha=0.7, label="control")
+    ax.hist(propensity[treatment == 1], bins=bins, color="#f4a582", alpha=0.7, label="treated")
+    for bound in trim:
+        ax.axvline(bound, color="black", lw=1, ls="--")
+    ax.axvspan(0, trim[0], color="#dddddd", zorder=0)
+    ax.axvspan(trim[1], 1, color="#dddddd", zorder=0, label="excluded (trimmed)")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("estimated probability of treatment given the features (out-of-fold)")
+    ax.set_ylabel("patients (binned)")
+    ax.set_title("Overlap: could each patient have received either treatment?")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def importance(by_feature: pd.Series, family_of: dict[str, str], top: int = 15, ax: Axes | None = None) -> Axes:
     """Mean |SHAP| of the effect model for the `top` features, coloured by family."""
     shown = by_feature.head(top).iloc[::-1]
