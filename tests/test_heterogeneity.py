@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from subgroups.heterogeneity import _rank_weights, calibration_test, rate_tests, test_heterogeneity, toc_curve
+from subgroups.heterogeneity import _rank_weights, calibration_test, modifier_tests, rate_tests, test_heterogeneity, toc_curve
 
 
 def _simulate(n: int, rng: np.random.Generator, slope: float):
@@ -73,3 +74,42 @@ def test_constant_predictions_cannot_reject():
     h = test_heterogeneity(scores, np.zeros(100), alpha=0.05, scale="difference in means")
     assert not h.detected and h.calibration.p_value == 1.0
     assert "No credible heterogeneity" in h.decision
+
+
+def _features(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """Six numeric features, a 0/1/2 SNP and a three-level factor (two one-hot columns)."""
+    X = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"x{j}" for j in range(6)])
+    X["snp"] = rng.binomial(2, 0.3, n)
+    level = rng.choice(3, n)
+    X["smoking=former"], X["smoking=current"] = (level == 1).astype(float), (level == 2).astype(float)
+    original = {c: c for c in X.columns} | {"smoking=former": "smoking", "smoking=current": "smoking"}
+    return X, original, {"snp": "genetic", "smoking": "lifestyle"}
+
+
+def test_feature_modification_tests_hold_their_error_rate_and_find_a_modifier():
+    # 400 null data sets (effect the same for everyone): any Holm-adjusted rejection at α = 0.05 is a
+    # family-wise error; MC SE of the rate ≈ 0.011, accept up to 0.05 + 3 SE.
+    rng = np.random.default_rng(5)
+    errors, single = 0, 0
+    for _ in range(400):
+        X, original, family = _features(300, rng)
+        table = modifier_tests(0.3 + rng.normal(0, 2, 300), X, original, family)
+        errors += int((table["p_holm"] < 0.05).any())
+        single += int(table.set_index("feature").loc["x0", "p_value"] < 0.05)
+    assert errors / 400 <= 0.083
+    assert 0.02 <= single / 400 <= 0.085  # one unadjusted test is nominal
+    # The effect grows by 0.5 per SD of x2 and differs for current smokers: both found, nothing else.
+    X, original, family = _features(4000, rng)
+    scores = 0.3 + 0.5 * X["x2"] + 0.8 * X["smoking=current"] + rng.normal(0, 2, 4000)
+    table = modifier_tests(scores.to_numpy(), X, original, family).set_index("feature")
+    assert set(table.index[table["p_holm"] < 0.05]) == {"x2", "smoking"}
+    assert table.loc["x2", "slope_per_sd"] == pytest.approx(0.5, abs=4 * table.loc["x2", "se"])
+    assert table.loc["smoking", "columns"] == 2 and np.isnan(table.loc["smoking", "slope_per_sd"])
+    assert table.loc["snp", "family"] == "genetic" and table.loc["x0", "family"] == "other"
+
+
+def test_demo_names_the_genetic_modifier(demo_analysis):
+    mods = demo_analysis.results["heterogeneity"]["modifiers"]
+    top = mods["table"][0]
+    assert top["feature"] in {"snp_01", "snp_02"} and top["p_holm"] < 0.05  # snp_02 is the LD decoy
+    assert len(mods["table"]) == len(demo_analysis.data.feature_names)

@@ -24,7 +24,7 @@ from subgroups.data import TrialData, load_trial
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects, overlap_summary
 from subgroups.explain import Explanation, explain_effects
-from subgroups.heterogeneity import Heterogeneity, test_heterogeneity
+from subgroups.heterogeneity import Heterogeneity, modifier_tests, test_heterogeneity
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import suppress_count
 from subgroups.resources import MemoryWarning, check_memory
@@ -228,6 +228,9 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         tests.extra["hazard_scale"] = hazard_scale_test(
             trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate
         )
+    kept_rows = effects.retained if effects.retained.size else np.ones(trial.n, dtype=bool)
+    modifiers = modifier_tests(effects.scores, trial.X.loc[kept_rows], trial.encoder.original_of, trial.family_of)
+    tests = dataclasses.replace(tests, modifiers=modifiers)
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
     subgroups_section = {
         "method": "rules found by a shallow tree on doubly robust scores in one half, effects estimated in the other half "
