@@ -75,6 +75,7 @@ class MethodOutput:
     subgroup: Any = None
     theta_hat_G: float = math.nan
     design: Any = None
+    imp_tests: pd.Series | None = None  # evidence from per-feature effect-modification tests (-log10 p), ours only
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -155,7 +156,15 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         subgroup=None if best is None else best.contains(rep.test.data),
         theta_hat_G=math.nan if best is None else float(best.effect),
         design={"recommended": menu.recommended if menu is not None else "all_comers", "members": planned_members},
+        imp_tests=modifier_evidence(analysis.results),
     )
+
+
+def modifier_evidence(results: dict[str, Any]) -> pd.Series:
+    """-log10 p of the per-feature effect-modification tests, per original feature."""
+    table = results["heterogeneity"]["modifiers"]["table"]
+    p = pd.Series({row["feature"]: row["p_value"] for row in table}, dtype=float)
+    return (-np.log10(p.clip(lower=1e-300))).reindex(FEATURES).fillna(0.0)
 
 
 # --- B0: ATE only -------------------------------------------------------------------------------

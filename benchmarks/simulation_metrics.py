@@ -158,8 +158,20 @@ def detection_metrics(output, truth: Truth) -> dict[str, float]:
 
 
 def identification_metrics(output, truth: Truth) -> dict[str, float]:
-    """M2a-M2e against T_pred (alternative cells); leakage and the severity check in null cells."""
-    imp = output.imp
+    """M2a-M2e against T_pred (alternative cells); leakage and the severity check in null cells.
+
+    For a method that also reports per-feature test evidence (`imp_tests`), the main rankings are
+    repeated on it with the suffix `_tests`.
+    """
+    out = _identification(output.imp, truth)
+    tests = getattr(output, "imp_tests", None)
+    if tests is not None:
+        keep = ("M2a_top1", "M2a_locus", "M2c_auc", "M2d_leakage", "M2e_decoy", "M2_top1_severity")
+        out.update({f"{k}_tests": v for k, v in _identification(tests, truth).items() if k in keep})
+    return out
+
+
+def _identification(imp: pd.Series | None, truth: Truth) -> dict[str, float]:
     if imp is None:
         return {}
     imp = imp.reindex(list(truth.features)) if truth.features else imp

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,15 @@ def test_identification_metrics_in_an_alternative_cell():
     assert got["M2d_leakage"] == 0.0
     assert got["M2b_all_in_top_k"] == 0.0
     assert got["M2c_auc"] == pytest.approx(0.5)  # a ranks above c and e, below b and d
+
+
+def test_identification_metrics_repeat_the_ranking_on_test_evidence():
+    imp = pd.Series([0.1, 0.9, 0.0, 0.2, 0.0], index=FEATURES)  # SHAP ranks the decoy b first
+    evidence = pd.Series([3.0, 1.0, 0.1, 0.2, 0.0], index=FEATURES)  # the tests rank a first
+    got = sm.identification_metrics(replace(output(imp=imp), imp_tests=evidence), truth())
+    assert got["M2a_top1"] == 0.0 and got["M2e_decoy"] == 1.0
+    assert got["M2a_top1_tests"] == 1.0 and got["M2e_decoy_tests"] == 0.0 and got["M2c_auc_tests"] == 1.0
+    assert "M2b_all_in_top_k_tests" not in got
 
 
 def test_identification_metrics_in_a_null_cell_report_leakage_not_hits():
@@ -178,11 +188,11 @@ def test_smoke_tier_writes_every_scenario_cell_rep_method(smoke_run):
             "oracle": ("M1_hazard",) if tte else ("M1",),
         }
         if null:
-            expected["ours"] += ("M2_false_selection", "M2_top1_severity")
+            expected["ours"] += ("M2_false_selection", "M2_top1_severity", "M2_top1_severity_tests")
         else:
-            expected["ours"] += ("M2a_top1", "M2b_all_in_top_k", "M2c_auc", "M2c_ap", "M2e_decoy")
+            expected["ours"] += ("M2a_top1", "M2b_all_in_top_k", "M2c_auc", "M2c_ap", "M2e_decoy", "M2a_top1_tests")
         if scenario == "PM-SNP":
-            expected["ours"] += ("M2a_locus",)
+            expected["ours"] += ("M2a_locus", "M2a_locus_tests")
         for rep in range(reps):
             for method, metrics in expected.items():
                 for metric in (*metrics, "wall_time_s", "error"):
