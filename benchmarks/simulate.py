@@ -184,6 +184,10 @@ def truth_of(scenario: str, cell: Cell, trial: SimulatedTrial, test: SimulatedTr
         tau_test=test.true_effect,
         features=tuple(FEATURES),
         g_test=None if null or test.true_subgroup is None else np.asarray(test.true_subgroup, dtype=bool),
+        cutpoints={"severity": (45.0, 55.0)} if scenario == "PM-LIFESEV" and not null else {},
+        splits={"smoking": (frozenset({"never", "former"}), frozenset({"current"}))}
+        if scenario == "PM-LIFESEV" and not null
+        else {},
     )
 
 

@@ -76,6 +76,7 @@ class MethodOutput:
     theta_hat_G: float = math.nan
     design: Any = None
     imp_tests: pd.Series | None = None  # evidence from per-feature effect-modification tests (-log10 p), ours only
+    rule: Any = None  # conditions (subgroups.rules.Condition) of the reported subgroup, for rule recovery
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         theta_hat_G=math.nan if best is None else float(best.effect),
         design={"recommended": menu.recommended if menu is not None else "all_comers", "members": planned_members},
         imp_tests=modifier_evidence(analysis.results),
+        rule=None if best is None else best.conditions,
     )
 
 

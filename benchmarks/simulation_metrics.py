@@ -60,6 +60,10 @@ class Truth:
     tau_test: np.ndarray
     features: tuple[str, ...] = field(default=())
     g_test: np.ndarray | None = None  # true subgroup G* on the test set T (None in null cells)
+    # Rule recovery (SPEC PM-LIFESEV): numeric feature -> accepted cut-point range, and factor -> the
+    # true split (the levels on the benefiting side, and the others).
+    cutpoints: dict[str, tuple[float, float]] = field(default_factory=dict)
+    splits: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
     @property
     def is_null(self) -> bool:
@@ -238,6 +242,26 @@ def subgroup_metrics(output, truth: Truth) -> dict[str, float]:
         out["M4_lift"] = (value - ate) / (best - ate) if best != ate else math.nan
         if np.isfinite(output.theta_hat_G):
             out["M4_optimism"] = float(output.theta_hat_G) - value
+    conditions = getattr(output, "rule", None)
+    if reported and conditions is not None:
+        out.update(rule_recovery(conditions, truth))
+    return out
+
+
+def rule_recovery(conditions, truth: Truth) -> dict[str, float]:
+    """Does the reported rule cut each numeric feature inside its accepted range, and split each
+    factor as the truth does? 1/0 per feature of the truth's rule (0 when the rule omits it)."""
+    out: dict[str, float] = {}
+    for feature, (low, high) in truth.cutpoints.items():
+        cuts = [float(c.value) for c in conditions if c.feature == feature and c.kind in ("le", "gt")]
+        out[f"M4_cut_{feature}"] = float(any(low <= cut <= high for cut in cuts))
+    for feature, (inside, outside) in truth.splits.items():
+        same = [
+            (c.kind == "in" and frozenset(c.value) == inside) or (c.kind == "not_in" and frozenset(c.value) == outside)
+            for c in conditions
+            if c.feature == feature
+        ]
+        out[f"M4_split_{feature}"] = float(any(same))
     return out
 
 

@@ -272,3 +272,21 @@ def test_design_check_simulation_reproduces_the_power_formula_at_the_truth(demo_
     assert abs(result["empirical_power"] - result["power_at_truth"]) < 4 * result["mc_se"] + 0.01
     option = demo_analysis.design.option("enrichment")
     assert result["screened_mean"] == pytest.approx(option.n_screened_expected, rel=0.05)
+
+
+def test_rule_recovery_checks_the_cut_point_range_and_the_factor_split():
+    from subgroups.rules import Condition
+
+    lifesev = replace(
+        truth(),
+        cutpoints={"severity": (45.0, 55.0)},
+        splits={"smoking": (frozenset({"never", "former"}), frozenset({"current"}))},
+    )
+    right = (Condition("severity", "gt", 49.5), Condition("smoking", "in", ("former", "never")))
+    assert sm.rule_recovery(right, lifesev) == {"M4_cut_severity": 1.0, "M4_split_smoking": 1.0}
+    wrong = (Condition("severity", "gt", 38.0), Condition("smoking", "in", ("never",)))
+    assert sm.rule_recovery(wrong, lifesev) == {"M4_cut_severity": 0.0, "M4_split_smoking": 0.0}
+    assert sm.rule_recovery((Condition("smoking", "not_in", ("current",)),), lifesev) == {
+        "M4_cut_severity": 0.0,
+        "M4_split_smoking": 1.0,
+    }
