@@ -77,6 +77,7 @@ class MethodOutput:
     design: Any = None
     imp_tests: pd.Series | None = None  # evidence from per-feature effect-modification tests (-log10 p), ours only
     rule: Any = None  # conditions (subgroups.rules.Condition) of the reported subgroup, for rule recovery
+    theta_shrunken_G: float = math.nan  # the method's empirical-Bayes shrunken effect in Ĝ (the planning estimate)
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -159,6 +160,7 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         design={"recommended": menu.recommended if menu is not None else "all_comers", "members": planned_members},
         imp_tests=modifier_evidence(analysis.results),
         rule=None if best is None else best.conditions,
+        theta_shrunken_G=math.nan if best is None else float(best.shrunken_effect),
     )
 
 

@@ -66,6 +66,7 @@ METRICS: dict[str, str] = {
     "M4_value": "true mean effect in the reported subgroup",
     "M4_lift": "lift (V(Ĝ) − ATE) / (V(G*) − ATE)",
     "M4_optimism": "reported effect − true mean effect in Ĝ",
+    "M4_optimism_shrunken": "shrunken (planning) effect − true mean effect in Ĝ (ours)",
     "M4_cut_severity": "reported rule cuts severity within [45, 55] (when reported)",
     "M4_split_smoking": "reported rule splits smoking as never/former vs current (when reported)",
     "M5_targeted": "enrichment or stratification recommended (null: false targeting)",

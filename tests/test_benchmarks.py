@@ -233,9 +233,9 @@ def test_subgroup_metrics_against_the_true_subgroup():
     tau = np.array([1.0, 1.0, 0.0, 0.0])
     g = tau > 0.5
     truth = Truth("continuous", None, ("x",), (), (), (), tau, tau, g_test=g)
-    perfect = subgroup_metrics(MethodOutput({}, None, None, None, 0.5, subgroup=g, theta_hat_G=1.2), truth)
+    perfect = subgroup_metrics(MethodOutput({}, None, None, None, 0.5, subgroup=g, theta_hat_G=1.2, theta_shrunken_G=0.9), truth)
     assert perfect["M4_accuracy"] == 1.0 and perfect["M4_lift"] == 1.0 and perfect["M4_ppv"] == 1.0
-    assert perfect["M4_optimism"] == pytest.approx(0.2)
+    assert perfect["M4_optimism"] == pytest.approx(0.2) and perfect["M4_optimism_shrunken"] == pytest.approx(-0.1)
     none = subgroup_metrics(MethodOutput({}, None, None, None, 0.5), truth)
     assert none["M4_reported"] == 0.0 and none["M4_accuracy"] == 0.5 and "M4_optimism" not in none
     null = Truth("continuous", "mean", (), (), (), (), tau * 0, tau * 0)
