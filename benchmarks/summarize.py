@@ -96,9 +96,19 @@ def read_results(folder: Path) -> pd.DataFrame:
     return rows.drop_duplicates(subset=KEY, keep="last")
 
 
+def constant_effect(scenario: str, cell: str) -> bool:
+    """Null cells whose true effect is the same for everyone on the scale MSE is computed on."""
+    return any(c.label == cell and c.null_scale in ("mean", "rd") for c in CELLS.get(scenario, ()))
+
+
 def add_relative_mse(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows of rMSE = MSE_T(method) / MSE_T(B0) on the same replication."""
+    """Rows of rMSE = MSE_T(method) / MSE_T(B0) on the same replication.
+
+    Not formed in constant-effect null cells: there B0 is the right model and its MSE is only the
+    error of one average, which can come arbitrarily close to 0 and make the ratio meaningless.
+    """
     mse = rows[rows["metric"] == "MSE_T"]
+    mse = mse[[not constant_effect(s, c) for s, c in zip(mse["scenario"], mse["cell"], strict=True)]]
     base = mse[mse["method"] == "B0"].set_index(["scenario", "cell", "rep"])["value"].rename("b0")
     joined = mse.join(base, on=["scenario", "cell", "rep"], how="inner")
     joined = joined[joined["b0"] > 0]

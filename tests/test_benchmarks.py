@@ -135,6 +135,10 @@ def test_relative_mse_divides_by_b0_on_the_same_replication():
     rel = summarize.add_relative_mse(rows)
     ours = rel[(rel["metric"] == "rMSE") & (rel["method"] == "ours")].sort_values("rep")["value"].tolist()
     assert ours == [0.5, 0.25]
+    # In a constant-effect null cell (PM-NULL-a) the ratio is not formed; in an alternative cell it is.
+    null = summarize.add_relative_mse(rows.assign(scenario="PM-NULL-a", cell="base"))
+    assert not (null["metric"] == "rMSE").any()
+    assert (summarize.add_relative_mse(rows.assign(scenario="PM-SNP", cell="b1_rel=1"))["metric"] == "rMSE").sum() == 4
 
 
 def test_failed_fits_are_retried_and_a_torn_last_line_is_survived(tmp_path):
