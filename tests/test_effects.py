@@ -9,7 +9,7 @@ from subgroups import analyze, effects, narrative, plots
 from subgroups.data import load_trial
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.effects import fit_effects
-from subgroups.errors import DataError
+from subgroups.errors import DataError, ParameterError
 from subgroups.params import load_params
 
 FAST = {"estimation.n_estimators": 200, "estimation.nuisance_iterations": 100, "estimation.folds": 3}
@@ -224,4 +224,17 @@ def test_no_overlap_is_a_one_line_error():
     frame, _ = confounded_trial(600, seed=5, strength=0, deterministic=True)
     with pytest.raises(DataError, match="do not overlap") as info:
         fit_effects(load_trial(load_params(OBSERVATIONAL, FAST), frame), load_params(OBSERVATIONAL, FAST).estimation)
+    assert "\n" not in str(info.value)
+
+
+def test_too_few_trees_for_out_of_bag_estimates_is_a_one_line_error():
+    # 8 trees, each on 45% of 2,000 patients: about 3 patients are expected in every tree.
+    frame = simulate_trial("PM-SNP", n=2000, seed=6, b1_rel=2).data
+    params = load_params(
+        {"name": "t", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+                               "outcome": {"column": "response", "type": "continuous"}, "id_column": "patient_id"}},
+        {**FAST, "estimation.n_estimators": 8, "estimation.learner": "causal_forest"},
+    )  # fmt: skip
+    with pytest.raises(ParameterError, match="too few for out-of-bag") as info:
+        fit_effects(load_trial(params, frame), params.estimation)
     assert "\n" not in str(info.value)

@@ -41,7 +41,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from subgroups.data import TrialData
-from subgroups.errors import DataError
+from subgroups.errors import DataError, ParameterError
 from subgroups.params import EstimationParams
 from subgroups.privacy import suppress_count
 
@@ -365,9 +365,10 @@ def _causal_forest(
     The forest solves the R-learner moment on residuals Y − m̂(x) and T − ê(x), with m̂ = ê·μ̂₁ +
     (1 − ê)·μ̂₀ from the cross-fitted nuisances, as econml's CausalForestDML does with its own.
     Each patient's estimate comes from the trees whose subsample left that patient out (grf's
-    out-of-bag prediction), so, like the cross-fitted learners, it never used the patient's outcome.
-    One forest on all patients instead of one per fold costs about a quarter of the time and
-    grows each tree on more patients.
+    out-of-bag prediction): no tree that predicts a patient saw that patient. The patient's outcome
+    reaches the estimate only at second order, through other patients' cross-fitted residuals (as
+    in grf). One forest on all patients instead of one per fold costs about a quarter of the time
+    and grows each tree on more patients.
     """
     from econml.grf import CausalForest
 
@@ -382,7 +383,13 @@ def _causal_forest(
         n_jobs=-1,
     ).fit(X, T - e, Y - m)
     model = _Forest(forest)
-    return model, np.asarray(forest.oob_predict(X), dtype=float).reshape(len(X))
+    oob = np.asarray(forest.oob_predict(X), dtype=float).reshape(len(X))
+    if np.isnan(oob).any():  # a patient drawn into every tree's subsample: only with very few trees
+        raise ParameterError(
+            f"estimation.n_estimators = {cfg.n_estimators} is too few for out-of-bag causal-forest estimates "
+            f"({int(np.isnan(oob).sum())} patient(s) were in every tree); use at least 100"
+        )
+    return model, oob
 
 
 def _tree_sample(n: int) -> float | int:
