@@ -136,7 +136,9 @@ def importance_sentence(results: dict[str, Any]) -> str:
 
 def modifier_sentence(results: dict[str, Any]) -> str:
     """The per-feature effect-modification tests in words (supporting evidence)."""
-    mods = results["heterogeneity"]["modifiers"]
+    mods = results["heterogeneity"].get("modifiers")
+    if mods is None:
+        return "Per-feature effect-modification tests were not run for this analysis."
     rows, alpha = mods["table"], results["heterogeneity"]["alpha"]
     if not rows:
         return "No feature varies, so no feature could be tested for effect modification."
@@ -162,7 +164,8 @@ def modifier_sentence(results: dict[str, Any]) -> str:
 
 def modifier_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
     """The most significant per-feature tests as a readable table."""
-    rows = results["heterogeneity"]["modifiers"]["table"][:top]
+    mods = results["heterogeneity"].get("modifiers")
+    rows = mods["table"][:top] if mods else []
     return pd.DataFrame(
         {
             "feature": [r["feature"] for r in rows],
