@@ -143,11 +143,11 @@ class EffectModel:
     def effect(self, X: Any) -> np.ndarray:
         """Estimated effect for rows of an encoded feature matrix: mean of the fold models."""
         X = np.asarray(X, dtype=float)
-        weights: dict[int, int] = {}  # an out-of-bag learner serves every fold: predict once
+        predictions: dict[int, np.ndarray] = {}  # an out-of-bag learner serves every fold: predict once
         for model in self.fold_models:
-            weights[id(model)] = weights.get(id(model), 0) + 1
-        unique = {id(model): model for model in self.fold_models}
-        return sum(unique[key].effect(X) * count for key, count in weights.items()) / len(self.fold_models)
+            if id(model) not in predictions:
+                predictions[id(model)] = model.effect(X)
+        return np.mean([predictions[id(model)] for model in self.fold_models], axis=0)
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -286,16 +286,10 @@ class _TwoModels:
 
 
 class _Econml:
-    """An econml CATE estimator seen through `.effect(X)` (flattened, single-threaded prediction)."""
+    """An econml CATE estimator (the DR-learner) seen through `.effect(X)`, flattened."""
 
     def __init__(self, estimator: Any):
         self.estimator = estimator
-        # Forest predictions sum tree outputs across threads in arrival order; one thread keeps
-        # every reported number identical from run to run.
-        final = getattr(estimator, "model_final_", None)
-        for forest in getattr(final, "estimators_", []) if final is not None else []:
-            if hasattr(forest, "n_jobs"):
-                forest.n_jobs = 1
 
     def effect(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.estimator.effect(X), dtype=float).reshape(len(X))

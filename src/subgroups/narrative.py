@@ -154,7 +154,7 @@ def modifier_sentence(results: dict[str, Any]) -> str:
         best = rows[0]
         found = (
             f"No single feature changes the effect detectably after adjustment (smallest: `{best['feature']}`, "
-            f"p = {best['p_value']:.2g}, Holm-adjusted {best['p_holm']:.2g})."
+            f"two-sided p = {best['p_value']:.2g}, Holm-adjusted {best['p_holm']:.2g})."
         )
     return (
         intro + found + " These tests see only effects that change steadily with one feature; status: supporting evidence. "
@@ -174,7 +174,7 @@ def modifier_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
                 f"{r['slope_per_sd']:+.3g} ({r['se']:.2g})" if r["columns"] == 1 else f"joint test of {r['columns']} columns"
                 for r in rows
             ],
-            "p": [f"{r['p_value']:.2g}" for r in rows],
+            "p (two-sided)": [f"{r['p_value']:.2g}" for r in rows],
             "Holm-adjusted p": [f"{r['p_holm']:.2g}" for r in rows],
         }
     )
