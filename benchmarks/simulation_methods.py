@@ -77,7 +77,8 @@ class MethodOutput:
     design: Any = None
     imp_tests: pd.Series | None = None  # evidence from per-feature effect-modification tests (-log10 p), ours only
     rule: Any = None  # conditions (subgroups.rules.Condition) of the reported subgroup, for rule recovery
-    theta_shrunken_G: float = math.nan  # the method's empirical-Bayes shrunken effect in Ĝ (the planning estimate)
+    theta_shrunken_G: float = math.nan  # the method's empirical-Bayes shrunken effect in Ĝ
+    theta_raw_G: float = math.nan  # ours: the held-out estimate in Ĝ before adjusting for selection
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         p_het["hazard"] = float(het["extra"]["hazard_scale"]["p_value"])
     cate = np.full(len(data), np.nan)
     retained = analysis.effects.retained
-    cate[retained if retained.size else slice(None)] = analysis.effects.cate
+    cate[retained if retained.size else slice(None)] = analysis.calibrate(analysis.effects.cate)
     # M4: the subgroup the suite would report as validated (the same choice the design step plans for).
     best = most_credible_subgroup([s for s in analysis.subgroups if s.status == "validated"])
     # M5: the design the report recommends and the subgroup it was planned for.
@@ -156,11 +157,12 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         tau_hat_test=np.asarray(analysis.effect(rep.test.data), float),
         ate_hat=float(analysis.results["ate"]["estimate"]),
         subgroup=None if best is None else best.contains(rep.test.data),
-        theta_hat_G=math.nan if best is None else float(best.effect),
+        theta_hat_G=math.nan if best is None else float(best.reported_effect),  # adjusted for selection
         design={"recommended": menu.recommended if menu is not None else "all_comers", "members": planned_members},
         imp_tests=modifier_evidence(analysis.results),
         rule=None if best is None else best.conditions,
         theta_shrunken_G=math.nan if best is None else float(best.shrunken_effect),
+        theta_raw_G=math.nan if best is None else float(best.effect),
     )
 
 

@@ -242,9 +242,10 @@ def subgroup_metrics(output, truth: Truth) -> dict[str, float]:
         out["M4_lift"] = (value - ate) / (best - ate) if best != ate else math.nan
         if np.isfinite(output.theta_hat_G):
             out["M4_optimism"] = float(output.theta_hat_G) - value
-        shrunken = getattr(output, "theta_shrunken_G", math.nan)
-        if np.isfinite(shrunken):
-            out["M4_optimism_shrunken"] = float(shrunken) - value
+        for name, attribute in (("shrunken", "theta_shrunken_G"), ("raw", "theta_raw_G")):
+            estimate = getattr(output, attribute, math.nan)
+            if np.isfinite(estimate):
+                out[f"M4_optimism_{name}"] = float(estimate) - value
     conditions = getattr(output, "rule", None)
     if reported and conditions is not None:
         out.update(rule_recovery(conditions, truth))

@@ -105,3 +105,24 @@ def test_trial_design_parameters_reach_the_plan(demo_analysis):
     assert menu.option("enrichment").n_randomized > base.option("enrichment").n_randomized
     with pytest.raises(subgroups.ParameterError, match="trial_design.power"):
         load_params(a.params, {"trial_design.power": 1.0})
+
+
+def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis, tmp_path: Path):
+    # Demo (real heterogeneity): the slope stays near 1 and calibration barely changes the predictions.
+    fresh = simulate_trial("PM-SNP", n=1000, seed=99, b1_rel=2)
+    raw, cal = demo_analysis.effect(fresh.data, calibrated=False), demo_analysis.effect(fresh.data)
+    s = demo_analysis.calibration_slope
+    assert 0.6 < s <= 1.0 and s == demo_analysis.results["effects"]["calibrated"]["slope_applied"]
+    np.testing.assert_allclose(cal - cal.mean(), s * (raw - raw.mean()), atol=1e-9)
+    mse = lambda tau: float(np.mean((tau - fresh.true_effect) ** 2))  # noqa: E731
+    assert mse(cal) < 1.2 * mse(raw)
+    # No heterogeneity (b1_rel = 0): the model's spread is noise and calibration removes most of it.
+    frame = simulate_trial("PM-SNP", n=400, seed=8, b1_rel=0).data
+    frame.to_csv(tmp_path / "flat.csv", index=False)
+    flat = subgroups.analyze(None, small_params(tmp_path / "flat.csv"))
+    new = simulate_trial("PM-SNP", n=2000, seed=98, b1_rel=0)
+    assert np.ptp(new.true_effect) < 1e-9
+    raw, cal = flat.effect(new.data, calibrated=False), flat.effect(new.data)
+    truth = new.true_effect
+    assert np.mean((cal - truth) ** 2) < 0.5 * np.mean((raw - truth) ** 2), (flat.calibration_slope, np.std(raw))
+    assert flat.results["effects"]["calibrated"]["cate_sd"] < 0.5 * flat.results["effects"]["cate_sd"]

@@ -9,7 +9,7 @@ import pytest
 
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.errors import ParameterError
-from subgroups.rules import Condition, _adjust, discover_rules, estimate_rule, split_for_rules
+from subgroups.rules import Condition, Subgroup, _adjust, discover_rules, estimate_rule, selective_estimate, split_for_rules
 
 
 def test_demo_finds_carriers_with_an_honest_ci(demo_analysis):
@@ -186,3 +186,62 @@ def test_rule_tree_draws_every_first_split_and_its_refinements():
     assert len(texts) == 1 + len(candidates)
     assert texts[0].startswith("All patients") and any(t.startswith("… and b > 2") for t in texts)
     assert sum("validated" in t for t in texts) == 1
+
+
+def test_selective_estimate_without_selection_is_the_usual_estimate():
+    est, low, high = selective_estimate(0.7, 0.2, 0.7, 0.7)
+    assert est == pytest.approx(0.7, abs=1e-8)
+    assert (low, high) == pytest.approx((0.7 - 1.959964 * 0.2, 0.7 + 1.959964 * 0.2), abs=1e-6)
+    # Mirror image on the lower side of the excluded interval.
+    up, down = selective_estimate(2.3, 1.0, -2.0, 2.0), selective_estimate(-2.3, 1.0, -2.0, 2.0)
+    assert up == pytest.approx(tuple(-x for x in (down[0], down[2], down[1])), abs=1e-7)
+    with pytest.raises(ParameterError, match="inside the excluded interval"):
+        selective_estimate(0.5, 1.0, -2.0, 2.0)
+
+
+@pytest.mark.parametrize("mu", [0.0, 1.0, 3.0])
+def test_selective_estimate_is_median_unbiased_and_covers_given_selection(mu):
+    # T ~ N(mu, 1) reported only when |T| > 2.4 (the Bonferroni threshold for ~10 candidates).
+    rng = np.random.default_rng(11)
+    t = rng.normal(mu, 1.0, 200_000)
+    t = t[np.abs(t) > 2.4][:1500]
+    fits = np.array([selective_estimate(x, 1.0, -2.4, 2.4) for x in t])
+    mc = 3 * np.sqrt(0.25 / t.size)
+    assert abs(np.mean(fits[:, 0] > mu) - 0.5) < mc  # conditionally median-unbiased
+    assert abs(np.mean((fits[:, 1] <= mu) & (mu <= fits[:, 2])) - 0.95) < 3 * np.sqrt(0.95 * 0.05 / t.size)
+    if mu == 1.0:  # where selection matters, the raw estimate is far too large; the adjusted one is not
+        assert np.mean(t[t > 0]) - mu > 1.0
+        assert abs(np.median(fits[:, 0]) - mu) < 0.2
+
+
+def test_validated_subgroups_carry_estimates_adjusted_for_selection(demo_analysis):
+    for s in demo_analysis.subgroups:
+        entry = next(c for c in demo_analysis.results["subgroups"]["candidates"] if c["rule"] == s.rule)
+        if s.status != "validated":
+            assert entry["selection_adjusted"] is None and s.reported_effect == s.effect
+            continue
+        assert entry["selection_adjusted"]["effect"] == pytest.approx(s.adjusted_effect)
+        assert s.selection_z >= 1.959964
+        # Pulled from the raw held-out estimate toward the complement, never past it.
+        lo, hi = sorted((s.effect, s.complement_effect))
+        assert lo <= s.adjusted_effect <= hi
+        assert s.adjusted_ci[0] <= s.adjusted_effect <= s.adjusted_ci[1]
+    # The demo's carriers are far past the threshold: the adjustment is then negligible.
+    carriers = next(s for s in demo_analysis.subgroups if s.rule == "snp_01 ≥ 1 (carrier)")
+    assert abs(carriers.difference) / np.hypot(carriers.se, carriers.complement_se) > carriers.selection_z + 2
+    assert carriers.adjusted_effect == pytest.approx(carriers.effect, abs=0.02)
+
+
+def test_a_barely_significant_subgroup_is_pulled_toward_its_complement():
+    base = dict(conditions=(), ci=(0, 0), complement_ci=(0, 0), difference_ci=(0, 0))
+    # difference 0.62 with se 0.25: z = 2.48, just past the 2.39 of the first of 6 Holm steps.
+    barely = Subgroup(
+        rule="r", effect=0.6, se=0.2, complement_effect=-0.02, complement_se=0.15, difference=0.62, p_value=0.0131, **base
+    )
+    others = [dataclasses.replace(barely, rule=f"o{i}", p_value=0.5 + i / 20, difference=0.01) for i in range(5)]
+    (s,) = [x for x in _adjust([barely, *others], detected=True, alpha=0.1) if x.rule == "r"]
+    assert s.status == "validated" and s.selection_z == pytest.approx(2.394, abs=1e-3)
+    assert -0.02 < s.adjusted_effect < 0.3  # most of the raw 0.6 was selection
+    assert s.adjusted_complement_effect > -0.02
+    assert s.adjusted_ci[0] < 0 < s.adjusted_ci[1]
+    assert s.planning_estimates()[0] == s.adjusted_effect

@@ -47,9 +47,25 @@ class Analysis:
     found: tuple[Subgroup, ...] = ()
     menu: DesignMenu | None = None
 
-    def effect(self, df: pd.DataFrame) -> np.ndarray:
-        """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`."""
-        return self.effects.effect(self.data.encoder.transform(df))
+    def effect(self, df: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
+        """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`.
+
+        By default calibrated by the held-out BLP slope (`calibrate`): the model's differences between
+        patients are scaled by the share of them the calibration test finds real. `calibrated=False`
+        gives the effect model's own predictions (what SHAP explains).
+        """
+        raw = self.effects.effect(self.data.encoder.transform(df))
+        return self.calibrate(raw) if calibrated else raw
+
+    @property
+    def calibration_slope(self) -> float:
+        """The held-out BLP slope β₂, clipped to [0, 1]: the factor applied by `calibrate`."""
+        return calibration_factor(self.tests)
+
+    def calibrate(self, tau: np.ndarray) -> np.ndarray:
+        """ATE + s·(τ̂ − mean held-out τ̂), s = `calibration_slope`: the best linear predictor of the
+        effect given the model's prediction (Chernozhukov et al.), never stretched beyond the model."""
+        return calibrated(np.asarray(tau, float), self.effects, self.tests)
 
     @property
     def importance(self) -> pd.Series:
@@ -246,7 +262,7 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     design_section = {
         "subgroup": subgroup.rule if subgroup is not None else None,
         "note": note,
-        "status": "planning scenario from shrunken held-out estimates (exploratory)",
+        "status": "planning scenario from shrunken held-out estimates, adjusted for selection when validated (exploratory)",
         **(menu.to_dict() if menu is not None else {}),
         "curves": menu.curves.to_dict(orient="list") if menu is not None and menu.curves is not None else None,
     }
@@ -269,6 +285,17 @@ def json_ready(value: Any) -> Any:
     return value
 
 
+def calibration_factor(tests: Heterogeneity) -> float:
+    """The held-out BLP calibration slope clipped to [0, 1] (0 when it could not be estimated)."""
+    slope = tests.calibration.estimate
+    return float(np.clip(slope, 0.0, 1.0)) if np.isfinite(slope) else 0.0
+
+
+def calibrated(tau: np.ndarray, effects: EffectModel, tests: Heterogeneity) -> np.ndarray:
+    """Effect predictions pulled toward the average effect by the calibration slope (see `Analysis.calibrate`)."""
+    return effects.ate.estimate + calibration_factor(tests) * (tau - float(np.mean(effects.cate)))
+
+
 def most_credible_subgroup(candidates: list[Subgroup], higher_is_better: bool = True) -> Subgroup | None:
     """The rule with the smallest adjusted p (then the largest prevalence) whose patients benefit
     more than the rest, among rules covering 5-95% of patients; None if there is none."""
@@ -280,7 +307,8 @@ def most_credible_subgroup(candidates: list[Subgroup], higher_is_better: bool = 
 def plan_next_trial(
     run: RunParams, trial: TrialData, effects: EffectModel, found: list[Subgroup], detected: bool
 ) -> tuple[DesignMenu | None, Subgroup | None, str]:
-    """Designs for the next trial in the most promising subgroup, sized from held-out estimates.
+    """Designs for the next trial in the most promising subgroup, sized from held-out estimates
+    (adjusted for selection when the subgroup is validated; `Subgroup.planning_estimates`).
 
     The subgroup is the most credible validated rule (smallest adjusted p) whose patients benefit
     more than the rest; without a validated rule, the most credible candidate, planned as
@@ -306,13 +334,14 @@ def plan_next_trial(
             inputs, note = _time_to_event_inputs(run, trial, effects, best, bool(detected and validated))
         else:
             Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
+            effect, se, complement, complement_se = best.planning_estimates()
             inputs = DesignInputs(
                 outcome=outcome.type,
                 prevalence=best.prevalence,
-                effect_subgroup=best.effect,
-                se_subgroup=best.se,
-                effect_complement=best.complement_effect,
-                se_complement=best.complement_se,
+                effect_subgroup=effect,
+                se_subgroup=se,
+                effect_complement=complement,
+                se_complement=complement_se,
                 effect_overall=effects.ate.estimate,
                 se_overall=effects.ate.se,
                 heterogeneity_detected=bool(detected and validated),
@@ -372,9 +401,10 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:
         return "Heterogeneity was detected, but no single rule differs from its complement after multiplicity adjustment; rules are exploratory."
     best = validated[0]
     return (
-        f"Validated subgroup: {best.rule} — effect {best.effect:+.3g} (95% CI {best.ci[0]:.3g} to {best.ci[1]:.3g}) versus "
-        f"{best.complement_effect:+.3g} in the complement, estimated on patients not used to find the rule "
-        f"(Holm-adjusted p = {best.p_adjusted:.3g})."
+        f"Validated subgroup: {best.rule} — effect {best.reported_effect:+.3g} "
+        f"(95% CI {best.adjusted_ci[0]:.3g} to {best.adjusted_ci[1]:.3g}) versus {best.adjusted_complement_effect:+.3g} "
+        f"in the complement, estimated on patients not used to find the rule and adjusted for having been selected "
+        f"as significant (unadjusted held-out estimate {best.effect:+.3g}; Holm-adjusted p = {best.p_adjusted:.3g})."
     )
 
 
@@ -458,6 +488,13 @@ def build_results(
             "selection": "per fold, the candidate with the smallest held-out DR-loss on the other folds",
             "per_patient": "out-of-fold (cross-fitted) estimates, out-of-bag for the causal forest; never shown patient by patient",
             "cate_sd": float(np.std(effects.cate)),
+            "calibrated": {
+                "what": "per-patient effects as returned by Analysis.effect: average effect + s × (model prediction − its "
+                "mean), s = the held-out BLP calibration slope clipped to [0, 1], the share of the model's spread the "
+                "calibration test finds real",
+                "slope_applied": calibration_factor(tests),
+                "cate_sd": float(np.std(calibrated(effects.cate, effects, tests))),
+            },
             "n_analysed": suppress_count(effects.cate.size, min_cell),
             "n_trimmed": suppress_count(int(effects.retained.size - effects.retained.sum()), min_cell),
             "scale": effects.scale,

@@ -68,7 +68,18 @@ def effect_spread_sentence(results: dict[str, Any]) -> str:
         f"(learner: {effects['learner_used'].replace('_', '-')}), have a standard deviation of "
         f"{effects['cate_sd']:.3g} ({results['ate']['scale']}). This spread mixes real differences "
         "between patients with estimation noise; the test below says whether any of it is real. "
-        "Status: exploratory."
+        + _calibrated_clause(effects.get("calibrated"))
+        + "Status: exploratory."
+    )
+
+
+def _calibrated_clause(calibrated: dict[str, Any] | None) -> str:
+    if not calibrated:
+        return ""
+    return (
+        f"Scaled by the test's calibration slope ({calibrated['slope_applied']:.2f}, clipped to 0-1), the spread "
+        f"the data support is {calibrated['cate_sd']:.3g}; per-patient effects returned for new patients are "
+        "calibrated this way. "
     )
 
 
@@ -196,7 +207,12 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
             {
                 "subgroup (rule)": c["rule"],
                 "status": c["status"],
-                "effect (95% CI)": f"{c['effect']:+.3g} ({c['ci_low']:.3g} to {c['ci_high']:.3g})",
+                "held-out effect (95% CI)": f"{c['effect']:+.3g} ({c['ci_low']:.3g} to {c['ci_high']:.3g})",
+                **(
+                    {"adjusted for selection (95% CI)": _adjusted(c)}
+                    if any(x.get("selection_adjusted") for x in results["subgroups"][which])
+                    else {}
+                ),
                 "complement (95% CI)": f"{c['complement_effect']:+.3g} ({c['complement_ci_low']:.3g} to {c['complement_ci_high']:.3g})",
                 "difference (95% CI)": f"{c['difference']:+.3g} ({c['difference_ci_low']:.3g} to {c['difference_ci_high']:.3g})",
                 "p (Holm)": "–" if c["p_adjusted"] is None else f"{c['p_adjusted']:.3g}",
@@ -212,6 +228,11 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
             }
         )
     return pd.DataFrame(rows)
+
+
+def _adjusted(candidate: dict[str, Any]) -> str:
+    a = candidate.get("selection_adjusted")
+    return "–" if not a else f"{a['effect']:+.3g} ({a['ci_low']:.3g} to {a['ci_high']:.3g})"
 
 
 def profile_table(profile: pd.DataFrame) -> pd.DataFrame:

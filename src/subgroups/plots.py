@@ -112,13 +112,16 @@ def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
 
 
 def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Forest plot of subgroup effects (held-out estimates, 95% CI) with a line at the average effect."""
+    """Forest plot of subgroup effects (held-out estimates, 95% CI; validated ones adjusted for
+    selection) with a line at the average effect."""
     shown = candidates[:top][::-1]
     ax = _axes(ax, (7.5, max(2.5, 0.45 * len(shown) + 1.2)))
     y = np.arange(len(shown))
-    effects = np.array([c["effect"] for c in shown])
-    low = np.array([c["ci_low"] for c in shown])
-    high = np.array([c["ci_high"] for c in shown])
+    # Validated subgroups: the estimate adjusted for having been selected as significant.
+    chosen = [c.get("selection_adjusted") or c for c in shown]
+    effects = np.array([c["effect"] for c in chosen])
+    low = np.array([c["ci_low"] for c in chosen])
+    high = np.array([c["ci_high"] for c in chosen])
     colors = ["#ca0020" if c["status"] == "validated" else "#636363" for c in shown]
     ax.hlines(y, low, high, colors=colors, lw=1.5)
     ax.scatter(effects, y, color=colors, zorder=3, s=30)
@@ -126,7 +129,8 @@ def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = N
     ax.axvline(0, color="black", lw=0.8)
     labels = [f"{c['rule']}  (n={c['n_treated']}+{c['n_control']}, interaction p_adj={c['p_adjusted']:.2g})" for c in shown]
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel(f"effect in the subgroup ({ate['scale']}), estimated on held-out patients")
+    adjusted = " (validated: adjusted for selection)" if any(c.get("selection_adjusted") for c in shown) else ""
+    ax.set_xlabel(f"effect in the subgroup ({ate['scale']}), estimated on held-out patients{adjusted}")
     ax.set_title(title or "Subgroups (red: validated; grey: exploratory)")
     ax.legend(fontsize=8, loc="lower right")
     return ax

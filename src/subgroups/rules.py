@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeRegressor
@@ -134,6 +134,27 @@ class Subgroup:
     events_treated: int | None = None  # binary: patients with outcome 1; time to event: events (among those estimated on)
     events_control: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Validated subgroups only: estimates adjusted for having been selected on their own significance.
+    selection_z: float = float("nan")  # the |z| of the difference that its Holm step required
+    adjusted_effect: float = float("nan")
+    adjusted_ci: tuple[float, float] = (float("nan"), float("nan"))
+    adjusted_se: float = float("nan")  # half the adjusted CI's width over its normal quantile (for planning)
+    adjusted_complement_effect: float = float("nan")
+    adjusted_complement_se: float = float("nan")
+    adjusted_difference: float = float("nan")
+    adjusted_difference_ci: tuple[float, float] = (float("nan"), float("nan"))
+
+    @property
+    def reported_effect(self) -> float:
+        """The headline effect: adjusted for selection when validated, else the held-out estimate."""
+        return self.adjusted_effect if np.isfinite(self.adjusted_effect) else self.effect
+
+    def planning_estimates(self) -> tuple[float, float, float, float]:
+        """(effect, se, complement effect, complement se) to plan the next trial on: adjusted for
+        selection when validated, else the held-out estimates."""
+        if np.isfinite(self.adjusted_effect):
+            return self.adjusted_effect, self.adjusted_se, self.adjusted_complement_effect, self.adjusted_complement_se
+        return self.effect, self.se, self.complement_effect, self.complement_se
 
     def contains(self, df: pd.DataFrame) -> np.ndarray:
         """Boolean membership for rows of new data with the same (original) feature columns."""
@@ -166,6 +187,20 @@ class Subgroup:
             "estimated_on": self.estimated_on,
             "status": self.status,
             "scale": self.scale,
+            "selection_adjusted": None
+            if not np.isfinite(self.adjusted_effect)
+            else {
+                "what": "median-unbiased estimates and 95% CIs conditional on the held-out difference having passed "
+                "its Holm step (truncated normal; Lee et al. 2016, Andrews et al. 2024)",
+                "required_abs_z": self.selection_z,
+                "effect": self.adjusted_effect,
+                "ci_low": self.adjusted_ci[0],
+                "ci_high": self.adjusted_ci[1],
+                "complement_effect": self.adjusted_complement_effect,
+                "difference": self.adjusted_difference,
+                "difference_ci_low": self.adjusted_difference_ci[0],
+                "difference_ci_high": self.adjusted_difference_ci[1],
+            },
         }
 
 
@@ -309,7 +344,7 @@ def find_subgroups(
         # Nodes of one depth are disjoint: shrink each depth's estimates together.
         for d in sorted({m.extra["depth"] for m in members}):
             found.extend(_shrink([m for m in members if m.extra["depth"] == d]))
-    return _adjust(_pool(found, z), heterogeneity_detected, params.alpha)
+    return _adjust(_pool(found, z), heterogeneity_detected, params.alpha, level)
 
 
 def _node_depths(tree: DecisionTreeRegressor) -> dict[int, int]:
@@ -403,18 +438,92 @@ def _shrink(members: list[Subgroup]) -> list[Subgroup]:
     ]
 
 
-def _adjust(found: list[Subgroup], detected: bool, alpha: float) -> list[Subgroup]:
-    """Holm step-down adjusted p-values; status from the adjusted p and the heterogeneity decision."""
+def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 0.95) -> list[Subgroup]:
+    """Holm step-down adjusted p-values; status from the adjusted p and the heterogeneity decision.
+
+    A validated subgroup was reported *because* its held-out difference was significant, so that
+    estimate is biased away from zero given the report (winner's curse). Validated subgroups also
+    carry estimates conditional on that selection (`selective_estimate`), with the threshold that
+    their own Holm step required.
+    """
     from dataclasses import replace
 
     if not found:
         return []
     adjusted = holm([s.p_value for s in found])
+    ranks = np.empty(len(found), dtype=int)
+    ranks[np.argsort([s.p_value for s in found], kind="stable")] = np.arange(len(found))
     out = []
-    for s, p_adj in zip(found, adjusted):
+    for s, p_adj, rank in zip(found, adjusted, ranks):
         status = "validated" if detected and p_adj < alpha else "exploratory"
-        out.append(replace(s, p_adjusted=float(p_adj), status=status))
+        s = replace(s, p_adjusted=float(p_adj), status=status)
+        if status == "validated":
+            s = _selection_adjusted(s, float(stats.norm.isf(alpha / (2 * (len(found) - rank)))), level)
+        out.append(s)
     return sorted(out, key=lambda s: (s.status != "validated", s.p_adjusted, -s.effect))
+
+
+def _selection_adjusted(s: Subgroup, z: float, level: float) -> Subgroup:
+    """`s` with estimates conditional on |difference / se| > z (the event that validated it).
+
+    The subgroup and complement estimates are independent (disjoint patients), so given the
+    complement's estimate the subgroup's is a normal truncated to |effect − complement| > z·se_diff,
+    and the same the other way round; the difference itself is truncated to |difference| > z·se_diff.
+    """
+    from dataclasses import replace
+
+    if not (np.isfinite(s.se) and np.isfinite(s.complement_se) and s.se > 0 and s.complement_se > 0):
+        return s  # no standard errors to condition with
+    # Validated means |difference| / se_diff passed z; min() only guards against rounding at the edge.
+    cut = min(z * float(np.hypot(s.se, s.complement_se)), abs(s.difference))
+    diff = selective_estimate(s.difference, float(np.hypot(s.se, s.complement_se)), -cut, cut, level)
+    eff = selective_estimate(s.effect, s.se, s.complement_effect - cut, s.complement_effect + cut, level)
+    comp = selective_estimate(s.complement_effect, s.complement_se, s.effect - cut, s.effect + cut, level)
+    width = 2 * float(stats.norm.ppf(0.5 + level / 2))
+    return replace(
+        s,
+        selection_z=z,
+        adjusted_effect=eff[0],
+        adjusted_ci=(eff[1], eff[2]),
+        adjusted_se=(eff[2] - eff[1]) / width,
+        adjusted_complement_effect=comp[0],
+        adjusted_complement_se=(comp[2] - comp[1]) / width,
+        adjusted_difference=diff[0],
+        adjusted_difference_ci=(diff[1], diff[2]),
+    )
+
+
+def selective_estimate(t: float, se: float, low: float, high: float, level: float = 0.95) -> tuple[float, float, float]:
+    """Median-unbiased estimate and equal-tailed CI of μ, from T ~ N(μ, se²) reported only because T ≤ low or T ≥ high.
+
+    Inverts the CDF of the truncated normal (Lee, Sun, Sun & Taylor 2016, Ann. Statist.; the
+    conditional median-unbiased estimator of Andrews, Kitagawa & McCloskey 2024, QJE): μ̂ solves
+    P_μ(T ≤ t | selected) = 1/2, the CI ends solve it at (1 ± level)/2. With low = high (no
+    selection) it returns t and t ∓ z·se. Returns (estimate, ci_low, ci_high).
+    """
+    if not (se > 0 and np.isfinite(t)) or low > high or low < t < high:
+        raise ParameterError(
+            f"selective_estimate: t={t!r} lies inside the excluded interval ({low!r}, {high!r}) or se={se!r} ≤ 0"
+        )
+    upper = t >= high  # which side of the excluded interval t lies on
+
+    def log_tail(mu: float) -> float:
+        # log P_mu(T beyond t, on t's side | selected)
+        a, b, x = (low - mu) / se, (high - mu) / se, (t - mu) / se
+        mass = np.logaddexp(stats.norm.logcdf(a), stats.norm.logsf(b))
+        return float((stats.norm.logsf(x) if upper else stats.norm.logcdf(x)) - mass)
+
+    span = 40 * se + (high - low)
+    bracket = (min(t, low) - span, max(t, high) + span)
+
+    def solve(q: float) -> float:
+        # q = P(T ≤ t | selected); on the upper side the tail above t is 1 − q, below it q.
+        target = np.log(1 - q) if upper else np.log(q)
+        sign = 1.0 if upper else -1.0  # the upper tail grows with mu, the lower tail shrinks
+        return float(optimize.brentq(lambda mu: sign * (log_tail(mu) - target), *bracket, xtol=1e-10 * se))
+
+    alpha = 1 - level
+    return solve(0.5), solve(1 - alpha / 2), solve(alpha / 2)
 
 
 def parse_condition(expression: str, data: TrialData) -> Condition:
