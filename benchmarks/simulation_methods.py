@@ -143,8 +143,7 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     if rep.outcome == "time_to_event":
         p_het["hazard"] = float(het["extra"]["hazard_scale"]["p_value"])
     cate = np.full(len(data), np.nan)
-    retained = analysis.effects.retained
-    cate[retained if retained.size else slice(None)] = analysis.calibrate(analysis.effects.cate)
+    cate[analysis.effects.analysed(len(data))] = analysis.calibrate(analysis.effects.cate)
     # M4: the subgroup the suite would report as validated (the same choice the design step plans for).
     best = most_credible_subgroup([s for s in analysis.subgroups if s.status == "validated"])
     # M5: the design the report recommends and the subgroup it was planned for.

@@ -105,7 +105,7 @@ def test_hazard_ratios_come_from_the_half_that_did_not_find_the_rule():
     }
     trial = load_trial(params, sim.data)
     conditions = (parse_condition("snp_01 >= 1", trial), parse_condition("severity >= 40", trial))
-    effects = SimpleNamespace(retained=np.zeros(0, dtype=bool))
+    effects = SimpleNamespace(analysed=lambda n: np.ones(n, dtype=bool))  # nobody trimmed
     rule = Subgroup(
         "S", conditions, 0.0, (0.0, 0.0), 0.1, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), 0.5, found_on="half 1", estimation_halves=(1,)
     )

@@ -237,15 +237,14 @@ def analysis_outcome(trial: TrialData) -> tuple[np.ndarray, tuple[str, str]]:
 
 def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation) -> Analysis:
     tests = test_heterogeneity(effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell)
+    kept = effects.analysed(trial.n)
     if trial.spec.outcome.type == "time_to_event":
         from subgroups.heterogeneity import hazard_scale_test
 
-        kept = effects.retained if effects.retained.size else slice(None)
         tests.extra["hazard_scale"] = hazard_scale_test(
             trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate
         )
-    kept_rows = effects.retained if effects.retained.size else np.ones(trial.n, dtype=bool)
-    modifiers = modifier_tests(effects.scores, trial.X.loc[kept_rows], trial.encoder.original_of, trial.family_of)
+    modifiers = modifier_tests(effects.scores, trial.X.loc[kept], trial.encoder.original_of, trial.family_of)
     tests = dataclasses.replace(tests, modifiers=modifiers)
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
     subgroups_section = {
@@ -333,7 +332,7 @@ def plan_next_trial(
         if outcome.type == "time_to_event":
             inputs, note = _time_to_event_inputs(run, trial, effects, best, bool(detected and validated))
         else:
-            Y, T = effects.outcome, trial.treatment[effects.retained] if effects.retained.size else trial.treatment
+            Y, T = effects.outcome, trial.treatment[effects.analysed(trial.n)]
             effect, se, complement, complement_se = best.planning_estimates()
             inputs = DesignInputs(
                 outcome=outcome.type,
@@ -376,7 +375,7 @@ def _time_to_event_inputs(run: RunParams, trial: TrialData, effects: EffectModel
             f"The subgroup's held-out hazard ratio ({np.exp(hr['subgroup'][0]):.2f}) shows no benefit on the hazard scale, "
             "so the designs are planned as for no credible heterogeneity."
         )
-    kept = effects.retained if effects.retained.size else slice(None)
+    kept = effects.analysed(trial.n)
     inputs = DesignInputs(
         outcome="time_to_event",
         prevalence=best.prevalence,

@@ -134,6 +134,10 @@ class EffectModel:
     def scale(self) -> str:
         return self.ate.scale
 
+    def analysed(self, n: int) -> np.ndarray:
+        """Boolean mask of the `n` input rows that were analysed (all of them when none were trimmed)."""
+        return self.retained if self.retained.size else np.ones(n, dtype=bool)
+
     @property
     def chosen(self) -> str:
         """The learner used (or 'mixed: a/b' when cross-selection chose differently by fold)."""

@@ -64,7 +64,7 @@ def explain_effects(model: EffectModel, data: TrialData, max_rows: int, seed: in
     """SHAP importance of the effect model on at most `max_rows` patients (a seeded random sample)."""
     import shap
 
-    X = data.X.to_numpy(dtype=float)[model.retained] if model.retained.size else data.X.to_numpy(dtype=float)
+    X = data.X.to_numpy(dtype=float)[model.analysed(data.n)]
     rng = np.random.default_rng(seed)
     target = model.effect(X)
     order = rng.permutation(len(X))

@@ -280,7 +280,7 @@ class HalfSplit:
 
 
 def split_for_rules(data: TrialData, effects: EffectModel, seed: int) -> HalfSplit:
-    retained = effects.retained if effects.retained.size else np.ones(data.n, dtype=bool)
+    retained = effects.analysed(data.n)
     X = data.X.to_numpy(dtype=float)[retained]
     T, Y, e = data.treatment[retained], effects_outcome(data, effects), effects.propensity
     half = split_halves(T, seed)
@@ -317,7 +317,7 @@ def find_subgroups(
 ) -> list[Subgroup]:
     """Candidate subgroups found in one half and estimated in the other, both ways (see module doc)."""
     split = split_for_rules(data, effects, seed)
-    analysed = np.flatnonzero(effects.retained) if effects.retained.size else np.arange(data.n)
+    analysed = np.flatnonzero(effects.analysed(data.n))
     z = float(stats.norm.ppf(0.5 + level / 2))
     found: list[Subgroup] = []
     for h in (0, 1):
@@ -581,7 +581,7 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
 
     if not expressions:
         return []
-    retained = effects.retained if effects.retained.size else np.ones(data.n, dtype=bool)
+    retained = effects.analysed(data.n)
     frame = data.features.loc[retained].reset_index(drop=True)
     T = data.treatment[retained]
     z = float(stats.norm.ppf(0.5 + level / 2))
@@ -629,7 +629,7 @@ def hazard_ratios(data: TrialData, effects: EffectModel, subgroup: Subgroup, see
     for). Keys: "subgroup", "complement", "overall"; values (log HR, SE), NaN where a group has no
     event in an arm.
     """
-    retained = effects.retained if effects.retained.size else np.ones(data.n, dtype=bool)
+    retained = effects.analysed(data.n)
     time, event, T = data.outcome[retained], data.event[retained], data.treatment[retained]
     half = split_halves(T, seed)
     estimation = np.isin(half, subgroup.estimation_halves) if subgroup.estimation_halves else np.ones(T.size, dtype=bool)
