@@ -167,7 +167,8 @@ def render(table: pd.DataFrame, commands: Sequence[str], summarize_command: str,
         "available in fewer replications than the method completed (row `replications`). Null-cell rejection rates "
         "are judged at R = 500: the 95% acceptance band for α = .05 is [0.031, 0.069]; smaller R only shows that the "
         'harness runs. A method "flags a variable as predictive" when its heterogeneity test rejects. '
-        "p_het of ours and B3 is one-sided; B1 is a global F (OLS) or likelihood-ratio test; the oracle is one-sided "
+        "p_het of ours and B3 is one-sided; B1 is a global F (OLS) or likelihood-ratio test; B2 is Bonferroni over "
+        "30 two-sided univariate interaction tests; the oracle is one-sided "
         "in the known direction of benefit, two-sided in PM-NULL-a/b. See benchmarks/README.md.",
         "",
     ]

@@ -188,6 +188,7 @@ def test_smoke_tier_writes_every_scenario_cell_rep_method(smoke_run):
             "ours": (*m1, "MSE_T", "MSE_in", "ATE_bias", "M2d_leakage", "imp_max_share"),
             "B0": ("MSE_T", "MSE_in", "ATE_bias"),
             "B1": ("M1_hazard",) if tte else ("M1",),
+            "B2": ("M1_hazard",) if tte else ("M1",),
             "B3": ("M1_abs",) if tte else ("M1",),
             "oracle": ("M1_hazard",) if tte else ("M1",),
         }
@@ -294,3 +295,20 @@ def test_rule_recovery_checks_the_cut_point_range_and_the_factor_split():
         "M4_cut_severity": 0.0,
         "M4_split_smoking": 1.0,
     }
+
+
+def test_b2_univariate_tests_find_the_modifier_and_hold_their_level():
+    from simulation_methods import Replication, run_b2
+
+    from subgroups.datasets.synthetic import simulate_trial
+
+    def b2(scenario, n, seed, **kwargs):
+        trial = simulate_trial(scenario, n=n, seed=seed, **kwargs)
+        return run_b2(Replication(scenario, "continuous", trial, trial, seed, None), {})
+
+    strong = b2("PM-SNP", 3000, 1, b1_rel=2)
+    assert strong.p_het["mean"] < 1e-6 and strong.imp.idxmax() in ("snp_01", "snp_02")  # the variant or its LD decoy
+    assert np.isnan(strong.ate_hat) and strong.tau_hat_test is None  # tests only: no CATE model
+    # Bonferroni over 30 covariates: at most alpha under the null (150 trials, 3 MC SE).
+    rejected = [b2("PM-NULL-a", 500, 1000 + r).p_het["mean"] < 0.05 for r in range(150)]
+    assert np.mean(rejected) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 150)
