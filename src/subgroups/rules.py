@@ -15,7 +15,9 @@ Procedure (sample splitting in both directions; Athey & Imbens 2016 honesty, cro
    each tree, for planning.
 A subgroup is `validated` only when the heterogeneity test of the analysis detected heterogeneity
 and its held-out difference from the complement is significant after adjustment; otherwise it is
-`exploratory`.
+`exploratory`. Validated subgroups also carry estimates adjusted for that selection
+(`selective_estimate`): the held-out estimate is unbiased for a fixed rule, not for a rule reported
+because its estimate was large.
 """
 
 from __future__ import annotations
