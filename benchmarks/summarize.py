@@ -152,7 +152,7 @@ def cell_note(scenario: str, cell: str) -> str:
     return "Alternative cell."
 
 
-def render(table: pd.DataFrame, commands: Sequence[str], summarize_command: str, tier: str = "unknown") -> str:
+def render(table: pd.DataFrame, commands: Sequence[str], summarize_command: str, tier: str = "unknown", notes: str = "") -> str:
     lines = [
         "# Simulation benchmark: results",
         "",
@@ -171,6 +171,7 @@ def render(table: pd.DataFrame, commands: Sequence[str], summarize_command: str,
         "30 two-sided univariate interaction tests; the oracle is one-sided "
         "in the known direction of benefit, two-sided in PM-NULL-a/b. See benchmarks/README.md.",
         "",
+        *([notes.strip(), ""] if notes.strip() else []),
     ]
     methods_all = [m for m in METHODS if m in set(table["method"])] + sorted(set(table["method"]) - set(METHODS))
     pairs = sorted({(s, c) for s, c in zip(table["scenario"], table["cell"])}, key=lambda sc: order_key(*sc))
@@ -218,7 +219,9 @@ def summarize(results: Path | str | None = None, out: Path | str | None = None, 
     marker = results / "tier.txt"
     tier = marker.read_text(encoding="utf-8").strip() if marker.is_file() else "unknown"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(table, commands, command, tier) + "\n", encoding="utf-8")
+    notes = results / "notes.md"  # which rows were made by which version of the code, in words
+    text = notes.read_text(encoding="utf-8") if notes.is_file() else ""
+    out.write_text(render(table, commands, command, tier, text) + "\n", encoding="utf-8")
     return table
 
 

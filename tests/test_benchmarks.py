@@ -224,7 +224,9 @@ def test_summary_reports_means_with_monte_carlo_standard_errors(smoke_run, tmp_p
     assert "±" in text
     ours = table[(table["scenario"] == "PM-SNP") & (table["method"] == "ours") & (table["metric"] == "M1")].iloc[0]
     assert ours["n"] == 2 and np.isfinite(ours["se"])
-    assert set(table.loc[table["metric"] == "rMSE", "method"]) == set(METHODS)
+    assert set(table.loc[table["metric"] == "rMSE", "method"]) == set(METHODS) - {"B2"}  # B2 has no CATE model
+    # A notes.md in the results folder (which code made which rows) is carried into the report.
+    assert "Code versions" in summarize.render(table, [], "cmd", "smoke", "**Code versions**: see the log.")
 
 
 def test_a_folder_of_one_tier_refuses_the_other(smoke_run):
