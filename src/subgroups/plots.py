@@ -40,10 +40,14 @@ def balance(audit: Audit, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def effect_distribution(cate: np.ndarray, ate: dict, ax: Axes | None = None) -> Axes:
-    """Histogram of cross-fitted per-patient effect estimates, with the average effect and its CI."""
+def effect_distribution(cate: np.ndarray, ate: dict, ax: Axes | None = None, calibrated: np.ndarray | None = None) -> Axes:
+    """Histogram of cross-fitted per-patient effect estimates, with the average effect and its CI;
+    `calibrated` (e.g. `Analysis.calibrate(cate)`) adds the spread the calibration test supports."""
     ax = _axes(ax, (6.5, 3.5))
-    ax.hist(cate, bins=30, color="#92c5de", edgecolor="white")
+    bins = np.histogram_bin_edges(cate if calibrated is None else np.concatenate([cate, calibrated]), bins=30)
+    ax.hist(cate, bins=bins, color="#92c5de", edgecolor="white", label="model's estimates")
+    if calibrated is not None:
+        ax.hist(calibrated, bins=bins, histtype="step", color="#053061", lw=1.5, label="calibrated (spread the data support)")
     ax.axvspan(ate["ci_low"], ate["ci_high"], color="#f4a582", alpha=0.5, label=f"average effect, {ate['ci_level']:.0%} CI")
     ax.axvline(ate["estimate"], color="#ca0020", lw=2, label=f"average effect {ate['estimate']:.3g}")
     ax.axvline(0, color="black", lw=0.8, ls="--")
