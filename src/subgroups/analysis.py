@@ -401,7 +401,7 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:
     best = validated[0]
     return (
         f"Validated subgroup: {best.rule} — effect {best.reported_effect:+.3g} "
-        f"(95% CI {best.adjusted_ci[0]:.3g} to {best.adjusted_ci[1]:.3g}) versus {best.adjusted_complement_effect:+.3g} "
+        f"(95% CI {best.reported_ci[0]:.3g} to {best.reported_ci[1]:.3g}) versus {best.reported_complement_effect:+.3g} "
         f"in the complement, estimated on patients not used to find the rule and adjusted for having been selected "
         f"as significant (unadjusted held-out estimate {best.effect:+.3g}; Holm-adjusted p = {best.p_adjusted:.3g})."
     )

@@ -151,6 +151,14 @@ class Subgroup:
         """The headline effect: adjusted for selection when validated, else the held-out estimate."""
         return self.adjusted_effect if np.isfinite(self.adjusted_effect) else self.effect
 
+    @property
+    def reported_ci(self) -> tuple[float, float]:
+        return self.adjusted_ci if np.isfinite(self.adjusted_effect) else self.ci
+
+    @property
+    def reported_complement_effect(self) -> float:
+        return self.adjusted_complement_effect if np.isfinite(self.adjusted_effect) else self.complement_effect
+
     def planning_estimates(self) -> tuple[float, float, float, float]:
         """(effect, se, complement effect, complement se) to plan the next trial on: adjusted for
         selection when validated, else the held-out estimates."""
@@ -192,7 +200,7 @@ class Subgroup:
             "selection_adjusted": None
             if not np.isfinite(self.adjusted_effect)
             else {
-                "what": "median-unbiased estimates and 95% CIs conditional on the held-out difference having passed "
+                "what": "median-unbiased estimates and CIs (at the run's level) conditional on the held-out difference having passed "
                 "its Holm step (truncated normal; Lee et al. 2016, Andrews et al. 2024)",
                 "required_abs_z": self.selection_z,
                 "effect": self.adjusted_effect,
