@@ -202,17 +202,14 @@ EVENT_COLUMN = {"binary": "outcome = 1, treated / control", "time_to_event": "ev
 def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.DataFrame:
     """Candidate (held-out estimates) or pre-specified subgroups as a readable table."""
     rows = []
+    adjusted = any(x.get("selection_adjusted") for x in results["subgroups"][which])
     for c in results["subgroups"][which]:
         rows.append(
             {
                 "subgroup (rule)": c["rule"],
                 "status": c["status"],
                 "held-out effect (95% CI)": f"{c['effect']:+.3g} ({c['ci_low']:.3g} to {c['ci_high']:.3g})",
-                **(
-                    {"adjusted for selection (95% CI)": _adjusted(c)}
-                    if any(x.get("selection_adjusted") for x in results["subgroups"][which])
-                    else {}
-                ),
+                **({"adjusted for selection (95% CI)": _adjusted(c)} if adjusted else {}),
                 "complement (95% CI)": f"{c['complement_effect']:+.3g} ({c['complement_ci_low']:.3g} to {c['complement_ci_high']:.3g})",
                 "difference (95% CI)": f"{c['difference']:+.3g} ({c['difference_ci_low']:.3g} to {c['difference_ci_high']:.3g})",
                 "p (Holm)": "–" if c["p_adjusted"] is None else f"{c['p_adjusted']:.3g}",

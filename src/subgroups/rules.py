@@ -147,22 +147,27 @@ class Subgroup:
     adjusted_difference_ci: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
+    def selection_adjusted(self) -> bool:
+        """True for a validated subgroup whose estimates were adjusted for its selection."""
+        return bool(np.isfinite(self.adjusted_effect))
+
+    @property
     def reported_effect(self) -> float:
         """The headline effect: adjusted for selection when validated, else the held-out estimate."""
-        return self.adjusted_effect if np.isfinite(self.adjusted_effect) else self.effect
+        return self.adjusted_effect if self.selection_adjusted else self.effect
 
     @property
     def reported_ci(self) -> tuple[float, float]:
-        return self.adjusted_ci if np.isfinite(self.adjusted_effect) else self.ci
+        return self.adjusted_ci if self.selection_adjusted else self.ci
 
     @property
     def reported_complement_effect(self) -> float:
-        return self.adjusted_complement_effect if np.isfinite(self.adjusted_effect) else self.complement_effect
+        return self.adjusted_complement_effect if self.selection_adjusted else self.complement_effect
 
     def planning_estimates(self) -> tuple[float, float, float, float]:
         """(effect, se, complement effect, complement se) to plan the next trial on: adjusted for
         selection when validated, else the held-out estimates."""
-        if np.isfinite(self.adjusted_effect):
+        if self.selection_adjusted:
             return self.adjusted_effect, self.adjusted_se, self.adjusted_complement_effect, self.adjusted_complement_se
         return self.effect, self.se, self.complement_effect, self.complement_se
 
@@ -198,7 +203,7 @@ class Subgroup:
             "status": self.status,
             "scale": self.scale,
             "selection_adjusted": None
-            if not np.isfinite(self.adjusted_effect)
+            if not self.selection_adjusted
             else {
                 "what": "median-unbiased estimates and CIs (at the run's level) conditional on the held-out difference having passed "
                 "its Holm step (truncated normal; Lee et al. 2016, Andrews et al. 2024)",
