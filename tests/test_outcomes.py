@@ -4,6 +4,7 @@ against simulated truth, fast at n = 100,000, and strict about their input."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from lifelines import KaplanMeierFitter
@@ -12,9 +13,14 @@ from lifelines.utils import restricted_mean_survival_time
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.errors import DataError, ParameterError
 from subgroups.outcomes import (
+    choose_horizon,
+    cox_hazard_ratio,
     default_horizon,
+    hazard_ratio,
+    ipw_weights,
     km_rmst,
     km_survival,
+    required_at_risk,
     rmst_pseudo_values,
     survival_pseudo_values,
 )
@@ -255,27 +261,116 @@ def test_pseudo_values_run_at_100000_patients():
 
 
 # ---------------------------------------------------------------------------------------------
-# Default horizon (survRM2 rule; Tian et al. 2020)
+# Default horizon: every arm keeps max(10% of its patients, min_cell) at risk
 # ---------------------------------------------------------------------------------------------
 
 
-def test_default_horizon_is_smallest_largest_time_of_arms_with_censored_tail():
-    time = [1.0, 4.0, 9.0, 2.0, 3.0, 6.0]
-    arm = ["drug"] * 3 + ["placebo"] * 3
-    assert default_horizon(time, [1, 0, 0, 1, 0, 0], arm) == 6.0
-    # Placebo's curve reaches 0 at 6: known beyond, so drug's follow-up limits tau.
-    assert default_horizon(time, [1, 0, 0, 1, 0, 1], arm) == 9.0
-    # Both curves reach 0: tau is the largest time.
-    assert default_horizon(time, [1, 0, 1, 1, 0, 1], arm) == 9.0
-    # An event tied with a censoring at the last time leaves the curve above 0.
-    assert default_horizon([1.0, 9.0, 9.0, 2.0, 6.0], [0, 1, 0, 1, 0], arm[:5]) == 6.0
+def hand_made_arms() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """drug: 30 patients at times 1, 2, ..., 30; placebo: 120 patients at 0.5, 1.0, ..., 60 (every 3rd an event)."""
+    time = np.concatenate((np.arange(1.0, 31.0), np.arange(1, 121) * 0.5))
+    arm = np.array(["drug"] * 30 + ["placebo"] * 120)
+    event = (np.arange(time.size) % 3 == 0).astype(int)
+    return time, event, arm
 
 
-def test_default_horizon_on_simulated_trial_is_within_follow_up(large_trial):
+def test_default_horizon_keeps_the_required_number_at_risk_in_every_arm():
+    time, event, arm = hand_made_arms()
+    # min_cell = 10: drug needs max(3, 10) = 10 at risk -> its 10th largest time, 21;
+    # placebo needs max(12, 10) = 12 -> its 12th largest, 60 - 11 * 0.5 = 54.5; tau = min = 21.
+    assert default_horizon(time, event, arm, min_at_risk=10) == 21.0
+    # min_cell = 2: drug needs max(3, 2) = 3 -> 28; placebo still 12 -> 54.5.
+    assert default_horizon(time, event, arm, min_at_risk=2) == 28.0
+    # Placebo alone limits tau when drug is followed longer: drug times + 100 -> tau = 54.5.
+    later = np.where(arm == "drug", time + 100.0, time)
+    assert default_horizon(later, event, arm, min_at_risk=10) == 54.5
+    chosen = choose_horizon(time, event, arm, min_at_risk=10, unit="months")
+    assert (chosen.value, chosen.source, chosen.text) == (21.0, "default", "21 months")
+    assert chosen.at_risk == {"drug": 10, "placebo": 79}  # placebo: 21, 21.5, ..., 60
+    assert chosen.n_arm == {"drug": 30, "placebo": 120}
+    assert chosen.last_follow_up == {"drug": 30.0, "placebo": 60.0}
+    # Just past tau, drug has 9 at risk: tau is the largest time with 10.
+    assert int((time[arm == "drug"] >= 21.0 + 1e-9).sum()) == 9
+    assert "max(10% of its patients, report.min_cell = 10)" in chosen.rule
+    assert required_at_risk(30, 10) == 10 and required_at_risk(120, 10) == 12 and required_at_risk(101, 10) == 11
+
+
+def test_default_horizon_counts_ties_at_risk():
+    # 8 events at 1..8 and 12 patients censored at 10: at t = 10 all 12 are still at risk (events before
+    # censorings at ties), so 10 patients at risk are kept up to 10.
+    time = np.concatenate((np.arange(1.0, 9.0), np.full(12, 10.0), np.arange(1.0, 21.0)))
+    event = np.concatenate((np.ones(8, int), np.zeros(12, int), np.ones(20, int)))
+    arm = ["drug"] * 20 + ["placebo"] * 20
+    assert default_horizon(time, event, arm, min_at_risk=10) == 10.0
+    assert choose_horizon(time, event, arm, min_at_risk=10).at_risk == {"drug": 12, "placebo": 11}
+
+
+def test_default_horizon_on_simulated_trial_keeps_a_tenth_of_each_arm(large_trial):
     data = large_trial.data
-    tau = default_horizon(data["time"], data["event"], data["arm"])
-    assert tau == min(data.groupby("arm")["time"].max())
-    assert 30.0 < tau <= 36.0
+    tau = default_horizon(data["time"], data["event"], data["arm"], min_at_risk=10)
+    for _, group in data.groupby("arm"):
+        assert (group["time"] >= tau).sum() >= np.ceil(0.1 * len(group))
+    # ... and it is the largest such time: one arm drops below a tenth just after it.
+    assert min(((g["time"] > tau).sum() / len(g)) for _, g in data.groupby("arm")) < 0.1
+    assert 18.0 < tau < min(data.groupby("arm")["time"].max())
+
+
+def test_default_horizon_needs_enough_patients_per_arm():
+    time, event, arm = hand_made_arms()
+    with pytest.raises(DataError, match="arm 'drug' has 30 patient\\(s\\), fewer than the 31") as info:
+        default_horizon(time, event, arm, min_at_risk=31)
+    assert "set data.outcome.horizon" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_horizon_set_by_the_user_is_checked_against_each_arms_follow_up():
+    time, event, arm = hand_made_arms()
+    chosen = choose_horizon(time, event, arm, horizon=30.0, unit="weeks")  # drug's last follow-up: allowed
+    assert (chosen.value, chosen.source, chosen.rule) == (30.0, "parameter", "set by data.outcome.horizon")
+    assert chosen.at_risk == {"drug": 1, "placebo": 61}
+    assert chosen.to_dict(min_cell=10)["at_risk"] == {"drug": "<10", "placebo": 61}  # small counts suppressed
+    with pytest.raises(ParameterError) as info:
+        choose_horizon(time, event, arm, horizon=30.5, unit="weeks", kind="landmark")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("data.outcome.horizon = 30.5 weeks is past the last follow-up of an arm")
+    assert "arm 'drug': 30 weeks; arm 'placebo': 60 weeks" in message
+    assert "set a landmark of at most 30 weeks" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# Hazard ratio against lifelines
+# ---------------------------------------------------------------------------------------------
+
+
+def test_hazard_ratio_matches_a_direct_lifelines_fit():
+    from lifelines import CoxPHFitter
+
+    sim = simulate_trial("PM-TTE", n=600, seed=4, level="L2").data
+    time, event = sim["time"].to_numpy(), sim["event"].to_numpy()
+    treated = (sim["arm"] == "drug").to_numpy().astype(int)
+    frame = pd.DataFrame({"time": time, "event": event, "treated": treated})
+    direct = CoxPHFitter().fit(frame, duration_col="time", event_col="event").summary.loc["treated"]
+    hr = hazard_ratio(time, event, treated, level=0.95)
+    assert hr["estimate"] == pytest.approx(direct["exp(coef)"], rel=1e-6)
+    assert hr["ci_low"] == pytest.approx(direct["exp(coef) lower 95%"], rel=1e-6)
+    assert hr["ci_high"] == pytest.approx(direct["exp(coef) upper 95%"], rel=1e-6)
+    assert "randomized" in hr["method"]
+    # Weighted by a propensity (here a made-up one that depends on a prognostic feature): a weighted
+    # Cox fit with the robust variance, as lifelines computes it.
+    e = 1 / (1 + np.exp(-(sim["severity"].to_numpy() - sim["severity"].mean()) / 20))
+    weights = np.where(treated == 1, 1 / e, 1 / (1 - e))
+    np.testing.assert_allclose(ipw_weights(treated, e), weights)
+    frame["w"] = weights
+    robust = CoxPHFitter().fit(frame, duration_col="time", event_col="event", weights_col="w", robust=True)
+    weighted = hazard_ratio(time, event, treated, propensity=e, level=0.9)
+    row = robust.summary.loc["treated"]
+    z = 1.6448536269514722
+    assert weighted["estimate"] == pytest.approx(row["exp(coef)"], rel=1e-6)
+    assert weighted["se"] == pytest.approx(row["se(coef)"], rel=1e-6)
+    assert weighted["ci_low"] == pytest.approx(np.exp(row["coef"] - z * row["se(coef)"]), rel=1e-6)
+    assert weighted["ci_level"] == 0.9 and "inverse-probability weighted" in weighted["method"]
+    assert weighted["estimate"] != pytest.approx(hr["estimate"], rel=1e-3)  # the weights matter
+    # No event in an arm: no finite hazard ratio.
+    assert np.isnan(cox_hazard_ratio(time, np.where(treated == 1, 0, event), treated)[0])
 
 
 # ---------------------------------------------------------------------------------------------

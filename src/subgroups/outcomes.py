@@ -26,7 +26,9 @@ arms' survival and so bias each arm's pseudo-observations towards the other arm.
 Kaplan-Meier convention (as in lifelines and R's survival): at a tied time, events happen before
 censorings, so a patient censored at t is still at risk at t. Beyond the largest observed time
 the curve is carried flat (lifelines' convention); choose horizons inside the follow-up, e.g. with
-:func:`default_horizon`.
+:func:`default_horizon` (the largest time at which each arm still has at least max(10% of its
+patients, ``report.min_cell``) at risk); :func:`choose_horizon` refuses a horizon past an arm's
+last follow-up. :func:`hazard_ratio` gives the Cox hazard ratio reported beside the absolute effect.
 
 Exact leave-one-out in O(n log n)
 ---------------------------------
@@ -55,14 +57,36 @@ still at risk has the event, where the sum reduces to w_k.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from subgroups.errors import DataError, ParameterError
 
-__all__ = ["default_horizon", "km_rmst", "km_survival", "rmst_pseudo_values", "survival_pseudo_values"]
+if TYPE_CHECKING:
+    from subgroups.data import TrialData
+
+__all__ = [
+    "AT_RISK_SHARE",
+    "Horizon",
+    "choose_horizon",
+    "cox_hazard_ratio",
+    "default_horizon",
+    "hazard_ratio",
+    "ipw_weights",
+    "km_rmst",
+    "km_survival",
+    "required_at_risk",
+    "rmst_pseudo_values",
+    "survival_pseudo_values",
+    "trial_horizon",
+]
+
+# Share of each arm that must still be at risk at the default horizon (with at least report.min_cell patients).
+AT_RISK_SHARE = 0.10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,34 +405,44 @@ def survival_pseudo_values(time: Any, event: Any, landmark: float, groups: Any =
     return _by_group(_survival_one, time, event, _check_positive(landmark, "landmark"), groups)
 
 
-def default_horizon(time: Any, event: Any, treatment: Any) -> float:
-    """Default RMST horizon tau: the largest time up to which every arm's Kaplan-Meier curve is known.
+def default_horizon(time: Any, event: Any, treatment: Any, min_at_risk: int = 10, share: float = AT_RISK_SHARE) -> float:
+    """Default RMST horizon (or landmark) tau: the largest time at which every arm still has enough patients at risk.
 
-    The rule of survRM2's ``rmst2`` (Uno et al. 2014; default since survRM2 1.0-2): tau is the
-    smallest of the arms' largest observed times (event or censored), which Tian et al. (2020)
-    show still gives valid inference about RMST(tau) under mild conditions on the censoring. An
-    arm whose curve drops to 0 at its largest time (every patient still at risk there has the
-    event) is known for all later times, so it does not limit tau; if every arm's curve reaches 0,
-    tau is the largest observed time overall.
+    Rule: tau is the largest time t at which EACH arm still has at least max(``share`` of its
+    patients, ``min_at_risk``) patients at risk (follow-up time >= t); the report uses
+    ``share`` = 10% and ``min_at_risk`` = ``report.min_cell``. Because the number at risk
+    Y_a(t) = #{T_i >= t in arm a} only falls with t, Y_a(t) >= k_a exactly when t is at most
+    the k_a-th largest time of arm a, so tau = min over arms of that order statistic.
+
+    Why not the last follow-up (survRM2's default, Uno et al. 2014): the tail of a Kaplan-Meier
+    curve rests on the few patients still followed, and an RMST up to a time where one arm has
+    a handful of patients left can change sign with the choice of tau. Requiring a share of
+    each arm to remain at risk keeps tau where both curves are estimated from enough patients
+    (Tian et al. 2020 study the empirical choice of the window).
 
     Parameters
     ----------
     time : array-like of float
         Follow-up time per patient, > 0.
     event : array-like of {0, 1}
-        1 if the event was observed at ``time``, 0 if censored.
+        1 if the event was observed at ``time``, 0 if censored (checked; the rule uses only time).
     treatment : array-like
         Treatment arm per patient (any labels); at least two arms.
+    min_at_risk : int
+        Fewest patients that must remain at risk in every arm (the report's ``min_cell``).
+    share : float
+        Smallest share of each arm's patients that must remain at risk.
 
     Returns
     -------
     float
-        The horizon tau, in the unit of ``time``.
+        The horizon tau, in the unit of ``time``: one of the observed times.
 
     Raises
     ------
     DataError
-        For invalid times or events, missing arm labels, or fewer than two arms.
+        For invalid times or events, missing arm labels, fewer than two arms, or an arm with
+        fewer than ``min_at_risk`` patients (no time has that many at risk; set the horizon).
 
     References
     ----------
@@ -417,22 +451,253 @@ def default_horizon(time: Any, event: Any, treatment: Any) -> float:
 
     Examples
     --------
-    >>> default_horizon([1.0, 5.0, 2.0, 3.0], [1, 0, 1, 0], ["drug", "drug", "placebo", "placebo"])
-    3.0
+    Arm a (10 patients) needs max(1, 2) = 2 at risk: its 2nd largest time is 9; arm b needs 2:
+    its 2nd largest time is 7; tau = min(9, 7) = 7.
+
+    >>> a = [1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    >>> b = [1.0, 3, 5, 7, 11]
+    >>> default_horizon(a + b, [1] * 15, ["a"] * 10 + ["b"] * 5, min_at_risk=2)
+    7.0
     """
-    t, e = _check_time_event(time, event)
+    t, _ = _check_time_event(time, event)
+    codes, levels = _arm_codes(treatment, t.size)
+    limits = []
+    for code, label in enumerate(levels):
+        arm = np.sort(t[codes == code])[::-1]
+        needed = required_at_risk(arm.size, min_at_risk, share)
+        if arm.size < needed:
+            raise DataError(
+                f"arm {label!r} has {arm.size} patient(s), fewer than the {needed} that the default horizon needs at risk; "
+                "set data.outcome.horizon"
+            )
+        limits.append(float(arm[needed - 1]))  # the needed-th largest time: Y(t) >= needed exactly up to it
+    return min(limits)
+
+
+def required_at_risk(n_arm: int, min_at_risk: int = 10, share: float = AT_RISK_SHARE) -> int:
+    """Patients an arm of ``n_arm`` must keep at risk at the default horizon: max(ceil(share * n_arm), min_at_risk)."""
+    # round() first: 0.1 * 30 is 3.0000000000000004 in floating point, whose ceiling would be 4.
+    return max(int(np.ceil(round(share * n_arm, 9))), int(min_at_risk))
+
+
+def _arm_codes(treatment: Any, n: int) -> tuple[np.ndarray, Any]:
+    """Integer codes and labels of the arms, or raise DataError (missing labels, fewer than two arms)."""
     labels = np.asarray(treatment, dtype=object) if not isinstance(treatment, pd.Series) else treatment.to_numpy(dtype=object)
-    if labels.ndim != 1 or labels.size != t.size:
-        raise DataError(f"treatment must have one label per patient: {labels.size} labels for {t.size} times")
+    if labels.ndim != 1 or labels.size != n:
+        raise DataError(f"treatment must have one label per patient: {labels.size} labels for {n} times")
     codes, levels = pd.factorize(labels)
     if (codes < 0).any():
         raise DataError(f"treatment has {int((codes < 0).sum())} missing label(s); give every patient a treatment arm")
     if levels.size < 2:
-        raise DataError("default_horizon needs at least two treatment arms; check the treatment column")
-    limits = []
-    for code in range(levels.size):
-        t_arm, e_arm = t[codes == code], e[codes == code]
-        last = t_arm == t_arm.max()
-        if not e_arm[last].all():  # the curve stays above 0, so it is unknown beyond the last time
-            limits.append(float(t_arm.max()))
-    return min(limits) if limits else float(t.max())
+        raise DataError("the horizon needs at least two treatment arms; check the treatment column")
+    return codes, levels
+
+
+# ---------------------------------------------------------------------------------------------
+# The horizon of an analysis, and why
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The time up to which RMST is compared (or at which survival is read), its unit, and why.
+
+    ``source`` is "default" (the at-risk rule of :func:`default_horizon`) or "parameter" (set by
+    ``data.outcome.horizon``). ``at_risk`` and ``n_arm`` are per arm (treated first);
+    ``last_follow_up`` is each arm's largest observed time, used in messages to the user only
+    (it is one patient's value, so it never goes into a report).
+    """
+
+    value: float
+    unit: str
+    source: str
+    kind: str  # "horizon" (RMST) or "landmark" (survival probability)
+    min_at_risk: int
+    share: float
+    at_risk: dict[str, int]
+    n_arm: dict[str, int]
+    last_follow_up: dict[str, float]
+
+    @property
+    def text(self) -> str:
+        """The horizon with its unit, e.g. "364 days"."""
+        return f"{self.value:g} {self.unit}"
+
+    @property
+    def rule(self) -> str:
+        """Why this value, in words: the default rule or the parameter."""
+        if self.source == "parameter":
+            return "set by data.outcome.horizon"
+        return (
+            f"the largest time at which each arm still had at least max({self.share:.0%} of its patients, "
+            f"report.min_cell = {self.min_at_risk}) patients at risk"
+        )
+
+    def to_dict(self, min_cell: int = 10) -> dict[str, Any]:
+        """JSON-ready summary for results.json: value, unit, rule, and per-arm counts at risk (small counts suppressed)."""
+        from subgroups.privacy import suppress_count
+
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "kind": self.kind,
+            "source": self.source,
+            "rule": self.rule,
+            "at_risk": {arm: suppress_count(count, min_cell) for arm, count in self.at_risk.items()},
+        }
+
+
+def choose_horizon(
+    time: Any,
+    event: Any,
+    treatment: Any,
+    horizon: float | None = None,
+    min_at_risk: int = 10,
+    unit: str = "days",
+    kind: str = "horizon",
+) -> Horizon:
+    """The analysis horizon: ``horizon`` when given (checked against follow-up), else :func:`default_horizon`.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Follow-up time (> 0) and event indicator (0/1) per patient.
+    treatment : array-like
+        Arm label per patient (two or more arms).
+    horizon : float, optional
+        A horizon set by the user (``data.outcome.horizon``), in the unit of ``time``.
+    min_at_risk : int
+        ``report.min_cell``: fewest patients at risk per arm at the default horizon.
+    unit : str
+        Unit of ``time`` (``data.outcome.time_unit``), for messages and reports.
+    kind : str
+        "horizon" (RMST) or "landmark" (survival probability), for messages.
+
+    Raises
+    ------
+    ParameterError
+        When ``horizon`` lies past the last follow-up of an arm: the Kaplan-Meier curve of that
+        arm is unknown there (one line naming every arm's last follow-up).
+    DataError
+        For invalid data, or when no default exists (an arm smaller than ``min_at_risk``).
+    """
+    t, e = _check_time_event(time, event)
+    codes, levels = _arm_codes(treatment, t.size)
+    arms = [t[codes == code] for code in range(levels.size)]
+    last = {str(label): float(arm.max()) for label, arm in zip(levels, arms, strict=True)}
+    if horizon is None:
+        value, source = default_horizon(t, e, treatment, min_at_risk), "default"
+    else:
+        value, source = _check_positive(horizon, "data.outcome.horizon"), "parameter"
+        if value > min(last.values()):
+            ends = "; ".join(f"arm {label!r}: {end:g} {unit}" for label, end in last.items())
+            raise ParameterError(
+                f"data.outcome.horizon = {value:g} {unit} is past the last follow-up of an arm ({ends}); "
+                f"set a {kind} of at most {min(last.values()):g} {unit}, or remove it to use the default"
+            )
+    return Horizon(
+        value=float(value),
+        unit=unit,
+        source=source,
+        kind=kind,
+        min_at_risk=int(min_at_risk),
+        share=AT_RISK_SHARE,
+        at_risk={str(label): int((arm >= value).sum()) for label, arm in zip(levels, arms, strict=True)},
+        n_arm={str(label): int(arm.size) for label, arm in zip(levels, arms, strict=True)},
+        last_follow_up=last,
+    )
+
+
+def trial_horizon(trial: TrialData, min_cell: int = 10) -> Horizon:
+    """The horizon of a time-to-event trial as its parameters ask (``data.outcome``), arms named by their labels."""
+    spec = trial.spec.outcome
+    treated, control = trial.arm_labels
+    arms = np.where(np.asarray(trial.treatment) == 1, treated, control)
+    # Treated first, so messages and reports name the arms in the same order everywhere.
+    order = np.argsort(np.asarray(trial.treatment) == 0, kind="stable")
+    return choose_horizon(
+        np.asarray(trial.outcome)[order],
+        np.asarray(trial.event)[order],
+        arms[order],
+        horizon=spec.horizon,
+        min_at_risk=min_cell,
+        unit=spec.time_unit,
+        kind="landmark" if spec.estimand == "survival" else "horizon",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Hazard ratio (secondary summary; the planning scale of time-to-event designs)
+# ---------------------------------------------------------------------------------------------
+
+
+def cox_hazard_ratio(time: Any, event: Any, treatment: Any, weights: Any = None) -> tuple[float, float]:
+    """Log hazard ratio of treated (1) versus control (0) from a Cox model with treatment only, and its SE.
+
+    With ``weights`` (e.g. inverse-probability weights from :func:`ipw_weights`), a weighted Cox
+    model with the robust (sandwich) variance, which a weighted partial likelihood needs (Lin &
+    Wei 1989; Austin 2016); without, the model-based variance. Returns (NaN, NaN) when an arm has
+    no event (no finite estimate).
+
+    Examples
+    --------
+    >>> log_hr, se = cox_hazard_ratio([1.0, 2, 3, 4, 5, 6], [1, 1, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1])
+    >>> bool(log_hr < 0 and se > 0)
+    True
+    """
+    from lifelines import CoxPHFitter
+
+    t, e = _check_time_event(time, event)
+    arm = np.asarray(treatment, dtype=float)
+    if arm.shape != t.shape or not np.isin(arm, (0.0, 1.0)).all():
+        raise DataError("treatment must be 0 (control) or 1 (treated), one value per patient, for the hazard ratio")
+    if any(e[arm == level].sum() == 0 for level in (0.0, 1.0)):
+        return float("nan"), float("nan")
+    frame = pd.DataFrame({"time": t, "event": e, "treated": arm})
+    options: dict[str, Any] = {}
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != t.shape or not (np.isfinite(w) & (w > 0)).all():
+            raise DataError("weights must be positive and finite, one per patient, for the weighted hazard ratio")
+        frame["weight"] = w
+        options = {"weights_col": "weight", "robust": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lifelines' convergence and weight notes; the SE says how sure the fit is
+        fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event", **options)
+    return float(fit.params_["treated"]), float(fit.standard_errors_["treated"])
+
+
+def ipw_weights(treatment: Any, propensity: Any) -> np.ndarray:
+    """Inverse-probability-of-treatment weights for the average effect: 1/e on treated, 1/(1 - e) on control."""
+    arm, e = np.asarray(treatment, dtype=float), np.asarray(propensity, dtype=float)
+    return np.where(arm == 1, 1.0 / e, 1.0 / (1.0 - e))
+
+
+def hazard_ratio(time: Any, event: Any, treatment: Any, propensity: Any = None, level: float = 0.95) -> dict[str, Any]:
+    """The hazard ratio (treated vs control) with its confidence interval, as reported next to the average effect.
+
+    Cox model with treatment only; with ``propensity`` (observational data: the cross-fitted
+    propensities), weighted by :func:`ipw_weights` with a robust variance, so it estimates the
+    marginal hazard ratio of the whole population under no unmeasured confounding. The interval
+    is exp(log HR +/- z SE). A marginal HR averages a hazard ratio that may change over time;
+    it is a secondary summary beside the RMST (or survival) difference.
+    """
+    from scipy.stats import norm
+
+    weights = None if propensity is None else ipw_weights(treatment, propensity)
+    log_hr, se = cox_hazard_ratio(time, event, treatment, weights)
+    z = float(norm.ppf(0.5 + level / 2))
+    return {
+        "estimate": float(np.exp(log_hr)),
+        "ci_low": float(np.exp(log_hr - z * se)),
+        "ci_high": float(np.exp(log_hr + z * se)),
+        "ci_level": level,
+        "log_hr": log_hr,
+        "se": se,
+        "method": (
+            "Cox proportional hazards model with treatment only, inverse-probability weighted with the cross-fitted "
+            "propensity (robust variance)"
+            if propensity is not None
+            else "Cox proportional hazards model with treatment only (randomized comparison)"
+        ),
+    }
