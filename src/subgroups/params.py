@@ -49,6 +49,7 @@ class OutcomeSpec(_Strict):
     event: str | None = None
     horizon: float | None = Field(default=None, gt=0)  # time-to-event: RMST horizon or survival landmark
     estimand: Literal["rmst", "survival"] = "rmst"  # time-to-event: RMST difference or survival difference at `horizon`
+    time_unit: Literal["days", "weeks", "months", "years"] = "days"  # time-to-event: unit of `time`, labels every time-scale number
     higher_is_better: bool = True
     label: str | None = None
 
