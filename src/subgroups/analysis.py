@@ -299,7 +299,7 @@ def most_credible_subgroup(candidates: list[Subgroup], higher_is_better: bool = 
     """The rule with the smallest adjusted p (then the largest prevalence) whose patients benefit
     more than the rest, among rules covering 5-95% of patients; None if there is none."""
     sign = 1.0 if higher_is_better else -1.0
-    pool = [s for s in candidates if 0.05 <= s.prevalence <= 0.95 and sign * s.difference > 0]
+    pool = [s for s in candidates if 0.05 <= s.prevalence <= 0.95 and sign * (s.effect - s.rest_effect[0]) > 0]
     return min(pool, key=lambda s: (s.p_adjusted, -s.prevalence)) if pool else None
 
 

@@ -10,9 +10,16 @@ Procedure (sample splitting in both directions; Athey & Imbens 2016 honesty, cro
    candidate's effect, its complement's effect and their difference are estimated by the mean of
    those scores with normal-theory CIs. No patient's outcome is used both to find a rule and to
    estimate its effect.
-4. Both directions are run; Holm's step-down adjustment covers every candidate of both; effects
-   are shrunk by empirical Bayes (normal-normal, DerSimonian-Laird) across the disjoint leaves of
-   each tree, for planning.
+4. Both directions are run. Every split of a tree is one hypothesis: S (the side the discovery
+   half predicts to benefit more) against the other side. A split of all patients compares S with
+   its complement ("S vs not S"); a split inside a parent rule compares S with its sibling inside
+   the parent (the held-out interaction within the parent), never with everyone outside S, so a
+   refinement does not inherit its parent's difference.
+5. Multiplicity: a graphical procedure (Bretz et al. 2009). The splits of all patients share alpha
+   (Holm among them); a refinement starts with no alpha and is tested only once its parent split was
+   rejected, with the alpha the parent passes on (half to its refinements, half to its peers). The
+   family-wise error over all hypotheses is at most alpha. Effects are shrunk by empirical Bayes
+   (normal-normal, DerSimonian-Laird) across the disjoint nodes of each depth, for planning.
 A subgroup is `validated` only when the heterogeneity test of the analysis detected heterogeneity
 and its held-out difference from the complement is significant after adjustment; otherwise it is
 `exploratory`. Validated subgroups also carry estimates adjusted for that selection
@@ -145,6 +152,33 @@ class Subgroup:
     adjusted_complement_se: float = float("nan")
     adjusted_difference: float = float("nan")
     adjusted_difference_ci: tuple[float, float] = (float("nan"), float("nan"))
+    # The hypothesis: S against its comparator. A split of all patients compares S with its complement
+    # (level 1); a refinement compares S with its sibling inside the parent rule (level 2 and deeper).
+    comparator_rule: str = ""  # "" = everyone not in S
+    parent_rule: str = ""  # refinements: the rule inside which S and its sibling were split
+    level: int = 1
+    outside_effect: float = float("nan")  # everyone not in S (equals the complement at level 1), for planning
+    outside_se: float = float("nan")
+    alpha_share: float = float("nan")  # share of alpha the hypothesis was tested at when it was rejected
+
+    @property
+    def hypothesis(self) -> str:
+        """The tested hypothesis in words: "S vs not S", or "S vs its sibling (within the parent rule)"."""
+        if self.level > 1 and self.comparator_rule:
+            prefix = self.parent_rule + " and "
+
+            def own(rule: str) -> str:
+                return rule[len(prefix) :] if rule.startswith(prefix) else rule
+
+            return f"{own(self.rule)} vs {own(self.comparator_rule)}, within {self.parent_rule}"
+        return f"{self.rule} vs {self.comparator_rule or 'the rest'}"
+
+    @property
+    def rest_effect(self) -> tuple[float, float]:
+        """(effect, se) in everyone not in S: the complement at level 1, the rest of the population for a refinement."""
+        if np.isfinite(self.outside_effect):
+            return self.outside_effect, self.outside_se
+        return self.complement_effect, self.complement_se
 
     @property
     def selection_adjusted(self) -> bool:
@@ -167,17 +201,25 @@ class Subgroup:
     def planning_estimates(self) -> tuple[float, float, float, float]:
         """(effect, se, complement effect, complement se) to plan the next trial on: adjusted for
         selection when validated, else the held-out estimates."""
+        rest, rest_se = self.rest_effect
         if self.selection_adjusted:
+            if self.level > 1:  # the comparator was the sibling; the next trial's complement is everyone else
+                return self.adjusted_effect, self.adjusted_se, rest, rest_se
             return self.adjusted_effect, self.adjusted_se, self.adjusted_complement_effect, self.adjusted_complement_se
-        return self.effect, self.se, self.complement_effect, self.complement_se
+        return self.effect, self.se, rest, rest_se
 
     def contains(self, df: pd.DataFrame) -> np.ndarray:
         """Boolean membership for rows of new data with the same (original) feature columns."""
         return members(self.conditions, df)
 
     def to_dict(self, min_cell: int) -> dict[str, Any]:
+        rest, rest_se = self.rest_effect
         return {
             "rule": self.rule,
+            "hypothesis": self.hypothesis,
+            "comparator": self.comparator_rule or "the rest",
+            "parent": self.parent_rule or None,
+            "level": self.level,
             "effect": self.effect,
             "ci_low": self.ci[0],
             "ci_high": self.ci[1],
@@ -188,9 +230,11 @@ class Subgroup:
             "difference": self.difference,
             "difference_ci_low": self.difference_ci[0],
             "difference_ci_high": self.difference_ci[1],
+            "rest_effect": rest,
+            "rest_se": rest_se,
             "p_value": self.p_value,
             "p_adjusted": self.p_adjusted,
-            "adjustment": "Holm over all candidates of both discovery directions",
+            "adjustment": ADJUSTMENT if self.status != "pre-specified" else "Holm over the pre-specified subgroups",
             "shrunken_effect": self.shrunken_effect,
             "shrunken_se": self.shrunken_se,
             "prevalence": self.prevalence,
@@ -307,12 +351,16 @@ def split_for_rules(data: TrialData, effects: EffectModel, seed: int) -> HalfSpl
     return HalfSplit(X, T, data.features.loc[retained].reset_index(drop=True), half, scores)
 
 
+def _fit_tree(split: HalfSplit, params: SubgroupParams, seed: int, h: int) -> DecisionTreeRegressor:
+    tree = DecisionTreeRegressor(max_depth=params.max_depth, min_samples_leaf=params.min_size, random_state=seed)
+    return tree.fit(split.X[split.half == h], split.scores[h])
+
+
 def discover_rules(
     split: HalfSplit, data: TrialData, params: SubgroupParams, seed: int, h: int
 ) -> list[tuple[tuple[Condition, ...], int]]:
     """Rules (and their depth) from a shallow tree fitted to half `h`'s scores: every node but the root."""
-    tree = DecisionTreeRegressor(max_depth=params.max_depth, min_samples_leaf=params.min_size, random_state=seed)
-    tree.fit(split.X[split.half == h], split.scores[h])
+    tree = _fit_tree(split, params, seed, h)
     depth = _node_depths(tree)
     return [(_conditions(tree, node, data), depth[node]) for node in range(1, tree.tree_.node_count)]
 
@@ -327,39 +375,83 @@ def estimate_rule(split: HalfSplit, conditions: tuple[Condition, ...], h: int) -
     return eff, se, comp, comp_se, inside
 
 
+def rule_text(conditions: tuple[Condition, ...]) -> str:
+    return " and ".join(c.text for c in conditions)
+
+
 def find_subgroups(
     data: TrialData, effects: EffectModel, params: SubgroupParams, heterogeneity_detected: bool, seed: int, level: float = 0.95
 ) -> list[Subgroup]:
-    """Candidate subgroups found in one half and estimated in the other, both ways (see module doc)."""
+    """Subgroup hypotheses found in one half and estimated in the other, both ways (see module doc).
+
+    Every split of the discovery tree is one hypothesis: S (the side the discovery half predicts to
+    benefit more) against the other side. A split of all patients compares S with its complement; a
+    split inside a parent rule compares S with its sibling inside that parent (the interaction within
+    the parent), so a refinement never inherits the parent's difference from the rest.
+    """
     split = split_for_rules(data, effects, seed)
     analysed = np.flatnonzero(effects.analysed(data.n))
     z = float(stats.norm.ppf(0.5 + level / 2))
+    sign = 1.0 if data.spec.outcome.higher_is_better else -1.0
     found: list[Subgroup] = []
     for h in (0, 1):
-        members = []
-        for conditions, depth in discover_rules(split, data, params, seed, h):
-            eff, se, comp, comp_se, inside = estimate_rule(split, conditions, 1 - h)
-            if inside.sum() < 2 or (~inside).sum() < 2:
+        tree = _fit_tree(split, params, seed, h)
+        t, depth = tree.tree_, _node_depths(tree)
+        psi, T_est, rows = split.scores[1 - h], split.T[split.half == 1 - h], analysed[split.half == 1 - h]
+        nodes = {}
+        for node in range(1, t.node_count):
+            conditions = _conditions(tree, node, data)
+            nodes[node] = (conditions, *estimate_rule(split, conditions, 1 - h))
+        shrunken = _shrunken_by_depth(nodes, depth)
+        for parent in range(t.node_count):
+            left, right = int(t.children_left[parent]), int(t.children_right[parent])
+            if left == -1:
                 continue
-            T_est = split.T[split.half == 1 - h]
-            members.append(
+            # Orientation from the discovery half only: S is the side predicted to benefit more.
+            first, second = (
+                (right, left) if sign * t.value[right].ravel()[0] >= sign * t.value[left].ravel()[0] else (left, right)
+            )
+            conditions, eff, se, _, _, inside = nodes[first]
+            other, comp, comp_se, _, _, inside_other = nodes[second]
+            if inside.sum() < 2 or inside_other.sum() < 2:
+                continue
+            rest, rest_se = _estimate(psi, ~inside)
+            found.append(
                 _candidate(
                     conditions, eff, se, comp, comp_se, z,
                     prevalence=float(inside.mean()),
                     n_treated=int(T_est[inside].sum()),
                     n_control=int((1 - T_est[inside]).sum()),
-                    **events_by_arm(data, analysed[split.half == 1 - h], inside),
+                    **events_by_arm(data, rows, inside),
                     found_on=f"half {h + 1}",
                     estimation_halves=(1 - h,),
                     estimated_on=f"half {2 - h}",
                     scale=effects.scale,
-                    extra={"depth": depth},
+                    comparator_rule=rule_text(other),
+                    parent_rule="" if parent == 0 else rule_text(nodes[parent][0]),
+                    level=depth[first],
+                    outside_effect=rest,
+                    outside_se=rest_se,
+                    shrunken_effect=shrunken.get(first, (float("nan"),) * 2)[0],
+                    shrunken_se=shrunken.get(first, (float("nan"),) * 2)[1],
+                    extra={"depth": depth[first]},
                 )
             )  # fmt: skip
-        # Nodes of one depth are disjoint: shrink each depth's estimates together.
-        for d in sorted({m.extra["depth"] for m in members}):
-            found.extend(_shrink([m for m in members if m.extra["depth"] == d]))
     return _adjust(_pool(found, z), heterogeneity_detected, params.alpha, level)
+
+
+def _shrunken_by_depth(nodes: dict[int, tuple], depth: dict[int, int]) -> dict[int, tuple[float, float]]:
+    """Empirical-Bayes shrunken (effect, se) per node, shrunk together with the other nodes of its depth (disjoint)."""
+    from subgroups.design import shrink_estimates
+
+    out: dict[int, tuple[float, float]] = {}
+    for d in sorted({depth[n] for n in nodes}):
+        ids = [n for n in nodes if depth[n] == d and np.isfinite(nodes[n][2]) and nodes[n][2] > 0]
+        if len(ids) < 2:
+            continue
+        result = shrink_estimates([nodes[n][1] for n in ids], [nodes[n][2] for n in ids])
+        out.update({n: (float(b), float(se)) for n, b, se in zip(ids, result.estimates, result.standard_errors)})
+    return out
 
 
 def _node_depths(tree: DecisionTreeRegressor) -> dict[int, int]:
@@ -375,7 +467,7 @@ def _candidate(conditions, eff, se, comp, comp_se, z, **fields) -> Subgroup:
     diff, diff_se = eff - comp, float(np.hypot(se, comp_se))
     p = float(2 * stats.norm.sf(abs(diff / diff_se))) if diff_se > 0 else 1.0
     return Subgroup(
-        rule=" and ".join(c.text for c in conditions),
+        rule=rule_text(conditions),
         conditions=conditions,
         effect=eff,
         ci=(eff - z * se, eff + z * se),
@@ -390,40 +482,49 @@ def _candidate(conditions, eff, se, comp, comp_se, z, **fields) -> Subgroup:
     )
 
 
+def _inverse_variance(estimates: list[float], ses: list[float]) -> tuple[float, float]:
+    w = 1 / np.asarray(ses, dtype=float) ** 2
+    return float(np.sum(w * np.asarray(estimates)) / w.sum()), float(1 / np.sqrt(w.sum()))
+
+
 def _pool(found: list[Subgroup], z: float) -> list[Subgroup]:
-    """The same rule found in both halves: combine its two honest estimates (inverse variance)."""
+    """The same hypothesis found in both halves: combine its two honest estimates (inverse variance).
+
+    The same hypothesis = the same S, the same comparator and the same parent; a split whose two
+    halves disagree on which side benefits stays two hypotheses.
+    """
     from dataclasses import replace
 
-    by_rule: dict[str, list[Subgroup]] = {}
+    by_hypothesis: dict[tuple[str, str, str], list[Subgroup]] = {}
     for s in found:
-        by_rule.setdefault(s.rule, []).append(s)
+        by_hypothesis.setdefault((s.rule, s.comparator_rule, s.parent_rule), []).append(s)
     pooled = []
-    for group in by_rule.values():
+    for group in by_hypothesis.values():
         if len(group) == 1:
             pooled.append(group[0])
             continue
-        w = np.array([1 / s.se**2 for s in group])
-        wc = np.array([1 / s.complement_se**2 for s in group])
-        eff, se = float(np.sum(w * [s.effect for s in group]) / w.sum()), float(1 / np.sqrt(w.sum()))
-        comp, comp_se = float(np.sum(wc * [s.complement_effect for s in group]) / wc.sum()), float(1 / np.sqrt(wc.sum()))
+        eff, se = _inverse_variance([s.effect for s in group], [s.se for s in group])
+        comp, comp_se = _inverse_variance([s.complement_effect for s in group], [s.complement_se for s in group])
+        rest, rest_se = _inverse_variance([s.outside_effect for s in group], [s.outside_se for s in group])
+        first = group[0]
         merged = _candidate(
-            group[0].conditions,
-            eff,
-            se,
-            comp,
-            comp_se,
-            z,
+            first.conditions, eff, se, comp, comp_se, z,
             prevalence=float(np.mean([s.prevalence for s in group])),
             n_treated=sum(s.n_treated for s in group),
             n_control=sum(s.n_control for s in group),
-            events_treated=None if group[0].events_treated is None else sum(s.events_treated for s in group),
-            events_control=None if group[0].events_control is None else sum(s.events_control for s in group),
+            events_treated=None if first.events_treated is None else sum(s.events_treated for s in group),
+            events_control=None if first.events_control is None else sum(s.events_control for s in group),
             found_on="both halves",
             estimation_halves=(0, 1),
             estimated_on="each half, for the rule found in the other",
-            scale=group[0].scale,
-            extra=group[0].extra,
-        )
+            scale=first.scale,
+            extra=first.extra,
+            comparator_rule=first.comparator_rule,
+            parent_rule=first.parent_rule,
+            level=first.level,
+            outside_effect=rest,
+            outside_se=rest_se,
+        )  # fmt: skip
         pooled.append(
             replace(
                 merged,
@@ -439,43 +540,103 @@ def effects_outcome(data: TrialData, effects: EffectModel) -> np.ndarray:
     return effects.outcome if effects.outcome.size else data.outcome[effects.retained]
 
 
-def _shrink(members: list[Subgroup]) -> list[Subgroup]:
-    if len(members) < 2:
-        return members
-    from dataclasses import replace
+ADJUSTMENT = (
+    "graphical sequentially rejective procedure (Bretz et al. 2009): the splits of all patients share alpha (Holm among "
+    "them); a refinement is tested only after its parent split was rejected, at the alpha its parent passes on"
+)
 
-    from subgroups.design import shrink_estimates
 
-    result = shrink_estimates([m.effect for m in members], [max(m.se, 1e-12) for m in members])
-    return [
-        replace(m, shrunken_effect=float(b), shrunken_se=float(s))
-        for m, b, s in zip(members, result.estimates, result.standard_errors)
-    ]
+def hypothesis_graph(found: list[Subgroup]) -> tuple[np.ndarray, np.ndarray]:
+    """Initial alpha weights and transition matrix of the subgroup hypotheses (Bretz et al. 2009).
+
+    Splits of all patients (level 1) share alpha equally; refinements start with weight 0, so they
+    can be rejected only after their parent. A rejected hypothesis passes its alpha on: to its own
+    refinements and to its peers (the other level-1 splits, or its siblings inside the same parent),
+    half each when it has both, all to whichever exists. With every hypothesis at level 1 this is
+    Holm's procedure. A refinement whose parent split is not among `found` is never testable.
+    """
+    m = len(found)
+
+    def halves(s: Subgroup) -> set[int]:
+        return set(s.estimation_halves or (0, 1))
+
+    parent: list[int | None] = []
+    for s in found:
+        if s.level <= 1 or not s.parent_rule:
+            parent.append(None)
+            continue
+        match = [
+            j
+            for j, r in enumerate(found)
+            if r.level == s.level - 1 and s.parent_rule in (r.rule, r.comparator_rule) and halves(r) & halves(s)
+        ]
+        parent.append(match[0] if match else -1)
+    roots = [i for i in range(m) if parent[i] is None]
+    weights = np.zeros(m)
+    weights[roots] = 1.0 / len(roots) if roots else 0.0
+    transitions = np.zeros((m, m))
+    for j in range(m):
+        children = [i for i in range(m) if parent[i] == j]
+        peers = [i for i in (roots if parent[j] is None else range(m)) if i != j and parent[i] == parent[j]]
+        shares = [(group, 0.5 if children and peers else 1.0) for group in (children, peers) if group]
+        for group, share in shares:
+            transitions[j, group] += share / len(group)
+    return weights, transitions
+
+
+def graphical_adjusted_p(p_values: list[float], weights: np.ndarray, transitions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adjusted p-values of the Bonferroni-based graphical procedure (Bretz, Maurer, Brannath & Posch 2009,
+    Stat. Med. 28:586, algorithm 2), and the share of alpha at which each hypothesis is rejected (0 if never).
+
+    Rejecting every hypothesis with adjusted p < alpha controls the family-wise error at alpha under any
+    dependence; the hypothesis rejected at step k was tested at alpha times its weight at that step.
+    """
+    p = np.asarray(p_values, dtype=float)
+    w, G = np.asarray(weights, dtype=float).copy(), np.asarray(transitions, dtype=float).copy()
+    active, adjusted, share, running = list(range(p.size)), np.ones(p.size), np.zeros(p.size), 0.0
+    while active:
+        ratios = [p[i] / w[i] if w[i] > 0 else np.inf for i in active]
+        j = active[int(np.argmin(ratios))]
+        if not np.isfinite(min(ratios)):
+            break  # what is left can never receive alpha
+        running = max(running, min(ratios))
+        adjusted[j], share[j] = min(1.0, running), w[j]
+        active.remove(j)
+        new_w, new_G = w.copy(), np.zeros_like(G)
+        for i in active:
+            new_w[i] = w[i] + w[j] * G[j, i]
+            for k in active:
+                denominator = 1 - G[i, j] * G[j, i]
+                if i != k and denominator > 0:
+                    new_G[i, k] = (G[i, k] + G[i, j] * G[j, k]) / denominator
+        new_w[j] = 0.0
+        w, G = new_w, new_G
+    return adjusted, share
 
 
 def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 0.95) -> list[Subgroup]:
-    """Holm step-down adjusted p-values; status from the adjusted p and the heterogeneity decision.
+    """Multiplicity-adjusted p-values over the subgroup hypotheses (`hypothesis_graph`); status from the
+    adjusted p and the heterogeneity decision.
 
     A validated subgroup was reported *because* its held-out difference was significant, so that
     estimate is biased away from zero given the report (winner's curse). Validated subgroups also
-    carry estimates conditional on that selection (`selective_estimate`), with the threshold that
-    their own Holm step required.
+    carry estimates conditional on that selection (`selective_estimate`), with the threshold at which
+    their own hypothesis was rejected (two-sided, at alpha times its share).
     """
     from dataclasses import replace
 
     if not found:
         return []
-    adjusted = holm([s.p_value for s in found])
-    ranks = np.empty(len(found), dtype=int)
-    ranks[np.argsort([s.p_value for s in found], kind="stable")] = np.arange(len(found))
+    adjusted, shares = graphical_adjusted_p([s.p_value for s in found], *hypothesis_graph(found))
     out = []
-    for s, p_adj, rank in zip(found, adjusted, ranks):
+    for s, p_adj, share in zip(found, adjusted, shares):
         status = "validated" if detected and p_adj < alpha else "exploratory"
         s = replace(s, p_adjusted=float(p_adj), status=status)
         if status == "validated":
-            s = _selection_adjusted(s, float(stats.norm.isf(alpha / (2 * (len(found) - rank)))), level)
+            s = replace(s, alpha_share=float(share))
+            s = _selection_adjusted(s, float(stats.norm.isf(alpha * share / 2)), level)
         out.append(s)
-    return sorted(out, key=lambda s: (s.status != "validated", s.p_adjusted, -s.effect))
+    return sorted(out, key=lambda s: (s.status != "validated", s.level, s.p_adjusted, -s.effect))
 
 
 def _selection_adjusted(s: Subgroup, z: float, level: float) -> Subgroup:
