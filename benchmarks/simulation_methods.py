@@ -79,6 +79,9 @@ class MethodOutput:
     rule: Any = None  # conditions (subgroups.rules.Condition) of the reported subgroup, for rule recovery
     theta_shrunken_G: float = math.nan  # the method's empirical-Bayes shrunken effect in Ĝ
     theta_raw_G: float = math.nan  # ours: the held-out estimate in Ĝ before adjusting for selection
+    validated_features: Any = (
+        None  # ours: the features each validated rule conditions on (a list of sets), for M4_false_refinement
+    )
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -145,7 +148,8 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     cate = np.full(len(data), np.nan)
     cate[analysis.effects.analysed(len(data))] = analysis.calibrate(analysis.effects.cate)
     # M4: the subgroup the suite would report as validated (the same choice the design step plans for).
-    best = most_credible_subgroup([s for s in analysis.subgroups if s.status == "validated"])
+    validated = [s for s in analysis.subgroups if s.status == "validated"]
+    best = most_credible_subgroup(validated)
     # M5: the design the report recommends and the subgroup it was planned for.
     menu, planned = analysis.design, analysis.results["design"]["subgroup"]
     planned_members = next((s.contains(rep.test.data) for s in analysis.subgroups if s.rule == planned), None)
@@ -162,6 +166,7 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         rule=None if best is None else best.conditions,
         theta_shrunken_G=math.nan if best is None else float(best.shrunken_effect),
         theta_raw_G=math.nan if best is None else float(best.effect),
+        validated_features=[{c.feature for c in s.conditions} for s in validated],
     )
 
 

@@ -269,6 +269,21 @@ def rule_recovery(conditions, truth: Truth) -> dict[str, float]:
     return out
 
 
+def refinement_metrics(output, truth: Truth) -> dict[str, float]:
+    """M4_false_refinement: any *validated* rule (every one, not only the first) conditions on a feature
+    outside T_pred and the decoys D; M4_decoy_rule: any validated rule conditions on a decoy in D.
+    Alternative cells only (in null cells every validated rule is already a false subgroup)."""
+    rules = getattr(output, "validated_features", None)
+    if rules is None or truth.is_null:
+        return {}
+    allowed, decoys = set(truth.predictive), set(truth.decoys)
+    return {
+        "M4_false_refinement": float(any(features - allowed - decoys for features in rules)),
+        "M4_decoy_rule": float(any(features & decoys for features in rules)),
+        "M4_validated_rules": float(len(rules)),
+    }
+
+
 #: Designs that target a subgroup (SPEC M5: "enrichment or stratification"); all-comers does not.
 TARGETED_DESIGNS = ("enrichment", "stratified", "stratified_mast", "adaptive_enrichment", "enriched_stratified")
 
@@ -311,6 +326,7 @@ METRIC_FAMILIES: list[Callable[..., dict[str, float]]] = [
     identification_metrics,
     accuracy_metrics,
     subgroup_metrics,
+    refinement_metrics,
     design_metrics,
 ]
 

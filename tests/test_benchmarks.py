@@ -251,6 +251,20 @@ def test_subgroup_metrics_against_the_true_subgroup():
     }
 
 
+def test_every_validated_rule_is_scored_for_false_refinements():
+    tau = np.array([1.0, 0.0])
+    truth = sm.Truth("continuous", None, ("snp_01",), (), ("snp_02",), (), tau, tau)
+    score = lambda rules: sm.refinement_metrics(MethodOutput({}, None, None, None, 0.5, validated_features=rules), truth)  # noqa: E731
+    assert score([{"snp_01"}]) == {"M4_false_refinement": 0.0, "M4_decoy_rule": 0.0, "M4_validated_rules": 1.0}
+    # The first rule is right, the second refines it on a noise feature: the replication counts as a false refinement.
+    assert score([{"snp_01"}, {"snp_01", "bmi"}])["M4_false_refinement"] == 1.0
+    decoy = score([{"snp_02"}])
+    assert decoy["M4_false_refinement"] == 0.0 and decoy["M4_decoy_rule"] == 1.0
+    assert score([]) == {"M4_false_refinement": 0.0, "M4_decoy_rule": 0.0, "M4_validated_rules": 0.0}
+    null = sm.Truth("continuous", "mean", (), (), (), (), tau * 0, tau * 0)
+    assert sm.refinement_metrics(MethodOutput({}, None, None, None, 0.5, validated_features=[{"bmi"}]), null) == {}
+
+
 def test_design_metrics_count_targeted_designs_and_size_enrichment_at_the_true_effect():
     Truth, design_metrics = sm.Truth, sm.design_metrics
     tau = np.array([1.0, 1.0, 0.0, 0.0])  # ATE 0.5; the true subgroup's value is 1
