@@ -186,6 +186,8 @@ def test_interrupted_run_is_failed_and_a_rerun_starts_clean(small_csv: Path, tmp
     params = small_params(small_csv, name="interrupted")
     run_dir = tmp_path / "runs" / "interrupted"
     run_dir.mkdir(parents=True)
+    # A run folder of the previous version: status.json without the signature, only the suite's own names.
+    (run_dir / "status.json").write_text('{"status": "succeeded", "at": "2026-01-01T00:00:00+00:00"}')
     (run_dir / "index.html").write_text("stale page from an older run")
 
     def interrupt(*args, **kwargs):
@@ -197,8 +199,173 @@ def test_interrupted_run_is_failed_and_a_rerun_starts_clean(small_csv: Path, tmp
             runner.run(params, out_dir=tmp_path / "runs")
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "failed" and "KeyboardInterrupt" in status["reason"]
+    assert status["written_by"] == runner.SIGNATURE and "index.html" in status["outputs"]
     assert not (run_dir / "index.html").exists()
+    (run_dir / "notes.txt").write_text("the analyst's own notes")  # not the suite's: a re-run keeps it
     result = runner.run(params, out_dir=tmp_path / "runs")
     assert json.loads((run_dir / "status.json").read_text())["status"] == "succeeded"
     assert result.index_html.read_text() != "stale page from an older run"
+    assert (run_dir / "notes.txt").read_text() == "the analyst's own notes"
     assert len(list((run_dir / "cache").glob("analysis-*.pkl"))) == 1  # the interrupted run's fit was reused
+
+
+# --- run folders: never delete what the suite did not write; one run at a time (issue 14) ---
+
+
+def _no_fit(*args, **kwargs):
+    raise AssertionError("the run folder should have been refused before any data was read")
+
+
+def test_folder_not_written_by_the_suite_is_refused_untouched(small_csv: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(runner, "open_analysis", _no_fit)
+    precious = tmp_path / "home" / "precious"
+    precious.mkdir(parents=True)
+    (precious / "thesis.docx").write_text("years of work")
+    (precious / "index.html").write_text("my own page")
+    with pytest.raises(RunError, match="was not written by subgroups run .*'index.html'.*nothing was deleted") as info:
+        runner.run(small_params(small_csv, name="precious"), out_dir=tmp_path / "home")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in precious.iterdir()) == ["index.html", "thesis.docx"]  # no status.json, no lock
+    assert (precious / "thesis.docx").read_text() == "years of work" and (precious / "index.html").read_text() == "my own page"
+    # An old-format status.json does not make unrelated files the suite's either.
+    (precious / "status.json").write_text('{"status": "failed", "at": "2025-01-01T00:00:00+00:00"}')
+    with pytest.raises(RunError, match="'thesis.docx'"):
+        runner.run(small_params(small_csv, name="precious"), out_dir=tmp_path / "home")
+    assert (precious / "thesis.docx").exists() and (precious / "index.html").exists()
+
+
+def test_only_the_suites_own_outputs_are_cleared(tmp_path: Path):
+    run_dir = tmp_path / "mine"
+    (run_dir / "cache").mkdir(parents=True)
+    runner._write_status(run_dir, "succeeded")
+    for name in ("index.html", "02_effects.ipynb", "results.json", "notes.txt", "evil.json"):
+        (run_dir / name).write_text("x")
+    (run_dir / "cache" / "analysis-1.pkl").write_text("fit")
+    # A tampered list names a file outside the suite's outputs: it is still not removed.
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps({**status, "outputs": [*status["outputs"], "notes.txt", "../x"]}))
+    cleared = sorted(p.name for p in runner._own_outputs(run_dir))
+    assert cleared == ["02_effects.ipynb", "index.html", "results.json", "status.json"]
+
+
+def test_symlinked_run_folder_is_refused(small_csv: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(runner, "open_analysis", _no_fit)
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    runner._write_status(target, "succeeded")  # even a genuine run folder, when reached through a link
+    (target / "index.html").write_text("keep")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "linked").symlink_to(target, target_is_directory=True)
+    with pytest.raises(RunError, match="is a symbolic link"):
+        runner.run(small_params(small_csv, name="linked"), out_dir=tmp_path / "runs")
+    assert (target / "index.html").read_text() == "keep"
+    assert json.loads((target / "status.json").read_text())["status"] == "succeeded"
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_data_inside_the_run_folder_is_refused(tmp_path: Path, monkeypatch, signed: bool):
+    monkeypatch.setattr(runner, "open_analysis", _no_fit)
+    run_dir = tmp_path / "runs" / "inside"
+    run_dir.mkdir(parents=True)
+    if signed:
+        runner._write_status(run_dir, "failed", reason="earlier")
+    from subgroups.datasets.synthetic import simulate_trial
+
+    simulate_trial("PM-SNP", n=60, seed=1).data.to_csv(run_dir / "trial.csv", index=False)
+    before = (run_dir / "trial.csv").read_bytes()
+    tree = small_params(Path("runs/inside/trial.csv"), name="inside")  # relative to the parameter file's folder
+    params = write_params(tmp_path, tree)
+    with pytest.raises(RunError, match="lies inside the run folder"):
+        runner.run(params, out_dir=tmp_path / "runs")
+    assert (run_dir / "trial.csv").read_bytes() == before
+    assert sorted(p.name for p in run_dir.iterdir()) == (["status.json", "trial.csv"] if signed else ["trial.csv"])
+
+
+def test_second_run_into_a_busy_folder_exits_2_and_a_stale_lock_does_not_block(small_csv: Path, tmp_path: Path, monkeypatch):
+    import os
+
+    params = write_params(tmp_path, small_params(small_csv, name="busy"))
+    run_dir = tmp_path / "runs" / "busy"
+    run_dir.mkdir(parents=True)
+    with runner.run_folder_lock(run_dir):  # this test process is "the first run"
+        result = cli("run", str(params), "-o", str(tmp_path / "runs"), cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "another run is writing this folder" in lines[0] and f"pid {os.getpid()}" in lines[0]
+        assert not (run_dir / "status.json").exists()  # the first run's folder was not touched
+    # A lock file left by a process that died: recorded pid is gone, the kernel released its flock.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (run_dir / runner.LOCK_NAME).write_text(json.dumps({"pid": int(dead.stdout), "host": "x", "since": "earlier"}))
+
+    def stop(*args, **kwargs):
+        raise RunError("stopped after the lock")
+
+    monkeypatch.setattr(runner, "open_analysis", stop)
+    with pytest.raises(RunError, match="stopped after the lock"):
+        runner.run(params, out_dir=tmp_path / "runs")
+    assert json.loads((run_dir / runner.LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert json.loads((run_dir / "status.json").read_text())["reason"] == "stopped after the lock"
+
+
+def test_sigterm_marks_the_run_failed(small_csv: Path, tmp_path: Path, monkeypatch, capsys):
+    import os
+    import signal
+    import time
+
+    from subgroups.cli import main
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the handler interrupts this
+        raise AssertionError("SIGTERM was not handled")
+
+    monkeypatch.setattr(runner, "open_analysis", terminated)
+    params = write_params(tmp_path, small_params(small_csv, name="termed"))
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["run", str(params), "-o", str(tmp_path / "runs")]) == 143
+    err = capsys.readouterr().err.strip()
+    assert err == "error: terminated; the run is marked failed"
+    status = json.loads((tmp_path / "runs" / "termed" / "status.json").read_text())
+    assert status["status"] == "failed" and "SIGTERM" in status["reason"]
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is the command's only
+
+
+def test_output_folder_that_is_a_file_or_not_writable_exits_2(small_csv: Path, tmp_path: Path, monkeypatch, capsys):
+    from subgroups.cli import main
+
+    monkeypatch.setattr(runner, "open_analysis", _no_fit)
+    params = write_params(tmp_path, small_params(small_csv, name="nowhere"))
+    (tmp_path / "afile").write_text("x")
+    for out, expected in ((tmp_path / "afile", "is a file, not a folder"), (tmp_path / "afile" / "sub", "cannot create")):
+        assert main(["run", str(params), "-o", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("error: ") and expected in err, err
+
+    def denied(self, *args, **kwargs):  # tests run as root here, where chmod does not deny
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    assert main(["run", str(params), "-o", str(tmp_path / "readonly")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Permission denied" in err and "writable" in err, err
+
+
+def test_a_bug_is_an_internal_error_with_a_log(small_csv: Path, tmp_path: Path, monkeypatch, capsys):
+    from subgroups.cli import main
+
+    def bug(*args, **kwargs):
+        return 1 / 0
+
+    monkeypatch.setattr(runner, "open_analysis", bug)
+    params = write_params(tmp_path, small_params(small_csv, name="buggy"))
+    assert main(["run", str(params), "-o", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("internal error") and "ZeroDivisionError" in err, err
+    log = Path(err.rsplit("traceback in ", 1)[1].rstrip(")"))
+    try:
+        assert "Traceback" in log.read_text() and "1 / 0" in log.read_text()
+        assert log.stat().st_mode & 0o077 == 0  # private: a traceback may quote data
+    finally:
+        log.unlink()
+    status = json.loads((tmp_path / "runs" / "buggy" / "status.json").read_text())
+    assert status["status"] == "failed" and status["reason"].startswith("ZeroDivisionError")

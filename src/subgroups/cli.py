@@ -1,13 +1,19 @@
 """Command line: ``subgroups run PARAMS.yaml [-o runs/] [-p key=value ...]`` and ``subgroups validate``.
 
 User errors print one line on stderr and exit with code 2; no traceback. Unexpected failures
-print one line and exit with code 1 (``--debug`` shows the traceback).
+(bugs) print one line naming a log file with the traceback and exit with code 1 (``--debug`` shows
+the traceback instead). Ctrl-C (exit 130) and SIGTERM (exit 143) mark a running run failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
+import signal
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +21,24 @@ from subgroups.errors import ParameterError, SubgroupsError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+TERMINATED = "terminated by SIGTERM"
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM takes the Ctrl-C path: the runner marks the run failed with this reason, the kernel is shut down.
+    raise KeyboardInterrupt(TERMINATED)
+
+
+def _write_log(exc: BaseException) -> str:
+    """The traceback of an unexpected failure, in a private file (mode 0600: it may quote data values)."""
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    fd, path = tempfile.mkstemp(prefix=f"subgroups-error-{stamp}-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"subgroups {' '.join(sys.argv[1:])}\n")
+        handle.write("".join(traceback.format_exception(exc)))
+    return path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +70,22 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: signals stay as they are
+        previous = None
+    try:
+        return _command(args)
+    except KeyboardInterrupt as exc:
+        terminated = str(exc) == TERMINATED
+        print(f"error: {'terminated' if terminated else 'interrupted'}; the run is marked failed", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _command(args: argparse.Namespace) -> int:
+    try:
         if args.command == "run":
             from subgroups.runner import run
 
@@ -70,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             params = load_params(args.params, args.param)
             trial = load_trial(params)
+            from subgroups.analysis import check_trial
+
+            check_trial(params, trial)  # what run would reject after fitting, rejected now
             from subgroups.resources import check_memory, describe
 
             check_memory(trial.n, trial.X.shape[1])
@@ -81,14 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SubgroupsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("error: interrupted; the run is marked failed", file=sys.stderr)
-        return 130
     except Exception as exc:
         if args.debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"internal error: {type(exc).__name__}: {first} (rerun with --debug for details)", file=sys.stderr)
+        try:
+            details = f"traceback in {_write_log(exc)}"
+        except OSError:
+            details = "rerun with --debug for the traceback"
+        print(f"internal error (a bug, please report it): {type(exc).__name__}: {first} ({details})", file=sys.stderr)
         return EXIT_FAILURE
 
 

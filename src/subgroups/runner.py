@@ -2,17 +2,31 @@
 
 Layout of ``runs/<name>/``: ``params.yaml`` (resolved), ``NN_*.ipynb`` (executed copies),
 ``NN_*.html`` (reports without code), ``results.json``, ``status.json``, ``index.html`` (written
-last, only when everything succeeded) and ``cache/`` (the fitted model, row-level: never rendered).
+last, only when everything succeeded), ``cache/`` (the fitted model, row-level: never rendered)
+and ``.subgroups.lock``.
+
+A run never deletes what it did not write. ``status.json`` carries the suite's signature and the
+names of the files a run writes; a re-run removes only those (never ``cache/`` or anything else).
+A folder without the signature is used only if it is empty or, for run folders of earlier versions
+(``status.json`` without the signature), if it holds nothing but the names above; anything else,
+a run folder that is a symbolic link, and a data source inside the run folder are refused before
+anything is deleted or read. One run at a time writes a folder: the lock is an advisory
+``flock`` on ``.subgroups.lock`` (released by the kernel when its process dies, so a crashed run
+never blocks the next one); the file records the holder's pid for the message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import html
 import json
+import os
 import re
-import shutil
+import socket
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +48,17 @@ TITLES = {
 }
 KERNEL = "subgroups"
 PACKAGE_ROOT = Path(__file__).resolve().parent
+SIGNATURE = "subgroups run folder"  # in status.json: this folder was written by `subgroups run`
+LOCK_NAME = ".subgroups.lock"
+# Every file a run writes directly in its folder; only these are ever removed, and only from a signed folder.
+OUTPUTS = (
+    "params.yaml",
+    "status.json",
+    "results.json",
+    "index.html",
+    *(f"{nb}.{ext}" for nb in NOTEBOOKS for ext in ("ipynb", "html")),
+)
+KEPT = ("cache", LOCK_NAME)  # kept across runs, never removed
 
 
 @dataclass(frozen=True)
@@ -60,29 +85,147 @@ def ensure_kernel(name: str = KERNEL) -> str:
     return name
 
 
+def _data_path(run: RunParams) -> Path | None:
+    """The data file as `data.read_source` finds it (relative to the parameter file, else the working folder)."""
+    source = run.data.source
+    if not source or source.startswith("builtin:"):
+        return None
+    path = Path(source).expanduser()
+    if path.is_absolute():
+        return path
+    base = Path(run.base_dir) if run.base_dir else Path.cwd()
+    return base / path if (base / path).exists() else Path.cwd() / path
+
+
 def _resolved_params(run: RunParams) -> dict[str, Any]:
     """Parameters with a relative data path made absolute, so the copy in the run folder stands alone."""
     tree = run.to_dict()
-    source = tree["data"].get("source")
-    if source and not source.startswith("builtin:") and not Path(source).is_absolute():
-        base = Path(run.base_dir) if run.base_dir else Path.cwd()
-        candidate = base / source
-        tree["data"]["source"] = str((candidate if candidate.exists() else Path.cwd() / source).resolve())
+    path = _data_path(run)
+    if path is not None and not Path(tree["data"]["source"]).is_absolute():
+        tree["data"]["source"] = str(path.resolve())
     return tree
 
 
 def _write_status(run_dir: Path, status: str, **extra: Any) -> None:
-    record = {"status": status, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **extra}
+    record = {
+        "written_by": SIGNATURE,
+        "status": status,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **extra,
+        "outputs": list(OUTPUTS),
+    }
     (run_dir / "status.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
-def _clean(run_dir: Path) -> None:
-    """Start clean: remove every output of an earlier run but keep the model cache."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for item in run_dir.iterdir():
-        if item.name == "cache":
-            continue
-        shutil.rmtree(item) if item.is_dir() else item.unlink()
+def _read_status(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / "status.json"
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _own_outputs(run_dir: Path) -> list[Path]:
+    """The files of an earlier run that a new run may remove; refuses a folder the suite did not write."""
+    entries = sorted(item.name for item in run_dir.iterdir())
+    record = _read_status(run_dir)
+    if record is not None and record.get("written_by") == SIGNATURE:
+        listed = set(record.get("outputs") or ()) & set(OUTPUTS)  # never more than the suite's own names
+    else:
+        # A run folder of an earlier version has status.json without the signature: accepted only when it
+        # holds nothing but the suite's own names. Without any status.json, only cache/ and the lock.
+        legacy = record is not None and record.get("status") in ("running", "failed", "succeeded")
+        allowed = set(KEPT) | (set(OUTPUTS) if legacy else set())
+        strangers = [name for name in entries if name not in allowed]
+        if strangers:
+            raise RunError(
+                f"{run_dir}: the folder exists and was not written by subgroups run (it holds '{strangers[0]}'); "
+                "nothing was deleted; choose another -o or run name, or empty the folder"
+            )
+        listed = set(entries) & set(OUTPUTS)
+    paths = [run_dir / name for name in sorted(listed)]
+    return [path for path in paths if path.is_symlink() or path.is_file()]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def prepare_run_folder(run: RunParams, out_dir: str | Path) -> Path:
+    """Check, before anything is deleted or read, that ``out_dir/<name>`` may be written; create it."""
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise RunError(f"output folder {out} is a file, not a folder; give -o a folder for the run folders")
+    run_dir = out.resolve() / run.name
+    if run_dir.is_symlink():
+        raise RunError(f"{run_dir}: the run folder is a symbolic link; runs write only into real folders, remove the link")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"{run_dir}: exists and is not a folder; choose another -o or run name")
+    data = _data_path(run)
+    if data is not None and (_inside(Path(os.path.abspath(data)), run_dir) or _inside(data.resolve(), run_dir)):
+        raise RunError(f"data.source {run.data.source} lies inside the run folder {run_dir}; keep data outside run folders")
+    if run_dir.is_dir():
+        _own_outputs(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the run folder {run_dir} ({exc.strerror}); give -o a writable folder") from None
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        raise RunError(f"run folder {run_dir} is not writable; give -o a writable folder")
+    return run_dir
+
+
+def _lock_holder(fd: int) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+        return f"pid {int(record['pid'])} on {record.get('host', '?')}, since {record.get('since', '?')}"
+    return "another process"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def run_folder_lock(run_dir: Path) -> Iterator[None]:
+    """Hold the folder's lock for the duration of a run; a second run into the folder gets a one-line error."""
+    import fcntl
+
+    try:
+        fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise RunError(f"cannot create the lock in {run_dir} ({exc.strerror}); give -o a writable folder") from None
+    try:
+        busy = f"{run_dir}: another run is writing this folder ({{}}); wait for it to finish or give this run another name"
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                raise RunError(busy.format(_lock_holder(fd))) from None
+            # A file system without flock: fall back to the recorded pid (a dead holder does not block).
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                record = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+                if record.get("host") == socket.gethostname() and record["pid"] != os.getpid() and _alive(int(record["pid"])):
+                    raise RunError(busy.format(_lock_holder(fd))) from None
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def run(
@@ -93,13 +236,24 @@ def run(
 ) -> RunResult:
     """Execute one analysis end to end and leave its HTML reports in ``out_dir/<name>/``.
 
-    Raises `SubgroupsError` (one line) when the parameters or data are wrong or a notebook fails;
-    the run folder then holds ``status.json`` with the reason and no ``index.html``.
+    Raises `SubgroupsError` (one line) when the parameters or data are wrong, the run folder may not
+    be written (not written by the suite, a symbolic link, holding the data, busy with another run),
+    or a notebook fails; once the folder is accepted, a failed run leaves ``status.json`` with the
+    reason and no ``index.html``.
     """
     run_params = load_params(params, overrides)
-    run_dir = Path(out_dir).resolve() / run_params.name
-    _clean(run_dir)
-    _write_status(run_dir, "running")
+    run_dir = prepare_run_folder(run_params, out_dir)
+    with run_folder_lock(run_dir):
+        return _run_locked(run_params, run_dir, kernel)
+
+
+def _run_locked(run_params: RunParams, run_dir: Path, kernel: str) -> RunResult:
+    try:
+        for path in _own_outputs(run_dir):  # start clean; the model cache is kept
+            path.unlink()
+        _write_status(run_dir, "running")
+    except OSError as exc:
+        raise RunError(f"cannot write the run folder {run_dir} ({exc.strerror}); give -o a writable folder") from None
     try:
         params_file = run_dir / "params.yaml"
         params_file.write_text(yaml.safe_dump(_resolved_params(run_params), sort_keys=False), encoding="utf-8")
@@ -113,16 +267,26 @@ def run(
         (run_dir / "results.json").write_text(results_text, encoding="utf-8")
         index = run_dir / "index.html"
         index.write_text(index_page(analysis.results, reports), encoding="utf-8")
+        _write_status(run_dir, "succeeded")
     except SubgroupsError as exc:
-        _write_status(run_dir, "failed", reason=str(exc))
+        _mark_failed(run_dir, str(exc))
         raise
-    except BaseException as exc:  # a killed kernel, Ctrl-C, or a bug: never leave a run looking complete
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'interrupted'}"
-        _write_status(run_dir, "failed", reason=reason)
-        (run_dir / "index.html").unlink(missing_ok=True)
+    except OSError as exc:  # disk full, permissions changed under the run: the user's to fix
+        where = exc.filename or run_dir
+        message = f"cannot write {where} ({exc.strerror or type(exc).__name__}); free space or give -o a writable folder"
+        _mark_failed(run_dir, message)
+        raise RunError(message) from None
+    except BaseException as exc:  # a killed kernel, Ctrl-C, SIGTERM, or a bug: never leave a run looking complete
+        _mark_failed(run_dir, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'interrupted'}")
         raise
-    _write_status(run_dir, "succeeded")
     return RunResult(run_params.name, run_dir, index, analysis.results)
+
+
+def _mark_failed(run_dir: Path, reason: str) -> None:
+    with contextlib.suppress(OSError):
+        (run_dir / "index.html").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        _write_status(run_dir, "failed", reason=reason)
 
 
 def _execute(notebook: str, params_file: Path, run_dir: Path, kernel: str) -> Path:
