@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import gzip
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyreadstat
 import pytest
 from support import small_params
 
-from subgroups.data import load_trial
+from subgroups.data import DataWarning, load_trial, read_source
 from subgroups.datasets.actg175 import BASELINE, load_actg175
-from subgroups.errors import DataError
+from subgroups.errors import DataError, ParameterError
+from subgroups.params import DataSpec
 
 
 def test_csv_and_parquet_give_the_same_trial(small_csv: Path, tmp_path: Path):
@@ -24,7 +29,6 @@ def test_csv_and_parquet_give_the_same_trial(small_csv: Path, tmp_path: Path):
 
 
 def test_sas_transport_file(small_csv: Path, tmp_path: Path):
-    pyreadstat = pytest.importorskip("pyreadstat")
     # SAS transport version 5 (the FDA submission format): names of at most 8 characters.
     frame = pd.read_csv(small_csv)[["arm", "response", "snp_01", "snp_02", "smoking", "bmi", "age"]]
     xpt = tmp_path / "trial.xpt"
@@ -124,7 +128,7 @@ def test_bad_specifications_fail_with_one_line(small_csv: Path, change, message)
     [
         ("patient_name", lambda n: [f"Person {i}" for i in range(n)], "looks like a direct identifier"),
         ("contact", lambda n: [f"p{i}@example.org" for i in range(n)], "e-mail"),
-        ("birth", lambda n: [f"1950-01-{1 + i % 28:02d}" for i in range(n)], "look like dates"),
+        ("birth", lambda n: [f"1950-01-{1 + i % 28:02d}" for i in range(n)], "holds dates"),
         ("notes", lambda n: [f"free text {i}" for i in range(n)], "free text"),
         ("constant", lambda n: [1.0] * n, "same value for every patient"),
         ("empty", lambda n: [np.nan] * n, "missing for every patient"),
@@ -171,3 +175,264 @@ def test_actg175_has_baseline_covariates_only():
         assert post not in frame.columns
     assert set(BASELINE) <= set(frame.columns)
     assert frame["event"].isin([0, 1]).all() and frame["days"].gt(0).all()
+
+
+# --- exact reading of SAS, CSV and compressed files ------------------------------------------------
+
+
+def _exact_frame(n: int = 60) -> pd.DataFrame:
+    """Zeros, negative values, missing numbers and text, a long column name (needs XPORT v8)."""
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(
+        {
+            "arm": np.where(np.arange(n) % 2 == 0, "drug", "placebo"),
+            "response": np.round(rng.normal(0, 1, n), 3),
+            "baseline_severity_score": np.round(rng.normal(0, 5, n), 4),
+            "visits": rng.integers(-2, 3, n).astype(float),
+            "smoking": rng.choice(["never", "former", "current"], n).astype(object),
+        }
+    )
+    frame.loc[:4, "response"] = 0.0
+    frame.loc[5:9, "baseline_severity_score"] = 0.0
+    frame.loc[10:12, "baseline_severity_score"] = np.nan
+    frame.loc[13:14, "smoking"] = np.nan
+    frame.loc[15, "response"] = -0.0
+    return frame
+
+
+def _spec(path: Path, features: list[str], **outcome) -> DataSpec:
+    return DataSpec(
+        source=str(path),
+        treatment={"column": "arm", "treated": "drug", "control": "placebo"},
+        outcome=outcome or {"column": "response", "type": "continuous"},
+        features={"other": features},
+    )
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_sas_transport_v5_and_v8_read_back_identical_to_csv(tmp_path: Path, version: int):
+    frame = _exact_frame()
+    if version == 5:  # XPORT v5 allows names of at most 8 characters
+        frame = frame.rename(columns={"baseline_severity_score": "severity"})
+    xpt, csv = tmp_path / "trial.xpt", tmp_path / "trial.csv"
+    pyreadstat.write_xport(frame, str(xpt), table_name="TRIAL", file_format_version=version)
+    frame.to_csv(csv, index=False)
+    features = list(frame.columns[2:])
+    from_xpt, sha, _ = read_source(_spec(xpt, features))
+    from_csv, _, _ = read_source(_spec(csv, features))
+    assert list(from_xpt.columns) == list(frame.columns)
+    pd.testing.assert_frame_equal(from_xpt, from_csv, check_dtype=False)
+    pd.testing.assert_frame_equal(from_xpt, frame, check_dtype=False)
+    # Zeros stay exactly zero (pandas.read_sas turns them into 5.4e-79 in XPORT v5).
+    assert int((from_xpt["response"] == 0).sum()) == 6 and int((from_xpt.iloc[:, 2] == 0).sum()) == 5
+    assert from_xpt["smoking"].isna().sum() == 2 and from_xpt.iloc[:, 2].isna().sum() == 3
+    assert from_xpt["visits"].min() == -2
+    a, b = load_trial(_spec(xpt, features)), load_trial(_spec(csv, features))
+    np.testing.assert_array_equal(a.outcome, b.outcome)
+    pd.testing.assert_frame_equal(a.X, b.X)
+    assert len(sha) == 64
+
+
+def test_sas7bdat_is_read_through_pyreadstat_with_blank_text_missing(tmp_path: Path, monkeypatch):
+    path = tmp_path / "trial.sas7bdat"
+    path.write_bytes(b"not a SAS file at all" * 10)
+    with pytest.raises(DataError, match="cannot read the sas7bdat file") as info:
+        read_source(_spec(path, ["smoking"]))
+    assert "\n" not in str(info.value)
+    stored = pd.DataFrame(
+        {"arm": ["drug", "placebo", "drug"], "response": [0.0, -1.0, 2.0], "smoking": ["never", "  ", "current"]}
+    )
+    calls = []
+    monkeypatch.setattr(pyreadstat, "read_sas7bdat", lambda name: (calls.append(name), (stored.copy(), None))[1])
+    frame, _, _ = read_source(_spec(path, ["smoking"]))
+    assert calls == [str(path)]
+    assert frame["smoking"].isna().tolist() == [False, True, False] and frame["response"].tolist() == [0.0, -1.0, 2.0]
+
+
+def test_gzipped_csv_reads_identical_and_misnamed_files_are_explained(tmp_path: Path):
+    frame = _exact_frame()
+    plain, packed = tmp_path / "trial.csv", tmp_path / "trial.csv.gz"
+    frame.to_csv(plain, index=False)
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    features = list(frame.columns[2:])
+    pd.testing.assert_frame_equal(read_source(_spec(packed, features))[0], read_source(_spec(plain, features))[0])
+    misnamed = tmp_path / "packed.csv"
+    misnamed.write_bytes(packed.read_bytes())
+    with pytest.raises(DataError, match="is gzip-compressed although it is named .csv; rename it to packed.csv.gz"):
+        read_source(_spec(misnamed, features))
+    workbook = tmp_path / "book.csv"
+    workbook.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(DataError, match="spreadsheet or zip archive although it is named .csv"):
+        read_source(_spec(workbook, features))
+    bom = tmp_path / "excel.csv"  # Excel's "CSV UTF-8" starts with a byte-order mark
+    bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert list(read_source(_spec(bom, features))[0].columns) == list(frame.columns)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("trial.csv", "arm;response;age\ndrug;1,5;40\n", "separated by semicolons (';'), not commas; re-save it comma-separated"),
+        ("trial.csv", "arm\tresponse\tage\ndrug\t1.5\t40\n", "separated by tabs ('\\t'), not commas; name the file trial.tsv"),
+        ("trial.tsv", "arm,response,age\ndrug,1.5,40\n", "separated by commas (','), not tabs; name the file trial.csv"),
+        ("trial.xlsx", "x", "is a spreadsheet (.xlsx); export the sheet as CSV"),
+        ("trial.xls", "x", "is a spreadsheet (.xls)"),
+        ("trial.zip", "x", "is a compressed file (.zip); extract the data file"),
+        ("trial.csv.bz2", "x", "is a compressed file (.bz2)"),
+    ],
+)
+def test_wrong_delimiter_spreadsheets_and_archives_are_named(tmp_path: Path, name: str, content: str, message: str):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DataError, match=re.escape(message)) as info:
+        read_source(_spec(path, ["age"]))
+    assert "\n" not in str(info.value) and str(info.value).startswith(str(path))
+
+
+def test_folder_as_source(tmp_path: Path):
+    with pytest.raises(DataError, match="is a folder, not a data file; set data.source to the file inside it"):
+        read_source(_spec(tmp_path, ["age"]))
+
+
+# --- outcomes coded as text, event columns ---------------------------------------------------------
+
+
+def _text_outcome_frame(values: list[str], n: int = 40) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "arm": ["drug", "placebo"] * (n // 2),
+            "status": [values[i % len(values)] for i in range(n)],
+            "age": np.arange(n) * 0.5 + 40.25,  # all different: no repeated rows
+        }
+    )
+
+
+def test_binary_outcome_coded_as_text_needs_an_explicit_positive_label():
+    frame = _text_outcome_frame(["responder", "non-responder", " responder", "non-responder"])
+    frame.loc[3, "status"] = None
+    spec = _spec(Path("x"), ["age"], column="status", type="binary", positive="responder")
+    trial = load_trial(spec, frame)
+    assert trial.n == 39 and trial.dropped == {"missing outcome": 1}
+    expected = frame["status"].dropna().str.strip().eq("responder").to_numpy(float)
+    np.testing.assert_array_equal(trial.outcome, expected)
+    assert trial.outcome.sum() == 20
+    flipped = load_trial(
+        spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"positive": "non-responder"})}), frame
+    )
+    np.testing.assert_array_equal(flipped.outcome, 1 - trial.outcome)
+    unset = spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"positive": None})})
+    with pytest.raises(DataError) as info:
+        load_trial(unset, frame)
+    assert str(info.value) == (
+        "binary outcome 'status' is not coded 0/1 (values found: 'non-responder', 'responder'); "
+        "set data.outcome.positive to the value that counts as 1"
+    )
+    wrong = spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"positive": "yes"})})
+    with pytest.raises(DataError, match="positive 'yes' is not a value of binary outcome 'status' \\(values found: 'non-resp"):
+        load_trial(wrong, frame)
+    three = _text_outcome_frame(["good", "bad", "ugly"])
+    with pytest.raises(DataError, match="has 3 different values \\(values found: 'bad', 'good', 'ugly'\\)"):
+        load_trial(spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"positive": "good"})}), three)
+
+
+def test_binary_outcome_coded_1_2_needs_positive_and_positive_only_for_binary():
+    frame = _text_outcome_frame(["1", "2"])
+    frame["status"] = frame["status"].astype(int)
+    spec = _spec(Path("x"), ["age"], column="status", type="binary")
+    with pytest.raises(DataError, match="not coded 0/1 \\(values found: '1', '2'\\); set data.outcome.positive"):
+        load_trial(spec, frame)
+    coded = load_trial(spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"positive": 2})}), frame)
+    np.testing.assert_array_equal(coded.outcome, (frame["status"] == 2).to_numpy(float))
+    with pytest.raises(ParameterError, match="'positive' applies to binary outcomes only"):
+        load_trial({"name": "x", "data": {"source": "builtin:actg175", "treatment": {"column": "arm", "treated": "ZDV", "control": "ddI"},
+                    "outcome": {"column": "cd420", "type": "continuous", "positive": 1}}})  # fmt: skip
+
+
+def test_event_and_time_column_errors_show_the_values_found():
+    frame = _text_outcome_frame(["x"])
+    frame["time"] = np.arange(40) + 1.0
+    frame["event"] = ["yes", "no", "Yes", "2"] * 10
+    spec = _spec(Path("x"), ["age"], type="time_to_event", time="time", event="event")
+    with pytest.raises(DataError) as info:
+        load_trial(spec, frame)
+    assert str(info.value) == (
+        "event column 'event' must be 0 (censored) or 1 (event); values found: '2', 'Yes', 'no', 'yes'; recode it"
+    )
+    frame["event"] = 1
+    frame["time"] = frame["time"].astype(object)
+    frame.loc[0, "time"] = "lost"
+    with pytest.raises(DataError, match="time column 'time' is not numeric \\(values such as 'lost'\\)"):
+        load_trial(spec, frame)
+
+
+# --- duplicates ------------------------------------------------------------------------------------
+
+
+def test_ids_differing_only_by_spaces_are_duplicates(small_csv: Path, tmp_path: Path):
+    frame = pd.read_csv(small_csv)
+    frame["patient_id"] = frame["patient_id"].astype(str)
+    frame.loc[7, "patient_id"] = f" {frame.loc[2, 'patient_id']} "
+    path = tmp_path / "ids.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError) as info:
+        load_trial(small_params(path))
+    assert str(info.value) == (
+        "id column 'patient_id' has 1 duplicate id(s) (first at data rows 3 and 8), counting ids that differ only by "
+        "surrounding spaces; ids must be unique: remove repeated rows or correct the ids"
+    )
+    frame.loc[7, "patient_id"] = "  "
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match="has 1 missing or blank id"):
+        load_trial(small_params(path))
+
+
+def test_repeated_rows_warn_with_counts(small_csv: Path):
+    frame = pd.read_csv(small_csv)
+    repeated = pd.concat([frame, frame.iloc[[4, 9, 9]]], ignore_index=True)
+    params = small_params(small_csv, data__id_column=None)
+    with pytest.warns(DataWarning, match="3 of 403 rows repeat an earlier row exactly \\(first: data row 401 repeats row 5\\)"):
+        trial = load_trial(params, repeated)
+    assert trial.n == 403 and len(trial.notes) == 1 and "set data.id_column" in trial.notes[0]
+    relabelled = repeated.assign(patient_id=np.arange(403) + 10_000)
+    with pytest.warns(DataWarning, match="3 of 403 rows repeat an earlier row exactly apart from the id"):
+        load_trial(small_params(small_csv), relabelled)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_trial(small_params(small_csv), frame).notes == ()
+
+
+# --- identifiers: row numbers and dates --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (lambda n, rng: rng.permutation(n) + 1, "'subject' holds the whole numbers 1 to 400 once each"),
+        (lambda n, rng: rng.permutation(n).astype(float), "'subject' holds the whole numbers 0 to 399 once each"),
+        (lambda n, rng: 10_000 + 7 * rng.permutation(n), "'subject' holds a different whole number for every patient"),
+        (lambda n, rng: [f"2021/{1 + i % 12:02d}/{1 + i % 28:02d}" for i in range(n)], "'subject' holds dates"),
+        (lambda n, rng: [f"{1 + i % 28:02d}.{1 + i % 12:02d}.2021" for i in range(n)], "'subject' holds dates"),
+        (lambda n, rng: [f"{1 + i % 28:02d}MAR2021" for i in range(n)], "'subject' holds dates"),
+        (lambda n, rng: [20210101 + i % 28 for i in range(n)], "'subject' holds dates"),
+        (lambda n, rng: pd.to_datetime("2021-01-01") + pd.to_timedelta(np.arange(n) % 50, unit="D"), "'subject' holds dates"),
+    ],
+)
+def test_row_numbers_and_dates_are_refused_as_features(small_csv: Path, values, message):
+    frame = pd.read_csv(small_csv)
+    frame["subject"] = values(len(frame), np.random.default_rng(3))
+    params = small_params(small_csv)
+    params["data"]["features"]["other"] = [*params["data"]["features"]["other"], "subject"]
+    with pytest.raises(DataError, match=message) as info:
+        load_trial(params, frame)
+    assert "\n" not in str(info.value)
+
+
+def test_whole_number_measurements_are_not_mistaken_for_identifiers(small_csv: Path):
+    frame = pd.read_csv(small_csv)
+    rng = np.random.default_rng(4)
+    frame["cells"] = rng.choice(1_000_000, len(frame), replace=False)  # all different, but spread too wide to be an id
+    frame["visits"] = rng.integers(0, 12, len(frame))
+    params = small_params(small_csv)
+    params["data"]["features"]["other"] = [*params["data"]["features"]["other"], "cells", "visits"]
+    trial = load_trial(params, frame)
+    assert trial.encoder.describe("cells") == "numeric" and "visits" in trial.feature_names

@@ -8,9 +8,12 @@ encoded with a map back to the original column so results speak in original name
 from __future__ import annotations
 
 import csv
+import datetime
 import fnmatch
+import gzip
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,22 @@ _IDENTIFIER_NAME = re.compile(
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{9,}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
+_MONTH = (
+    r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)"
+)
+# Dates in any common spelling, ISO or not, optionally with a time: a date is not a number and can identify a patient.
+_DATE = re.compile(
+    r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 2021-03-15, 2021/03/15, 2021.3.15
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 15.03.2021, 03/15/21, 15-03-2021
+    rf"|\d{{1,2}}[-/ ]?{_MONTH}\.?[-/ ,]*\d{{2,4}}"  # 15-Mar-2021, 15MAR2021 (SAS DATE9.), 15 March 2021
+    rf"|{_MONTH}\.? \d{{1,2}},? \d{{4}})"  # March 15, 2021
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+
+
+class DataWarning(UserWarning):
+    """Something in the data deserves a look but does not stop the analysis (e.g. repeated rows)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +144,7 @@ class TrialData:
     source: str
     n_read: int
     dropped: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # warnings about the input (e.g. duplicated rows), also issued as DataWarning
 
     @property
     def n(self) -> int:
@@ -163,7 +182,13 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
 
 
 def read_source(spec: DataSpec, base_dir: str | None = None) -> tuple[pd.DataFrame, str, str]:
-    """Read the table named by ``data.source``: returns (frame, sha256, label)."""
+    """Read the table named by ``data.source``: returns (frame, sha256, label).
+
+    SAS files (XPORT v5 and v8, ``.sas7bdat``) are read with pyreadstat (ReadStat), which decodes
+    IBM and IEEE doubles exactly; ``pandas.read_sas`` is not used because it turns every 0 in an
+    XPORT v5 file into 5.4e-79 and refuses XPORT v8. A blank SAS character value is SAS's missing
+    value, so it becomes missing here, as an empty CSV cell does.
+    """
     source = spec.source
     if not source:
         raise DataError("no data: set data.source to a file path or builtin:synthetic / builtin:actg175")
@@ -172,43 +197,123 @@ def read_source(spec: DataSpec, base_dir: str | None = None) -> tuple[pd.DataFra
     path = Path(source).expanduser()
     if not path.is_absolute() and base_dir and (Path(base_dir) / path).exists():
         path = Path(base_dir) / path
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise DataError(f"{source}: unknown file type '{path.suffix}'; use .csv, .tsv, .parquet, .xpt or .sas7bdat")
+    if path.is_dir():
+        raise DataError(
+            f"{source}: is a folder, not a data file; set data.source to the file inside it (e.g. {source}/trial.csv)"
+        )
+    kind, compressed = _file_kind(path, source)
     if not path.is_file():
         raise DataError(f"{source}: data file not found")
     if path.stat().st_size == 0:
         raise DataError(f"{source}: the data file is empty")
+    _check_content(path, source, kind, compressed)
     try:
         if kind in ("csv", "tsv"):
-            sep = "," if kind == "csv" else "\t"
-            with path.open(encoding="utf-8", newline="") as handle:
-                header = next(csv.reader(handle, delimiter=sep), [])
-            repeated = sorted({name for name in header if header.count(name) > 1})
-            if repeated:
-                raise DataError(f"{source}: column name '{repeated[0]}' appears more than once; rename the duplicates")
-            frame = pd.read_csv(path, sep=sep, encoding="utf-8")
+            frame = _read_delimited(path, source, kind, compressed)
         elif kind == "parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_sas(path, format=kind, encoding="utf-8" if kind == "sas7bdat" else None)
-            frame = _decode_bytes(frame)
+            frame = _read_sas(path, kind)
+    except DataError:
+        raise
     except UnicodeDecodeError:
         raise DataError(f"{source}: not readable as UTF-8 text; re-save the file as UTF-8") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{source}: the data file is empty") from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except (pd.errors.ParserError, csv.Error, ValueError, OSError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{source}: cannot read the {kind} file ({first})") from None
     if frame.shape[0] == 0:
         raise DataError(f"{source}: the data file has no rows")
     return frame, _sha256_file(path), str(source)
 
 
-def _decode_bytes(frame: pd.DataFrame) -> pd.DataFrame:
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers")
+_COMPRESSED = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar", ".tgz", ".rar")
+_SUPPORTED = ".csv, .tsv, .csv.gz, .tsv.gz, .parquet, .xpt (SAS transport v5 or v8) or .sas7bdat"
+
+
+def _file_kind(path: Path, source: str) -> tuple[str, bool]:
+    """(reader, gzip-compressed) from the file name; spreadsheets and archives get a message saying what to do."""
+    suffix = path.suffix.lower()
+    inner = Path(path.stem).suffix.lower()
+    if suffix in _SPREADSHEETS:
+        raise DataError(
+            f"{source}: is a spreadsheet ({suffix}); export the sheet as CSV (UTF-8, comma-separated) and use that file"
+        )
+    if suffix == ".gz" and READERS.get(inner) in ("csv", "tsv"):
+        return READERS[inner], True
+    if suffix in _COMPRESSED:
+        raise DataError(
+            f"{source}: is a compressed file ({suffix}); extract the data file from it and set data.source to that file "
+            "(gzip-compressed .csv.gz and .tsv.gz are read directly)"
+        )
+    kind = READERS.get(suffix)
+    if kind is None:
+        raise DataError(f"{source}: unknown file type '{path.suffix}'; use {_SUPPORTED}")
+    return kind, False
+
+
+def _check_content(path: Path, source: str, kind: str, compressed: bool) -> None:
+    """A file whose bytes are a zip, spreadsheet or gzip although its name says otherwise."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if compressed or kind == "parquet":
+        return
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(
+            f"{source}: is a spreadsheet or zip archive although it is named {path.suffix}; "
+            "export the sheet as CSV (UTF-8, comma-separated), or extract the data file, and use that"
+        )
+    if head.startswith(b"\x1f\x8b"):
+        raise DataError(f"{source}: is gzip-compressed although it is named {path.suffix}; rename it to {path.name}.gz")
+
+
+_DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _read_delimited(path: Path, source: str, kind: str, compressed: bool) -> pd.DataFrame:
+    sep = "," if kind == "csv" else "\t"
+    opener = gzip.open if compressed else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        first_line = handle.readline()
+    header = next(csv.reader([first_line], delimiter=sep), [])
+    if len(header) <= 1:
+        counts = {d: first_line.count(d) for d in _DELIMITERS if d != sep}
+        likely = max(counts, key=counts.get)
+        if counts[likely]:
+            base = path.name.removesuffix(".gz").rsplit(".", 1)[0]
+            gz = ".gz" if compressed else ""
+            todo = {
+                "\t": f"name the file {base}.tsv{gz} (tab-separated)",
+                ",": f"name the file {base}.csv{gz} (comma-separated)",
+            }.get(
+                likely, "re-save it comma-separated with a decimal point (files separated by semicolons often use decimal commas)"
+            )
+            shown = "\\t" if likely == "\t" else likely
+            raise DataError(
+                f"{source}: reads as a single column, but its header is separated by {_DELIMITERS[likely]} ('{shown}'), "
+                f"not {_DELIMITERS[sep]}; {todo}"
+            )
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"{source}: column name '{repeated[0]}' appears more than once; rename the duplicates")
+    return pd.read_csv(path, sep=sep, encoding="utf-8-sig", compression="gzip" if compressed else None)
+
+
+def _read_sas(path: Path, kind: str) -> pd.DataFrame:
+    import pyreadstat
+
+    reader = pyreadstat.read_xport if kind == "xport" else pyreadstat.read_sas7bdat
+    try:
+        frame, _ = reader(str(path))
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as exc:
+        raise ValueError(str(exc) or "not a valid SAS file") from None
     for name in frame.columns:
-        if frame[name].dtype == object and frame[name].map(lambda v: isinstance(v, bytes)).any():
-            frame[name] = frame[name].map(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+        if frame[name].dtype == object:
+            blank = frame[name].map(lambda v: isinstance(v, str) and not v.strip())
+            if blank.any():
+                frame[name] = frame[name].mask(blank)
     return frame
 
 
@@ -237,17 +342,33 @@ def _is_numeric(col: pd.Series) -> bool:
     )
 
 
+def _canon(v: Any) -> str:
+    """One spelling per label: 1, 1.0 and "1" alike, surrounding spaces ignored (labels from YAML or files)."""
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v)).lower()
+    if isinstance(v, int | float | np.integer | np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
 def _match_label(values: pd.Series, label: Any) -> pd.Series:
-    """Rows whose arm equals `label`, comparing 1, 1.0 and "1" alike (labels from YAML or files)."""
+    """Rows whose value equals `label`, comparing 1, 1.0 and "1" alike (labels from YAML or files)."""
+    return values.map(lambda v: _canon(v) if pd.notna(v) else None) == _canon(label)
 
-    def canon(v: Any) -> str:
-        if isinstance(v, bool | np.bool_):
-            return str(bool(v)).lower()
-        if isinstance(v, int | float | np.integer | np.floating) and float(v).is_integer():
-            return str(int(v))
-        return str(v).strip()
 
-    return values.map(lambda v: canon(v) if pd.notna(v) else None) == canon(label)
+def _shown(values: pd.Series, limit: int = 6) -> str:
+    """The distinct values of a column for a one-line message: sorted, short, without line breaks."""
+
+    def order(text: str) -> tuple[int, float, str]:
+        try:
+            return (0, float(text), text)
+        except ValueError:
+            return (1, 0.0, text)
+
+    levels = sorted({_canon(v) for v in values.dropna()}, key=order)
+    clean = [re.sub(r"[\x00-\x1f\x7f]+", " ", v) for v in levels[:limit]]
+    text = ", ".join(f"'{v[:24]}...'" if len(v) > 27 else f"'{v}'" for v in clean)
+    return text + (f" and {len(levels) - limit} more" if len(levels) > limit else "") if levels else "none"
 
 
 def _assign_families(spec: DataSpec, available: list[str]) -> dict[str, str]:
@@ -284,14 +405,66 @@ def _screen_identifiers(frame: pd.DataFrame, names: list[str], spec: DataSpec) -
                 "(set it as data.id_column if it identifies patients)"
             )
         col = frame[name]
+        if _holds_dates(col):
+            raise DataError(
+                f"feature '{name}' holds dates; a date is not a number and can identify a patient: remove it from "
+                "data.features, or replace it by a duration (e.g. days from randomization)"
+            )
         if _is_numeric(col):
+            why = _row_number_like(col)
+            if why:
+                raise DataError(
+                    f"feature '{name}' {why}, as a row number or patient identifier does; remove it from data.features "
+                    "(set it as data.id_column if it identifies patients)"
+                )
             continue
-        text = col.dropna().astype(str).head(200)
+        text = col.dropna().astype(str).str.strip().head(200)
         if text.empty:
             continue
-        for pattern, what in ((_EMAIL, "e-mail addresses"), (_DATE, "dates"), (_PHONE, "phone numbers")):
+        for pattern, what in ((_EMAIL, "e-mail addresses"), (_PHONE, "phone numbers")):
             if text.map(lambda v, p=pattern: bool(p.match(v))).mean() > 0.5:
                 raise DataError(f"feature '{name}' holds what look like {what}; identifiers cannot be features, remove it")
+
+
+def _holds_dates(col: pd.Series) -> bool:
+    """Date or time values: datetime columns, date objects (pyreadstat, parquet), date strings, YYYYMMDD integers."""
+    if pd.api.types.is_datetime64_any_dtype(col) or isinstance(col.dtype, pd.PeriodDtype):
+        return True
+    values = col.dropna().head(200)
+    if values.empty or pd.api.types.is_bool_dtype(col):
+        return False
+    if _is_numeric(col):
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        if not (numbers.between(1900_01_01, 2100_12_31) & (numbers % 1 == 0)).all():
+            return False
+        parsed = pd.to_datetime(numbers.astype("int64").astype(str), format="%Y%m%d", errors="coerce")
+        return bool(parsed.notna().all())
+    if values.map(lambda v: isinstance(v, datetime.date | datetime.time)).mean() > 0.5:
+        return True
+    return bool(values.astype(str).str.strip().map(lambda v: bool(_DATE.match(v))).mean() > 0.5)
+
+
+def _row_number_like(col: pd.Series) -> str | None:
+    """Why a numeric column looks like a row number or identifier, or None.
+
+    A permutation of 1..n (or 0..n-1) is a row number. Whole numbers that are all different are an
+    identifier when they are too densely packed for that to happen by chance: n values spread over a
+    range of R integers are all distinct with probability at most exp(-n(n-1)/(2R)) (the birthday
+    bound, attained by the uniform distribution); below 0.001 uniqueness is no accident, so genuine
+    counts or measurements (ages, CD4 counts) are never refused for it.
+    """
+    if pd.api.types.is_bool_dtype(col):
+        return None
+    values = pd.to_numeric(col, errors="coerce").dropna().to_numpy(float)
+    n = values.size
+    if n < 10 or not np.isfinite(values).all() or (values % 1 != 0).any() or np.unique(values).size != n:
+        return None
+    low, high = values.min(), values.max()
+    if low in (0.0, 1.0) and high == low + n - 1:
+        return f"holds the whole numbers {low:.0f} to {high:.0f} once each"
+    if n >= 20 and n * (n - 1) / (2 * (high - low + 1)) > -np.log(0.001):
+        return "holds a different whole number for every patient"
+    return None
 
 
 def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
@@ -315,31 +488,96 @@ def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
 def _outcome_arrays(frame: pd.DataFrame, spec: DataSpec) -> tuple[np.ndarray, np.ndarray | None]:
     out = spec.outcome
     if out.type == "time_to_event":
-        time = pd.to_numeric(frame[out.time], errors="coerce")
-        if time.isna().any() and frame[out.time].notna().all():
-            raise DataError(f"time column '{out.time}' is not numeric")
+        raw_time = frame[out.time]
+        time = pd.to_numeric(raw_time, errors="coerce")
+        bad = time.isna() & raw_time.notna()
+        if bad.any():
+            raise DataError(
+                f"time column '{out.time}' is not numeric (values such as {_shown(raw_time[bad], 3)}); recode them as numbers"
+            )
         if (time <= 0).any():
             raise DataError(f"time column '{out.time}' has zero or negative times; survival times must be > 0")
-        event_raw = pd.to_numeric(frame[out.event], errors="coerce")
+        raw_event = frame[out.event]
+        event_raw = pd.to_numeric(raw_event, errors="coerce")
         values = set(event_raw.dropna().unique())
-        if not values <= {0, 1} or (event_raw.isna() & frame[out.event].notna()).any():
-            raise DataError(f"event column '{out.event}' must be 0 (censored) or 1 (event)")
+        if not values <= {0, 1} or (event_raw.isna() & raw_event.notna()).any():
+            raise DataError(
+                f"event column '{out.event}' must be 0 (censored) or 1 (event); values found: {_shown(raw_event)}; recode it"
+            )
         return time.to_numpy(float), event_raw.to_numpy(float)
     raw = frame[out.column]
+    if out.type == "binary":
+        return _binary_outcome(raw, out.column, out.positive), None
     values = pd.to_numeric(raw, errors="coerce")
     if (values.isna() & raw.notna()).any():
-        bad = raw[values.isna() & raw.notna()].astype(str).iloc[0] if out.type == "continuous" else None
-        detail = f" (e.g. '{bad}')" if bad is not None and len(bad) < 20 and not bad.replace(".", "").isdigit() else ""
+        bad = raw[values.isna() & raw.notna()].astype(str).iloc[0]
+        detail = f" (e.g. '{bad}')" if len(bad) < 20 and not bad.replace(".", "").isdigit() and "\n" not in bad else ""
         raise DataError(f"outcome column '{out.column}' is not numeric{detail}; recode it as numbers")
     if np.isinf(values).any():
         raise DataError(f"outcome column '{out.column}' has infinite values")
-    if out.type == "binary":
-        levels = set(values.dropna().unique())
-        if not levels <= {0, 1}:
-            raise DataError(
-                f"binary outcome '{out.column}' has {len(levels)} different values; a binary outcome must be coded 0/1"
-            )
     return values.to_numpy(float), None
+
+
+def _binary_outcome(raw: pd.Series, column: str, positive: Any) -> np.ndarray:
+    """1 for the outcome counted as positive, 0 for the other value, NaN where missing.
+
+    Numbers 0/1 (or booleans) need nothing more; any other coding, text such as
+    "responder"/"non-responder" included, needs ``data.outcome.positive``: which value is 1 is never guessed.
+    """
+    levels = {_canon(v) for v in raw.dropna()}
+    found = f"values found: {_shown(raw)}"
+    if len(levels) > 2:
+        raise DataError(
+            f"binary outcome '{column}' has {len(levels)} different values ({found}); a binary outcome has two: recode it"
+        )
+    if positive is not None:
+        hit = _match_label(raw, positive)
+        if not hit.any():
+            raise DataError(
+                f"data.outcome.positive '{positive}' is not a value of binary outcome '{column}' ({found}); set it to one of them"
+            )
+        return np.where(raw.isna(), np.nan, hit.to_numpy(float))
+    values = pd.to_numeric(raw, errors="coerce")
+    if (values.isna() & raw.notna()).any() or not set(values.dropna().unique()) <= {0, 1}:
+        raise DataError(
+            f"binary outcome '{column}' is not coded 0/1 ({found}); set data.outcome.positive to the value that counts as 1"
+        )
+    return values.to_numpy(float)
+
+
+def _check_ids(ids: pd.Series, column: str) -> None:
+    """Ids present and unique; "P01" and "P01 " are the same patient (1 and 1.0 too)."""
+    key = ids.map(lambda v: _canon(v) if pd.notna(v) else "")
+    if (key == "").any():
+        raise DataError(f"id column '{column}' has {int((key == '').sum())} missing or blank id(s); every row needs an id")
+    repeated = key.duplicated()
+    if repeated.any():
+        first = np.flatnonzero(key.to_numpy() == key[repeated].iloc[0])[:2] + 1
+        spaces = int(repeated.sum()) > int(ids.astype(str).duplicated().sum())
+        raise DataError(
+            f"id column '{column}' has {int(repeated.sum())} duplicate id(s) (first at data rows {first[0]} and {first[1]})"
+            + (", counting ids that differ only by surrounding spaces" if spaces else "")
+            + "; ids must be unique: remove repeated rows or correct the ids"
+        )
+
+
+def _repeated_rows(frame: pd.DataFrame, id_column: str | None) -> tuple[str, ...]:
+    """A warning (with counts) when rows repeat another row exactly (apart from the id): likely double entry."""
+    values = frame.drop(columns=[id_column]) if id_column else frame
+    repeated = values.duplicated()
+    if not repeated.any():
+        return ()
+    digest = pd.util.hash_pandas_object(values, index=False).to_numpy()
+    later = int(np.flatnonzero(repeated.to_numpy())[0])
+    earlier = int(np.flatnonzero(digest == digest[later])[0])
+    note = (
+        f"{int(repeated.sum())} of {len(frame)} rows repeat an earlier row exactly"
+        + (" apart from the id" if id_column else "")
+        + f" (first: data row {later + 1} repeats row {earlier + 1}); check the file for double entry"
+        + ("" if id_column else ", or set data.id_column so that repeated patients are an error")
+    )
+    warnings.warn(note, DataWarning, stacklevel=4)
+    return (note,)
 
 
 def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFrame | str | Path | None = None) -> TrialData:
@@ -381,11 +619,8 @@ def prepare_trial(frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source:
     if spec.id_column:
         if spec.id_column not in frame.columns:
             raise DataError(f"{source}: id column '{spec.id_column}' not found")
-        ids = frame[spec.id_column]
-        if ids.isna().any():
-            raise DataError(f"id column '{spec.id_column}' has missing ids")
-        if ids.duplicated().any():
-            raise DataError(f"id column '{spec.id_column}' has {int(ids.duplicated().sum())} duplicate id(s); ids must be unique")
+        _check_ids(frame[spec.id_column], spec.id_column)
+    notes = _repeated_rows(frame, spec.id_column)
 
     # Arms: explicit labels only.
     arm = frame[spec.treatment.column]
@@ -457,4 +692,5 @@ def prepare_trial(frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source:
         source=source,
         n_read=n_read,
         dropped=dropped,
+        notes=notes,
     )

@@ -52,6 +52,7 @@ class OutcomeSpec(_Strict):
     time_unit: Literal["days", "weeks", "months", "years"] = "days"  # time-to-event: unit of `time`, labels every time-scale number
     higher_is_better: bool = True
     label: str | None = None
+    positive: Label | None = None  # binary: the value counted as 1 (needed when the outcome is coded as text)
 
     @model_validator(mode="after")
     def _columns(self) -> OutcomeSpec:
@@ -60,6 +61,8 @@ class OutcomeSpec(_Strict):
                 raise ValueError("a time_to_event outcome needs 'time' and 'event' columns")
         elif not self.column:
             raise ValueError(f"a {self.type} outcome needs 'column'")
+        if self.positive is not None and self.type != "binary":
+            raise ValueError(f"'positive' applies to binary outcomes only; remove it from this {self.type} outcome")
         return self
 
     @property
