@@ -136,3 +136,105 @@ def test_multi_arm_file_without_chosen_arms(tmp_path: Path, capsys):
     }
     code, err = _run(tmp_path, capsys, params, tmp_path / "absent")
     assert code == 2 and "missing required key 'data.treatment.treated'" in err and len(err.splitlines()) == 1
+
+
+# --- data reading (issue 13.5, 14.6) ---
+
+
+def _semicolons(path: Path, frame: pd.DataFrame) -> None:
+    frame.to_csv(path, index=False, sep=";", decimal=",")
+
+
+def _gzip_named_csv(path: Path, frame: pd.DataFrame) -> None:
+    import gzip
+
+    path.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
+
+
+def _spreadsheet_named_csv(path: Path, frame: pd.DataFrame) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as book:  # an .xlsx is a zip archive
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+
+
+READING_CASES = {
+    "semicolon-delimited csv": ("trial.csv", _semicolons, {}, "separated by semicolons (';'), not commas"),
+    "xlsx workbook": ("trial.xlsx", _spreadsheet_named_csv, {}, "export the sheet as CSV"),
+    "xlsx saved as .csv": ("trial.csv", _spreadsheet_named_csv, {}, "spreadsheet or zip archive although it is named .csv"),
+    "gzip saved as .csv": ("trial.csv", _gzip_named_csv, {}, "is gzip-compressed although it is named .csv"),
+    "zip archive": ("trial.zip", _spreadsheet_named_csv, {}, "is a compressed file (.zip); extract the data file"),
+    "folder as source": ("folder", None, {}, "is a folder, not a data file"),
+    "ids differing by a trailing space": (
+        "trial.csv",
+        lambda p, f: f.assign(patient_id=f.patient_id.astype(str).where(f.index != 5, f.patient_id.astype(str)[0] + " ")).to_csv(
+            p, index=False
+        ),
+        {},
+        "1 duplicate id(s) (first at data rows 1 and 6), counting ids that differ only by surrounding spaces",
+    ),
+    "binary outcome coded as text": (
+        "trial.csv",
+        lambda p, f: f.assign(response=np.where(f.response > f.response.median(), "responder", "non-responder")).to_csv(
+            p, index=False
+        ),
+        {"outcome": {"column": "response", "type": "binary"}},
+        "(values found: 'non-responder', 'responder'); set data.outcome.positive",
+    ),
+    "row number as feature": (
+        "trial.csv",
+        lambda p, f: f.assign(subject=np.arange(len(f))[::-1] + 1).to_csv(p, index=False),
+        {"feature": "subject"},
+        "feature 'subject' holds the whole numbers 1 to 200 once each",
+    ),
+    "non-ISO dates as feature": (
+        "trial.csv",
+        lambda p, f: f.assign(visit=[f"2021/03/{1 + i % 28:02d}" for i in range(len(f))]).to_csv(p, index=False),
+        {"feature": "visit"},
+        "feature 'visit' holds dates",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(READING_CASES))
+def test_bad_data_files_are_one_line_and_exit_2(case, tmp_path: Path, capsys):
+    name, write, options, expected = READING_CASES[case]
+    path = tmp_path / name
+    if write is None:
+        path.mkdir()
+    else:
+        write(path, _frame())
+    params = small_params(path)
+    if "outcome" in options:
+        params["data"]["outcome"] = options["outcome"]
+    if "feature" in options:
+        params["data"]["features"]["other"] = [*params["data"]["features"]["other"], options["feature"]]
+    code, err = _run(tmp_path, capsys, params, path if path.is_file() else tmp_path / "absent")
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    assert expected in err, err
+
+
+def test_event_column_error_lists_the_values_found(tmp_path: Path, capsys):
+    path = tmp_path / "tte.csv"
+    frame = _tte_frame()
+    frame.assign(event=np.where(frame.event == 1, "died", "censored")).to_csv(path, index=False)
+    params = small_params(path)
+    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    code, err = _run(tmp_path, capsys, params, path)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "must be 0 (censored) or 1 (event); values found: 'censored', 'died'" in err, err
+
+
+def test_text_binary_outcome_with_positive_label_validates(tmp_path: Path, capsys):
+    path = tmp_path / "trial.csv"
+    frame = _frame()
+    frame.assign(response=np.where(frame.response > frame.response.median(), "responder", "non-responder")).to_csv(
+        path, index=False
+    )
+    params = small_params(path)
+    params["data"]["outcome"] = {"column": "response", "type": "binary", "positive": "responder"}
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    assert main(["validate", str(params_file)]) == 0
+    assert "200 patients" in capsys.readouterr().out
