@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,90 @@ def test_multi_arm_file_without_chosen_arms(tmp_path: Path, capsys):
     }
     code, err = _run(tmp_path, capsys, params, tmp_path / "absent")
     assert code == 2 and "missing required key 'data.treatment.treated'" in err and len(err.splitlines()) == 1
+
+
+# --- run folders and faults (issue 14.1, 14.3, 14.5) ---
+# Each is refused by `validate` with one line and exit 2, before any fit (what `run` would otherwise reject only
+# after fitting, or crash on as an internal error).
+
+
+def _tte(change):
+    def build():
+        frame = _tte_frame()
+        change(frame)
+        return frame
+
+    return build
+
+
+VALIDATE_CASES = {
+    "seed above 2**32-1": (_frame, {"estimation": {"seed": 2**32}}, "less than or equal to 4294967295"),
+    "simulation seed above 2**32-1": (None, {"simulation_seed": 2**32}, "less than or equal to 4294967295"),
+    "outcome near 1e307": (lambda: _with("response", lambda f: f.response * 1e306)(_frame()), {}, "rescale it"),
+    "feature near 1e307": (lambda: _with("crp", lambda f: f.crp * 1e305)(_frame()), {}, "feature 'crp' has values as large"),
+    "over-long header field": (lambda: _frame().assign(**{"x" * 200_000: 1.0}), {}, "field larger than field limit"),
+    "no events at all": (_tte(lambda f: f.__setitem__("event", 0)), {"tte": True}, "no events in the treated arm"),
+    "no events in the control arm": (
+        _tte(lambda f: f.__setitem__("event", f.event.where(f.arm != "placebo", 0))),
+        {"tte": True},
+        "no events in the control arm ('placebo')",
+    ),
+    "infinite survival time": (
+        _tte(lambda f: f.__setitem__("time", f.time.where(f.index != 4, np.inf))),
+        {"tte": True},
+        "infinite times",
+    ),
+    "pre-specified subgroup with a typo": (_frame, {"prespecified": ["bmii >= 30"]}, "names 'bmii', which is not an analysed"),
+    "pre-specified subgroup unreadable": (_frame, {"prespecified": ["bmi is large"]}, "cannot read 'bmi is large'"),
+    "pre-specified subgroup on text": (_frame, {"prespecified": ["bmi >= high"]}, "'high' is not a number"),
+    "pre-specified subgroup selecting nobody": (
+        _frame,
+        {"prespecified": ["age >= 30 and age < 0"]},
+        "selects 0 of 200 patients",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALIDATE_CASES))
+def test_validate_refuses_what_run_would_reject_after_fitting(case, tmp_path: Path, capsys):
+    build, options, expected = VALIDATE_CASES[case]
+    path = tmp_path / "trial.csv"
+    params = small_params(path)
+    if build is None:
+        params["data"]["source"] = "builtin:synthetic"
+        params["data"]["simulation"] = {"seed": options["simulation_seed"]}
+    else:
+        build().to_csv(path, index=False)
+    if options.get("tte"):
+        params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    if "estimation" in options:
+        params["estimation"].update(options["estimation"])
+    if "prespecified" in options:
+        params.setdefault("subgroups", {})["prespecified"] = options["prespecified"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a numpy overflow warning would be a second line on stderr
+        code, err = _run(tmp_path, capsys, params, path)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    assert expected in err, err
+
+
+def test_run_refuses_a_trial_without_events_before_fitting(tmp_path: Path, capsys, monkeypatch):
+    from subgroups import analysis
+
+    monkeypatch.setattr(analysis, "_finish", lambda *a: pytest.fail("fitted although the data cannot be analysed"))
+    path = tmp_path / "tte.csv"
+    frame = _tte_frame()
+    frame["event"] = 0
+    frame.to_csv(path, index=False)
+    params = small_params(path, name="no_events")
+    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    assert main(["run", str(params_file), "-o", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no events in the treated arm" in err, err
+    assert "no events" in (tmp_path / "runs" / "no_events" / "status.json").read_text()
 
 
 # --- data reading (issue 13.5, 14.6) ---

@@ -9,6 +9,7 @@ import hashlib
 import json
 import pickle
 import platform
+import re
 import subprocess
 import warnings
 from dataclasses import dataclass
@@ -128,7 +129,54 @@ def analyze(data: pd.DataFrame | str | Path | None, params: RunParams | dict | s
     >>> a.results["ate"]["estimate"], a.importance.index[0]        # doctest: +SKIP
     """
     run = load_params(params, overrides)
-    return _finish(run, load_trial(run, data))
+    trial = load_trial(run, data)
+    check_trial(run, trial)
+    return _finish(run, trial)
+
+
+# Values this large overflow double precision once squared (variances, ridge Gram matrices).
+MAX_MAGNITUDE = 1e100
+
+
+def check_trial(run: RunParams, trial: TrialData) -> None:
+    """Refuse, before any fitting, what the analysis would otherwise reject only after fitting.
+
+    Checks: time-to-event times finite and at least one event per arm (a Cox model or a survival
+    curve without events has no estimate), outcome and numeric features small enough that their
+    squares stay finite, and every pre-specified subgroup readable, on analysed features, and
+    holding patients on both sides. `subgroups validate` runs the same checks.
+    """
+    from subgroups.errors import DataError
+    from subgroups.rules import members, parse_condition
+
+    out = trial.spec.outcome
+    treated, control = (str(label) for label in trial.arm_labels)
+    if out.type == "time_to_event":
+        if not np.isfinite(trial.outcome).all():
+            raise DataError(f"time column '{out.time}' has infinite times; replace them by the last follow-up time")
+        for which, label, arm in (("treated", treated, 1), ("control", control, 0)):
+            if not (trial.event[trial.treatment == arm] == 1).any():
+                raise DataError(
+                    f"event column '{out.event}' has no events in the {which} arm ('{label}'); "
+                    "a time-to-event analysis needs at least one event per arm"
+                )
+    columns = [(f"outcome column '{out.time if out.type == 'time_to_event' else out.column}'", trial.outcome)]
+    columns += [
+        (f"feature '{name}'", pd.to_numeric(trial.features[name], errors="coerce").to_numpy(float))
+        for name in trial.encoder.numeric
+    ]
+    for what, values in columns:
+        largest = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+        if largest > MAX_MAGNITUDE:
+            raise DataError(f"{what} has values as large as {largest:.3g}; rescale it (e.g. other units) below {MAX_MAGNITUDE:g}")
+    for expression in run.subgroups.prespecified:
+        # The same reading as rules.prespecified_subgroups, which runs only after fitting.
+        conditions = tuple(parse_condition(part, trial) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
+        inside = members(conditions, trial.features)
+        if inside.sum() < 2 or (~inside).sum() < 2:
+            raise DataError(
+                f"subgroups.prespecified: {expression!r} selects {int(inside.sum())} of {inside.size} patients; it needs both sides"
+            )
 
 
 def cache_key(run: RunParams, trial_fingerprint: str, whole: bool = False) -> str:
@@ -161,6 +209,7 @@ def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, 
     """
     run = load_params(params, overrides)
     trial = load_trial(run)
+    check_trial(run, trial)
     if cache_dir is None:
         return _finish(run, trial)
     folder = Path(cache_dir)

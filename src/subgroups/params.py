@@ -20,6 +20,7 @@ from subgroups.errors import ParameterError
 
 FAMILIES = ("genetic", "lifestyle", "disease", "other")
 Label = str | int | float | bool
+MAX_SEED = 2**32 - 1  # scikit-learn and numpy legacy seeds are 32-bit
 
 
 class _Strict(BaseModel):
@@ -79,7 +80,7 @@ class SimulationSpec(_Strict):
 
     scenario: Literal["PM-NULL-a", "PM-NULL-b", "PM-SNP", "PM-LIFESEV", "PM-TTE"] = "PM-SNP"
     n: int = Field(default=2000, ge=40, le=2_000_000)
-    seed: int = Field(default=2026, ge=0)
+    seed: int = Field(default=2026, ge=0, le=MAX_SEED)
     b1_rel: float = 2.0
     level: Literal["L0", "L1", "L2"] = "L2"
 
@@ -111,7 +112,7 @@ class EstimationParams(_Strict):
 
     learner: Literal["auto", "t_learner", "x_learner", "dr_learner", "causal_forest"] = "auto"
     folds: int = Field(default=5, ge=2, le=20)
-    seed: int = Field(default=7, ge=0)
+    seed: int = Field(default=7, ge=0, le=MAX_SEED)
     n_estimators: int = Field(default=400, ge=8, le=10_000)
     min_samples_leaf: int = Field(default=10, ge=1)
     nuisance_iterations: int = Field(default=100, ge=10, le=5000)
