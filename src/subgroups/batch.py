@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from subgroups.errors import ParameterError
+from subgroups.errors import ParameterError, RunError
 from subgroups.params import load_params, parse_yaml
 
 
@@ -106,8 +106,14 @@ def run_batch(
     from distributed import Client, LocalCluster, as_completed
 
     specs = expand(params_files)
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise RunError(f"output folder {out} is a file, not a folder; give -o a folder for the run folders")
+    out = out.resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the output folder {out} ({exc.strerror}); give -o a writable folder") from None
     if scheduler:
         client, cluster = Client(scheduler), None
     else:
@@ -130,9 +136,22 @@ def run_batch(
             cluster.close()
     order = {spec.name: i for i, spec in enumerate(specs)}
     summary = pd.DataFrame(sorted(records, key=lambda r: order[r["name"]]))
-    summary.to_csv(out / "summary.csv", index=False)
+    spreadsheet_safe(summary).to_csv(out / "summary.csv", index=False)
     (out / "index.html").write_text(batch_index(summary), encoding="utf-8")
     return summary
+
+
+# A cell starting with one of these is read as a formula by spreadsheets (CSV injection, OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which every text cell that a spreadsheet would run as a formula starts with a single quote."""
+
+    def neutral(value: Any) -> Any:
+        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+    return frame.apply(lambda column: column if pd.api.types.is_numeric_dtype(column) else column.map(neutral))
 
 
 def batch_index(summary: pd.DataFrame) -> str:
