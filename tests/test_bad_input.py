@@ -323,3 +323,41 @@ def test_text_binary_outcome_with_positive_label_validates(tmp_path: Path, capsy
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["validate", str(params_file)]) == 0
     assert "200 patients" in capsys.readouterr().out
+
+
+# --- injection and YAML (issue 14.2, 14.4) ---
+
+
+def test_alias_bomb_is_one_line_and_fast(tmp_path: Path, capsys):
+    import time
+
+    from test_params import BILLION_LAUGHS
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BILLION_LAUGHS + "\n")
+    started = time.perf_counter()
+    code = main(["validate", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert time.perf_counter() - started < 1.0
+    assert code == 2 and len(err.splitlines()) == 1 and "aliases (*name) expand this file" in err, err
+
+
+def test_duplicate_yaml_key_is_one_line_naming_key_and_line(tmp_path: Path, capsys):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(small_params(tmp_path / "trial.csv"), sort_keys=False) + "name: other\n")
+    line = len(path.read_text().splitlines())
+    code = main(["validate", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == f"error: {path} line {line}: duplicate key 'name' (first given on line 1); keep only one", err
+
+
+@pytest.mark.parametrize("separator", ["\n", "\r\n", "\u2028", "\x0b"])
+def test_a_line_break_in_a_label_keeps_the_error_on_one_line(separator, tmp_path: Path, capsys):
+    path = tmp_path / "trial.csv"
+    _frame().to_csv(path, index=False)
+    params = small_params(path)
+    params["data"]["treatment"]["control"] = f"pla{separator}cebo"
+    code, err = _run(tmp_path, capsys, params, path)
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error: "), err
+    shown = separator.encode("unicode_escape").decode()  # \n, \r\n, \u2028, \x0b
+    assert f"pla{shown}cebo" in err, err

@@ -100,3 +100,48 @@ def test_bad_yaml_and_missing_file(tmp_path: Path):
         load_params(tmp_path / "absent.yaml")
     with pytest.raises(ParameterError, match=r"\.yaml or \.yml"):
         load_params(tmp_path / "params.json")
+
+
+# --- injection and YAML (issue 14.2, 14.4) ---
+
+BILLION_LAUGHS = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"{b}: &{b} [{','.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi")]
+)  # 9 levels of 9 aliases: 9**9 ≈ 387 million strings once expanded
+
+
+def test_alias_bomb_fails_fast_in_one_line_without_memory(tmp_path: Path):
+    import time
+    import tracemalloc
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BILLION_LAUGHS + "\n")
+    assert len(BILLION_LAUGHS) < 500
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(ParameterError) as caught:
+        load_params(path)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 0.5 and peak < 20e6, (elapsed, peak)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"{path} line ") and "expand this file to more than 100,000" in message
+
+
+def test_aliases_that_stay_small_and_merge_keys_still_work():
+    tree = parse_yaml("base: &b {seed: 3, folds: 4}\nestimation:\n  <<: *b\n  seed: 5\nagain: *b\n")
+    assert tree == {"base": {"seed": 3, "folds": 4}, "estimation": {"seed": 5, "folds": 4}, "again": {"seed": 3, "folds": 4}}
+    with pytest.raises(ParameterError, match=r"^parameters line 2: an alias refers to a value that contains it"):
+        parse_yaml("name: x\ndata: &d {copy: *d}\n")
+    with pytest.raises(ParameterError, match="nested too deeply"):
+        parse_yaml("[" * 600 + "]" * 600)
+
+
+def test_duplicate_keys_are_errors_naming_key_and_line():
+    text = "name: x\nestimation:\n  seed: 1\n  folds: 3\n  seed: 2\n"
+    with pytest.raises(ParameterError, match=r"^p.yaml line 5: duplicate key 'seed' \(first given on line 3\); keep only one$"):
+        parse_yaml(text, where="p.yaml")
+    with pytest.raises(ParameterError, match=r"line 3: duplicate key 'name'"):
+        parse_yaml("name: x\ndata: {}\nname: y\n")
+    assert parse_yaml("a: {seed: 1}\nb: {seed: 1}\n") == {"a": {"seed": 1}, "b": {"seed": 1}}  # same key, other mapping

@@ -67,6 +67,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Characters that would end the line of an error message (str.splitlines' set) or drive the terminal.
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, 0x85)} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def one_line(message: object) -> str:
+    """An error message as one printable line: a newline in a label or a column name (they come
+    from the user's files) is shown as ``\\n`` instead of splitting the message."""
+    return str(message).translate(_CONTROL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -122,7 +138,7 @@ def _command(args: argparse.Namespace) -> int:
             )
         return 0
     except SubgroupsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except Exception as exc:
         if args.debug:

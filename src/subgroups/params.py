@@ -185,8 +185,75 @@ class RunParams(_Strict):
 # --- YAML with YAML 1.2 booleans and floats ----------------------------------------------------
 
 
+# A parameter file holds a few hundred values; aliases (*name) may not expand it past this many.
+# Without a bound, a few hundred bytes of nested aliases ("billion laughs") expand to billions of
+# values when the tree is copied and validated.
+MAX_YAML_VALUES = 100_000
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML that parses but is refused: a duplicate key, or aliases that expand too far."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader where only true/false are booleans and 1e-3 is a float (YAML 1.2 core schema)."""
+    """SafeLoader where only true/false are booleans and 1e-3 is a float (YAML 1.2 core schema),
+    a duplicate key is an error, and aliases may expand to at most `MAX_YAML_VALUES` values."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expansion(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        # Checked before merge keys (<<) are flattened: a key given next to a merge overrides it on purpose.
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                if key in first_line:
+                    raise _Refused(
+                        problem=f"duplicate key {key!r} (first given on line {first_line[key]}); keep only one",
+                        problem_mark=key_node.start_mark,
+                    )
+                first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose values, with every alias expanded, exceed `MAX_YAML_VALUES`, or
+    that contains itself through an alias. Sizes are memoized per node, so this costs one visit
+    of each distinct node, however far the aliases would expand."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise _Refused(
+                problem="an alias refers to a value that contains it; write the values out", problem_mark=node.start_mark
+            )
+        open_nodes.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = []
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_YAML_VALUES:
+                raise _Refused(
+                    problem=f"aliases (*name) expand this file to more than {MAX_YAML_VALUES:,} values; write the values out",
+                    problem_mark=child.start_mark,
+                )
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    size(root)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -209,9 +276,15 @@ _Loader.add_implicit_resolver(
 
 
 def parse_yaml(text: str, where: str = "parameters") -> Any:
-    """Parse YAML text with YAML 1.2 booleans and floats; a syntax error is one line."""
+    """Parse YAML text with YAML 1.2 booleans and floats; a syntax error, a duplicate key or an
+    alias bomb is one line."""
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except _Refused as exc:
+        line = f" line {exc.problem_mark.line + 1}" if exc.problem_mark is not None else ""
+        raise ParameterError(f"{where}{line}: {exc.problem}") from None
+    except RecursionError:
+        raise ParameterError(f"{where}: values are nested too deeply for a parameter file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
