@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import re
+import string
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from subgroups.audit import Audit
+
+# Line breaks that Markdown (or str.splitlines) would honour: a label must not start a new block.
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+# Entities, not backslashes, for the HTML-special characters: entities stay inert even where a
+# Markdown renderer treats a line as raw HTML and ignores backslash escapes.
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+
+
+def md_escape(value: object) -> str:
+    """Text from the data or the parameters (column names, levels, arm labels, file names, rules) made
+    safe for report Markdown: it renders literally, never as markup, HTML, a link or `$` math.
+
+    Every user-supplied string passes through here before it reaches a Markdown sentence; tables
+    go through `table` (HTML-escaped by pandas). HTML-special characters become entities, every
+    other ASCII punctuation character is backslash-escaped (CommonMark allows this for all of them),
+    and line breaks become spaces.
+    """
+    text = _LINE_BREAKS.sub(" ", str(value))
+    return "".join(_ENTITIES.get(c) or (f"\\{c}" if c in string.punctuation else c) for c in text)
+
+
+def md_code(value: object) -> str:
+    """A name shown as code in report Markdown, escaped by `md_escape` (a backtick code span would
+    let a name containing backticks close the span and inject markup)."""
+    return f"<code>{md_escape(value)}</code>"
 
 
 def fmt(value: float | None, spec: str) -> str:
@@ -27,16 +54,16 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
     data = results["data"]
     arms = data["arms"]
     lines = [
-        f"**Data:** {results['provenance']['data_source']} (sha256 `{results['provenance']['data_sha256'][:16]}…`).",
-        f"**Comparison:** `{arms['treated']}` (treated, {data['n_treated']} patients) versus "
-        f"`{arms['control']}` (control, {data['n_control']} patients); {data['study'].upper()} data.",
-        f"**Outcome:** `{data['outcome']['name']}` ({data['outcome']['type'].replace('_', '-')}; "
+        f"**Data:** {md_escape(results['provenance']['data_source'])} (sha256 `{results['provenance']['data_sha256'][:16]}…`).",
+        f"**Comparison:** {md_code(arms['treated'])} (treated, {data['n_treated']} patients) versus "
+        f"{md_code(arms['control'])} (control, {data['n_control']} patients); {data['study'].upper()} data.",
+        f"**Outcome:** {md_code(data['outcome']['name'])} ({data['outcome']['type'].replace('_', '-')}; "
         f"{'higher' if data['outcome']['higher_is_better'] else 'lower'} is better).",
     ]
     if data["dropped"]:
         lines.append(
             "**Excluded before analysis:** "
-            + "; ".join(f"{count} patient(s): {why}" for why, count in data["dropped"].items())
+            + "; ".join(f"{count} patient(s): {md_escape(why)}" for why, count in data["dropped"].items())
             + "."
         )
     imbalanced = audit.imbalanced
@@ -44,7 +71,7 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
         "**Balance:** every feature has |standardized difference| ≤ 0.1 between arms."
         if not imbalanced
         else f"**Balance:** {len(imbalanced)} feature(s) differ between arms by more than 0.1 SD: "
-        + ", ".join(f"`{f}`" for f in imbalanced[:10])
+        + ", ".join(md_code(f) for f in imbalanced[:10])
         + ". In a randomized trial some imbalance arises by chance; the effect estimates adjust for all features."
     )
     return "\n\n".join(lines)
@@ -54,7 +81,7 @@ def ate_sentence(results: dict[str, Any]) -> str:
     ate = results["ate"]
     level = f"{ate['ci_level']:.0%}"
     return (
-        f"**Average effect of `{results['data']['arms']['treated']}` versus `{results['data']['arms']['control']}` "
+        f"**Average effect of {md_code(results['data']['arms']['treated'])} versus {md_code(results['data']['arms']['control'])} "
         f"({ate['scale']}): {number(ate['estimate'])} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}; "
         f"{p_text(ate['p_value'])}; n = {ate['n']}).** "
         f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}. Method: {ate['method']}."
@@ -132,11 +159,11 @@ def heterogeneity_sentence(results: dict[str, Any]) -> str:
 def importance_sentence(results: dict[str, Any]) -> str:
     imp = results["importance"]
     ranked = list(imp["by_feature"].items())
-    top = ", ".join(f"`{name}` ({value:.3g})" for name, value in ranked[:3])
+    top = ", ".join(f"{md_code(name)} ({value:.3g})" for name, value in ranked[:3])
     fam = max(imp["by_family"].items(), key=lambda kv: kv[1]) if imp["by_family"] else ("none", 0.0)
     return (
         f"Features that most change the estimated effect (mean |SHAP| on the effect scale): {top}. "
-        f"By family, **{fam[0]}** features contribute most ({fam[1]:.3g}). "
+        f"By family, **{md_escape(fam[0])}** features contribute most ({fam[1]:.3g}). "
         f"Computed on {imp['rows_used']} of {imp['rows_total']} patients (random sample). "
         f"SHAP is computed exactly on a tree surrogate of the effect model; the surrogate reproduces it with "
         f"R² = {fmt(imp['surrogate_r2'], '.2f')} on held-out patients (mean gap {fmt(imp['approximation_gap_mean_abs'], '.3g')}, "
@@ -159,12 +186,12 @@ def modifier_sentence(results: dict[str, Any]) -> str:
         "robust scores, one test per feature, Holm-adjusted for testing them all. "
     )
     if hits:
-        named = ", ".join(f"`{r['feature']}` (Holm-adjusted p = {r['p_holm']:.2g})" for r in hits[:5])
+        named = ", ".join(f"{md_code(r['feature'])} (Holm-adjusted p = {r['p_holm']:.2g})" for r in hits[:5])
         found = f"**The effect changes with {named}** at α = {alpha:g}."
     else:
         best = rows[0]
         found = (
-            f"No single feature changes the effect detectably after adjustment (smallest: `{best['feature']}`, "
+            f"No single feature changes the effect detectably after adjustment (smallest: {md_code(best['feature'])}, "
             f"two-sided p = {best['p_value']:.2g}, Holm-adjusted {best['p_holm']:.2g})."
         )
     return (
@@ -193,7 +220,7 @@ def modifier_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
 
 def table(frame: pd.DataFrame) -> str:
     """A DataFrame as a plain HTML table without the index."""
-    return frame.to_html(index=False, border=0, classes="sg-table", na_rep="")
+    return frame.to_html(index=False, border=0, classes="sg-table", na_rep="", escape=True)
 
 
 EVENT_COLUMN = {"binary": "outcome = 1, treated / control", "time_to_event": "events, treated / control"}
@@ -251,20 +278,25 @@ def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
 
 def subgroup_sentence(results: dict[str, Any]) -> str:
     sub = results["subgroups"]
-    return f"**{sub['conclusion']}** Scale: {results['ate']['scale']}. Method: {sub['method']}."
+    return f"**{md_escape(sub['conclusion'])}** Scale: {md_escape(results['ate']['scale'])}. Method: {md_escape(sub['method'])}."
+
+
+def subgroup_heading(subgroup: Any) -> str:
+    """The heading of one subgroup's profile: its rule (escaped), status and share of patients."""
+    return f"**{md_escape(subgroup.rule)}** ({md_escape(subgroup.status)}; {subgroup.prevalence:.0%} of patients)"
 
 
 def design_sentence(results: dict[str, Any]) -> str:
     d = results["design"]
     if not d.get("options"):
-        return f"**{d['note']}**"
+        return f"**{md_escape(d['note'])}**"
     target = (
-        f"for all eligible patients (the subgroup considered, *{d['subgroup']}*, is not credible enough to target)"
+        f"for all eligible patients (the subgroup considered, *{md_escape(d['subgroup'])}*, is not credible enough to target)"
         if d["recommended"] == "all_comers"
-        else f"planned for the subgroup *{d['subgroup']}*"
+        else f"planned for the subgroup *{md_escape(d['subgroup'])}*"
     )
     lines = [f"**Recommended next trial: {d['recommended'].replace('_', ' ')}**, {target}. Status: {d['status']}."]
-    lines += [f"- {reason}" for reason in d["reasons"]]
+    lines += [f"- {md_escape(reason)}" for reason in d["reasons"]]
     return "\n".join(lines)
 
 

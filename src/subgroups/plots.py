@@ -9,6 +9,10 @@ from matplotlib.axes import Axes
 
 from subgroups.audit import IMBALANCE, Audit
 
+# Names from the data are drawn as typed: without this, matplotlib reads `$...$` as mathtext (a
+# name like `$x^2$` would be typeset, and an invalid one such as `$\foo$` fails the figure).
+LITERAL = {"parse_math": False}
+
 FAMILY_COLORS = {"genetic": "#7b3294", "lifestyle": "#008837", "disease": "#ca0020", "other": "#636363"}
 
 
@@ -34,7 +38,7 @@ def balance(audit: Audit, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="black", lw=0.8)
     reach = max(0.25, 1.15 * float(table["SMD"].abs().max()))
     ax.set_xlim(-reach, reach)
-    ax.set_yticks(np.arange(len(table)), table["label"], fontsize=7)
+    ax.set_yticks(np.arange(len(table)), table["label"], fontsize=7, **LITERAL)
     ax.set_xlabel("standardized difference (treated − control)")
     ax.set_title("Baseline balance between arms (grey band: |SMD| ≤ 0.1)")
     return ax
@@ -84,7 +88,8 @@ def importance(by_feature: pd.Series, family_of: dict[str, str], top: int = 15, 
     shown = by_feature.head(top).iloc[::-1]
     ax = _axes(ax, (6.5, max(2.5, 0.3 * len(shown) + 1)))
     colors = [FAMILY_COLORS.get(family_of.get(name, "other"), "#636363") for name in shown.index]
-    ax.barh(shown.index, shown.to_numpy(), color=colors)
+    ax.barh(np.arange(len(shown)), shown.to_numpy(), color=colors)
+    ax.set_yticks(np.arange(len(shown)), [str(name) for name in shown.index], **LITERAL)
     ax.set_xlabel("mean |SHAP value| on the effect (effect scale)")
     ax.set_title(f"Which features change the estimated effect (top {len(shown)})")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in FAMILY_COLORS.values()]
@@ -96,7 +101,8 @@ def family_importance(by_family: pd.Series, ax: Axes | None = None) -> Axes:
     """Mean |SHAP| per feature family."""
     shown = by_family.iloc[::-1]
     ax = _axes(ax, (5.5, 2.5))
-    ax.barh(shown.index, shown.to_numpy(), color=[FAMILY_COLORS.get(f, "#636363") for f in shown.index])
+    ax.barh(np.arange(len(shown)), shown.to_numpy(), color=[FAMILY_COLORS.get(f, "#636363") for f in shown.index])
+    ax.set_yticks(np.arange(len(shown)), [str(name) for name in shown.index], **LITERAL)
     ax.set_xlabel("mean |summed SHAP value| of the family")
     ax.set_title("Effect modification by feature family")
     return ax
@@ -132,7 +138,7 @@ def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = N
     ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=1, label=f"average effect {ate['estimate']:.3g}")
     ax.axvline(0, color="black", lw=0.8)
     labels = [f"{c['rule']}  (n={c['n_treated']}+{c['n_control']}, interaction p_adj={c['p_adjusted']:.2g})" for c in shown]
-    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_yticks(y, labels, fontsize=7, **LITERAL)
     adjusted = " (validated: adjusted for selection)" if any(c.get("selection_adjusted") for c in shown) else ""
     ax.set_xlabel(f"effect in the subgroup ({ate['scale']}), estimated on held-out patients{adjusted}")
     ax.set_title(title or "Subgroups (red: validated; grey: exploratory)")
@@ -200,7 +206,7 @@ def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes
             )
             color = "#ca0020" if candidate["status"] == "validated" else "#636363"
         ax.text(x, y, text, ha="center", va="center", fontsize=6.5, color=color,
-                bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": color})  # fmt: skip
+                bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": color}, **LITERAL)  # fmt: skip
 
     box(width / 2, 2.6, "All patients", None)
     left = 0.0
