@@ -126,3 +126,39 @@ def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis,
     truth = new.true_effect
     assert np.mean((cal - truth) ** 2) < 0.5 * np.mean((raw - truth) ** 2), (flat.calibration_slope, np.std(raw))
     assert flat.results["effects"]["calibrated"]["cate_sd"] < 0.5 * flat.results["effects"]["cate_sd"]
+
+
+def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitted_propensity():
+    from lifelines import CoxPHFitter
+    from support import FAST
+
+    frame = simulate_trial("PM-TTE", n=400, seed=8, level="L2").data
+    params = {
+        "name": "obs_tte",
+        "data": {
+            "treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+            "outcome": {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"},
+            "id_column": "patient_id",
+            "study": "observational",
+        },
+        **FAST,
+    }
+    a = subgroups.analyze(frame, params)
+    kept = a.effects.retained
+    e = a.effects.propensity  # cross-fitted, on the analysed (not trimmed) patients
+    sub = frame.loc[kept, ["time", "event"]].assign(treated=(frame.loc[kept, "arm"] == "drug").astype(int).to_numpy())
+    sub["w"] = np.where(sub["treated"] == 1, 1 / e, 1 / (1 - e))
+    direct = CoxPHFitter().fit(sub, "time", "event", weights_col="w", robust=True).summary.loc["treated"]
+    hr = a.results["ate"]["hazard_ratio"]
+    assert hr["estimate"] == pytest.approx(direct["exp(coef)"], rel=1e-6)
+    assert (hr["ci_low"], hr["ci_high"]) == pytest.approx(
+        (direct["exp(coef) lower 95%"], direct["exp(coef) upper 95%"]), rel=1e-6
+    )
+    assert "inverse-probability weighted" in hr["method"]
+    # The default horizon keeps a tenth of each arm (at least min_cell) at risk, in the stated unit.
+    horizon = a.results["ate"]["horizon"]
+    assert horizon["source"] == "default" and horizon["unit"] == "months"
+    for arm in ("drug", "placebo"):
+        times = frame.loc[frame["arm"] == arm, "time"]
+        assert (times >= horizon["value"]).sum() >= max(np.ceil(0.1 * len(times)), 10)
+    assert a.results["ate"]["scale"] == f"difference in restricted mean survival time up to {horizon['value']:g} months"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from subgroups import analyze, effects, narrative, plots
@@ -142,12 +143,32 @@ def test_time_to_event_effect_is_a_restricted_mean_difference():
     params = {
         "name": "t",
         "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"}, "id_column": "patient_id",
-                 "outcome": {"type": "time_to_event", "time": "time", "event": "event", "horizon": 30}},
+                 "outcome": {"type": "time_to_event", "time": "time", "event": "event", "horizon": 30, "time_unit": "months"}},
         "estimation": {"n_estimators": 100, "nuisance_iterations": 60, "folds": 3, "shap_rows": 50},
     }  # fmt: skip
     a = analyze(sim.data, params)
     ate = a.results["ate"]
-    assert ate["scale"] == "difference in restricted mean survival time up to 30"
+    assert ate["scale"] == "difference in restricted mean survival time up to 30 months"
+    assert ate["unit"] == "months" and ate["horizon"]["rule"] == "set by data.outcome.horizon"
+    sentence = narrative.ate_sentence(a.results)
+    assert f"{narrative.number(ate['estimate'])} months (95% CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g} months;" in sentence
+    assert "Horizon: 30 months, set by data.outcome.horizon" in sentence
+    # The hazard ratio beside it: a plain Cox fit in a randomized trial, as lifelines gives it.
+    from lifelines import CoxPHFitter
+
+    frame = pd.DataFrame(
+        {"time": sim.data["time"], "event": sim.data["event"], "treated": (sim.data["arm"] == "drug").astype(int)}
+    )
+    direct = CoxPHFitter().fit(frame, duration_col="time", event_col="event").summary.loc["treated"]
+    hr = ate["hazard_ratio"]
+    assert hr["estimate"] == pytest.approx(direct["exp(coef)"], rel=1e-6)
+    assert (hr["ci_low"], hr["ci_high"]) == pytest.approx(
+        (direct["exp(coef) lower 95%"], direct["exp(coef) upper 95%"]), rel=1e-6
+    )
+    assert (
+        f"hazard ratio of {narrative.md_code('drug')} versus {narrative.md_code('placebo')} {hr['estimate']:.3g} (95% CI"
+        in sentence
+    )
     assert ate["ci_low"] <= float(sim.extra_truth["rmst_diff"].mean()) <= ate["ci_high"]
     assert "hazard_scale" in a.heterogeneity["extra"]
     # The next trial is planned on the hazard-ratio scale: events, then patients via the event share.

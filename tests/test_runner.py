@@ -121,6 +121,56 @@ def test_no_patient_level_value_from_the_builtin_trial_in_any_report(marked_actg
     assert_no_marker_in_outputs(marked_actg_run, ACTG_MARKERS)
 
 
+def test_time_to_event_index_shows_the_effect_with_its_unit_and_the_hazard_ratio(marked_actg_run: Path):
+    from lifelines import CoxPHFitter
+
+    results = json.loads((marked_actg_run / "results.json").read_text())
+    ate, index = results["ate"], (marked_actg_run / "index.html").read_text()
+    assert ate["scale"] == "difference in restricted mean survival time up to 900 days" and ate["unit"] == "days"
+    assert f"{ate['estimate']:+.3g} days ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g} days;" in index
+    assert "900 days: set by data.outcome.horizon" in index
+    # The hazard ratio (randomized: plain Cox) is the one lifelines fits on the same patients.
+    frame = pd.read_csv(marked_actg_run.parents[1] / "actg.csv")
+    frame = frame[frame["arm"].isin(["ZDV+ddI", "ZDV"])].copy()  # the file holds all four arms
+    assert results["data"]["n"] == len(frame)
+    frame["treated"] = (frame["arm"] == "ZDV+ddI").astype(int)
+    direct = CoxPHFitter().fit(frame[["days", "event", "treated"]], "days", "event").summary.loc["treated"]
+    hr = ate["hazard_ratio"]
+    assert hr["estimate"] == pytest.approx(direct["exp(coef)"], rel=1e-6)
+    assert (hr["ci_low"], hr["ci_high"]) == pytest.approx(
+        (direct["exp(coef) lower 95%"], direct["exp(coef) upper 95%"]), rel=1e-6
+    )
+    assert f"{hr['estimate']:.3g} (95% CI {hr['ci_low']:.3g} to {hr['ci_high']:.3g})" in index
+    assert "Horizon: 900 days, set by data.outcome.horizon" in (marked_actg_run / "02_effects.html").read_text()
+
+
+def test_validate_prints_the_horizon_and_refuses_one_past_follow_up(tmp_path: Path, capsys):
+    from subgroups.cli import main
+    from subgroups.datasets.actg175 import load_actg175
+
+    tree = yaml.safe_load(ACTG_YAML.read_text())
+    tree["data"]["outcome"] = {"type": "time_to_event", "time": "days", "event": "event", "time_unit": "days"}
+    path = write_params(tmp_path, tree)
+    # By hand: each arm keeps max(ceil(10% of its patients), 10) at risk, i.e. tau is that order statistic of its times.
+    frame = load_actg175()
+    arms = {arm: frame.loc[frame["arm"] == arm, "days"] for arm in ("ZDV+ddI", "ZDV")}
+    needed = {arm: max(-(-len(days) // 10), 10) for arm, days in arms.items()}
+    tau = min(float(days.nlargest(needed[arm]).iloc[-1]) for arm, days in arms.items())
+    assert main(["validate", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at_risk = ", ".join(f"{int((days >= tau).sum())} of {len(days)} on {arm!r}" for arm, days in arms.items())
+    assert lines[1] == (
+        f"horizon: {tau:g} days (default: the largest time at which each arm still had at least max(10% of its patients, "
+        f"report.min_cell = 10) patients at risk; at risk then: {at_risk})"
+    )
+    assert main(["validate", str(path), "-p", "data.outcome.horizon=1300", "-p", "data.outcome.time_unit=weeks"]) == 2
+    captured = capsys.readouterr()
+    last = {arm: float(days.max()) for arm, days in arms.items()}
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("error: data.outcome.horizon = 1300 weeks is past the last follow-up of an arm")
+    assert f"arm 'ZDV+ddI': {last['ZDV+ddI']:g} weeks; arm 'ZDV': {last['ZDV']:g} weeks" in captured.err
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

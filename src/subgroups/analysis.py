@@ -189,6 +189,8 @@ def cache_key(run: RunParams, trial_fingerprint: str, whole: bool = False) -> st
         if whole
         else {"data": run.data.model_dump(mode="json"), "estimation": run.estimation.model_dump(mode="json")}
     )
+    if not whole and run.data.outcome.type == "time_to_event":
+        sections["min_cell"] = run.report.min_cell  # the default horizon depends on it (outcomes.default_horizon)
     blob = json.dumps({"fp": trial_fingerprint, "params": sections, "code": code_fingerprint()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -253,33 +255,38 @@ def _finish(run: RunParams, trial: TrialData) -> Analysis:
     # Many small models: OpenMP threads cost more than they give below ~20,000 patients and spin
     # against other processes (batch runs, notebooks) on a small machine.
     with threadpool_limits(limits=1 if trial.n < 20_000 else None):
-        outcome, scale = analysis_outcome(trial)
+        outcome, scale = analysis_outcome(trial, run.report.min_cell)
         effects = fit_effects(trial, run.estimation, outcome=outcome, scale=scale)
         explanation = explain_effects(effects, trial, run.estimation.shap_rows, run.estimation.seed)
     return _assemble(run, trial, effects, explanation)
 
 
-def analysis_outcome(trial: TrialData) -> tuple[np.ndarray, tuple[str, str]]:
-    """The outcome the effect models see and its scale; time-to-event becomes pseudo-observations."""
+def analysis_outcome(trial: TrialData, min_cell: int = 10) -> tuple[np.ndarray, tuple[str, str]]:
+    """The outcome the effect models see and its scale; time-to-event becomes pseudo-observations.
+
+    The horizon (or landmark) is `data.outcome.horizon`, else the default of `outcomes.trial_horizon`
+    (each arm keeps at least max(10% of its patients, `min_cell`) at risk), in `data.outcome.time_unit`.
+    """
     spec = trial.spec.outcome
     if spec.type != "time_to_event":
         return trial.outcome, SCALES[spec.type]
     from subgroups import outcomes
 
-    horizon = spec.horizon or outcomes.default_horizon(trial.outcome, trial.event, trial.treatment)
+    chosen = outcomes.trial_horizon(trial, min_cell)
+    horizon, at, unit = chosen.value, chosen.text, chosen.unit
     if spec.estimand == "rmst":
         values = outcomes.rmst_pseudo_values(trial.outcome, trial.event, horizon, groups=trial.treatment)
         scale = (
-            f"difference in restricted mean survival time up to {horizon:g}",
-            f"E[min(T(1), {horizon:g}) - min(T(0), {horizon:g})]: mean event-free time up to {horizon:g} "
-            f"(time units of '{spec.time}') on treatment minus on control, via pseudo-observations",
+            f"difference in restricted mean survival time up to {at}",
+            f"E[min(T(1), {horizon:g}) - min(T(0), {horizon:g})]: mean event-free time during the first {at} "
+            f"on treatment minus on control, in {unit} (time column '{spec.time}'), via pseudo-observations",
         )
     else:
         values = outcomes.survival_pseudo_values(trial.outcome, trial.event, horizon, groups=trial.treatment)
         scale = (
-            f"difference in survival probability at {horizon:g}",
-            f"P(T(1) > {horizon:g}) - P(T(0) > {horizon:g}): event-free probability on treatment minus on control, "
-            "via pseudo-observations",
+            f"difference in survival probability at {at}",
+            f"P(T(1) > {horizon:g}) - P(T(0) > {horizon:g}): probability of being event-free at {at} on treatment "
+            "minus on control, via pseudo-observations",
         )
     return values, scale
 
@@ -554,3 +561,18 @@ def build_results(
         "subgroups": subgroups,
         "design": design,
     }
+    if trial.spec.outcome.type == "time_to_event":
+        from subgroups import outcomes
+
+        # The absolute effect's unit and horizon, and the hazard ratio as a secondary summary
+        # (inverse-probability weighted with the cross-fitted propensity in observational data).
+        kept = effects.analysed(trial.n)
+        ate["unit"] = trial.spec.outcome.time_unit if trial.spec.outcome.estimand == "rmst" else None
+        ate["horizon"] = outcomes.trial_horizon(trial, min_cell).to_dict(min_cell)
+        ate["hazard_ratio"] = outcomes.hazard_ratio(
+            trial.outcome[kept],
+            trial.event[kept],
+            trial.treatment[kept],
+            propensity=effects.propensity if run.data.study == "observational" else None,
+            level=run.estimation.level,
+        )

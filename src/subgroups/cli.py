@@ -132,10 +132,19 @@ def _command(args: argparse.Namespace) -> int:
             from subgroups.resources import check_memory, describe
 
             check_memory(trial.n, trial.X.shape[1])
+            horizon = None
+            if params.data.outcome.type == "time_to_event":
+                from subgroups.outcomes import trial_horizon
+
+                horizon = trial_horizon(trial, params.report.min_cell)  # a horizon past follow-up stops here
             print(
                 f"{params.name}: parameters valid; {trial.n} patients, {len(trial.feature_names)} features; "
                 f"{describe(trial.n, trial.X.shape[1])}"
             )
+            if horizon is not None:
+                at_risk = ", ".join(f"{count} of {horizon.n_arm[arm]} on {arm!r}" for arm, count in horizon.at_risk.items())
+                why = f"default: {horizon.rule}" if horizon.source == "default" else horizon.rule
+                print(f"{horizon.kind}: {horizon.text} ({why}; at risk then: {at_risk})")
         return 0
     except SubgroupsError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)

@@ -80,11 +80,36 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
 def ate_sentence(results: dict[str, Any]) -> str:
     ate = results["ate"]
     level = f"{ate['ci_level']:.0%}"
+    unit = f" {ate['unit']}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
     return (
         f"**Average effect of {md_code(results['data']['arms']['treated'])} versus {md_code(results['data']['arms']['control'])} "
-        f"({ate['scale']}): {number(ate['estimate'])} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}; "
+        f"({ate['scale']}): {number(ate['estimate'])}{unit} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
         f"{p_text(ate['p_value'])}; n = {ate['n']}).** "
-        f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}. Method: {ate['method']}."
+        f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}.{horizon_clause(ate)} "
+        f"Method: {ate['method']}.{hazard_ratio_clause(results)}"
+    )
+
+
+def horizon_clause(ate: dict[str, Any]) -> str:
+    """ " Horizon: 364 days, the largest time at which ..." (with a leading space), or "" without a horizon."""
+    horizon = ate.get("horizon")
+    if not horizon:
+        return ""
+    at_risk = ", ".join(f"{count} on {md_code(arm)}" for arm, count in horizon["at_risk"].items())
+    return (
+        f" {horizon['kind'].capitalize()}: {horizon['value']:g} {horizon['unit']}, {horizon['rule']} (at risk then: {at_risk})."
+    )
+
+
+def hazard_ratio_clause(results: dict[str, Any]) -> str:
+    """ " Secondary summary: hazard ratio ..." (with a leading space), or "" when there is none."""
+    hr = results["ate"].get("hazard_ratio")
+    if not hr or hr.get("estimate") is None:
+        return ""
+    return (
+        f" Secondary summary: hazard ratio of {md_code(results['data']['arms']['treated'])} versus "
+        f"{md_code(results['data']['arms']['control'])} {hr['estimate']:.3g} ({hr['ci_level']:.0%} CI "
+        f"{fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}; below 1: a lower event rate on treatment; {hr['method']})."
     )
 
 

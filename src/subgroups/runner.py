@@ -349,6 +349,26 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:co
 """
 
 
+def _survival_rows(results: dict[str, Any]) -> str:
+    """Index rows of a time-to-event run: the horizon with its rule, and the hazard ratio as a secondary summary."""
+    esc, ate = html.escape, results["ate"]
+    rows = ""
+    if ate.get("horizon"):
+        h = ate["horizon"]
+        rows += (
+            f"<tr><td>{esc(h['kind'].capitalize())} of the average effect</td><td>{h['value']:g} {esc(h['unit'])}: "
+            f"{esc(h['rule'])}</td><td></td></tr>\n"
+        )
+    hr = ate.get("hazard_ratio")
+    if hr and hr.get("estimate") is not None:
+        rows += (
+            f"<tr><td>Hazard ratio (treated vs control; secondary summary)</td><td>{hr['estimate']:.3g} "
+            f"({hr['ci_level']:.0%} CI {fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}); {esc(hr['method'])}</td>"
+            '<td><span class="tag">secondary</span></td></tr>\n'
+        )
+    return rows
+
+
 def index_page(results: dict[str, Any], reports: list[Path]) -> str:
     """The run's landing page: headline numbers, each labelled, and links to the reports."""
     esc = html.escape
@@ -360,6 +380,7 @@ def index_page(results: dict[str, Any], reports: list[Path]) -> str:
     prov = results["provenance"]
     dropped = "; ".join(f"{esc(str(c))} {esc(w)}" for w, c in data["dropped"].items()) or "none"
     title = results["params"]["report"].get("title") or results["name"]
+    unit = f" {esc(ate['unit'])}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}: subgroup analysis</title><style>{_STYLE}</style></head>
 <body>
@@ -373,8 +394,8 @@ confidence intervals, and figures. No patient-level values or identifiers. Count
 <tr><td>Patients analysed</td><td>{esc(str(data["n_treated"]))} on <code>{esc(data["arms"]["treated"])}</code>, {esc(str(data["n_control"]))} on <code>{esc(data["arms"]["control"])}</code></td><td></td></tr>
 <tr><td>Excluded</td><td>{dropped}</td><td></td></tr>
 <tr><td>Outcome</td><td><code>{esc(data["outcome"]["name"])}</code> ({esc(data["outcome"]["type"])})</td><td></td></tr>
-<tr><td>Average effect ({esc(ate["scale"])}, treated − control)</td><td>{ate["estimate"]:+.3g} ({ate["ci_level"]:.0%} CI {ate["ci_low"]:.3g} to {ate["ci_high"]:.3g}; p = {ate["p_value"]:.3g}; n = {ate["n"]})</td><td><span class="tag">{esc(ate["status"])}</span></td></tr>
-<tr><td>Is the effect heterogeneous? ({esc(results["heterogeneity"]["primary_test"])})</td><td>{esc(results["heterogeneity"]["decision"])}</td><td><span class="tag">{"detected" if results["heterogeneity"]["detected"] else "not detected"}</span></td></tr>
+<tr><td>Average effect ({esc(ate["scale"])}, treated − control)</td><td>{ate["estimate"]:+.3g}{unit} ({ate["ci_level"]:.0%} CI {ate["ci_low"]:.3g} to {ate["ci_high"]:.3g}{unit}; p = {ate["p_value"]:.3g}; n = {ate["n"]})</td><td><span class="tag">{esc(ate["status"])}</span></td></tr>
+{_survival_rows(results)}<tr><td>Is the effect heterogeneous? ({esc(results["heterogeneity"]["primary_test"])})</td><td>{esc(results["heterogeneity"]["decision"])}</td><td><span class="tag">{"detected" if results["heterogeneity"]["detected"] else "not detected"}</span></td></tr>
 <tr><td>Subgroups</td><td>{esc(results["subgroups"]["conclusion"])}</td><td><span class="tag">{"validated" if any(c["status"] == "validated" for c in results["subgroups"]["candidates"]) else "exploratory"}</span></td></tr>
 <tr><td>Recommended next trial</td><td>{esc((results["design"].get("recommended") or "none").replace("_", " "))}{(" for " + esc(results["design"]["subgroup"])) if results["design"].get("subgroup") and results["design"].get("recommended") not in (None, "all_comers") else ""}{(": " + esc(results["design"]["note"])) if results["design"].get("note") else ""}</td><td><span class="tag">planning</span></td></tr>
 <tr><td>Spread of per-patient effect estimates (SD)</td><td>{results["effects"]["cate_sd"]:.3g}</td><td><span class="tag">exploratory</span></td></tr>
