@@ -515,6 +515,21 @@ def build_results(
         if run.data.study == "rct"
         else "observational data: unmeasured confounding cannot be excluded"
     )
+    if trial.spec.outcome.type == "time_to_event":
+        from subgroups import outcomes
+
+        # The absolute effect's unit and horizon, and the hazard ratio as a secondary summary
+        # (inverse-probability weighted with the cross-fitted propensity in observational data).
+        kept = effects.analysed(trial.n)
+        ate["unit"] = trial.spec.outcome.time_unit if trial.spec.outcome.estimand == "rmst" else None
+        ate["horizon"] = outcomes.trial_horizon(trial, min_cell).to_dict(min_cell)
+        ate["hazard_ratio"] = outcomes.hazard_ratio(
+            trial.outcome[kept],
+            trial.event[kept],
+            trial.treatment[kept],
+            propensity=effects.propensity if run.data.study == "observational" else None,
+            level=run.estimation.level,
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "name": run.name,
@@ -561,18 +576,3 @@ def build_results(
         "subgroups": subgroups,
         "design": design,
     }
-    if trial.spec.outcome.type == "time_to_event":
-        from subgroups import outcomes
-
-        # The absolute effect's unit and horizon, and the hazard ratio as a secondary summary
-        # (inverse-probability weighted with the cross-fitted propensity in observational data).
-        kept = effects.analysed(trial.n)
-        ate["unit"] = trial.spec.outcome.time_unit if trial.spec.outcome.estimand == "rmst" else None
-        ate["horizon"] = outcomes.trial_horizon(trial, min_cell).to_dict(min_cell)
-        ate["hazard_ratio"] = outcomes.hazard_ratio(
-            trial.outcome[kept],
-            trial.event[kept],
-            trial.treatment[kept],
-            propensity=effects.propensity if run.data.study == "observational" else None,
-            level=run.estimation.level,
-        )
