@@ -367,29 +367,31 @@ def plan_next_trial(
 
     The subgroup is the most credible validated rule (smallest adjusted p) whose patients benefit
     more than the rest; without a validated rule, the most credible candidate, planned as
-    exploratory: the recommendation rule then gives an all-comers trial sized from the average effect.
+    exploratory: the recommendation rule then gives an all-comers trial. Without any candidate, the
+    menu is all-comers alone, sized on the overall estimate (the average effect; the overall Cox
+    hazard ratio for time to event). The per-arm counts behind the subgroup's estimates go to the
+    design, which calls the subgroup designs not estimable below `report.min_cell`.
     """
-    from subgroups.design import DesignInputs, DesignSettings, plan_designs, power_assurance_curves
+    from subgroups.design import DesignInputs, DesignSettings, plan_all_comers, plan_designs, power_assurance_curves
     from subgroups.errors import ParameterError
 
     # Invalid planning settings are the user's to fix: built outside the try, they stop the run.
-    settings = DesignSettings(**run.trial_design.model_dump())
+    settings = DesignSettings(**run.trial_design.model_dump(), min_cell=max(1, run.report.min_cell))
     outcome = trial.spec.outcome
     validated = [s for s in found if s.status == "validated"]
     best = most_credible_subgroup(validated or found, outcome.higher_is_better)
-    if best is None:
-        return (
-            None,
-            None,
-            "No candidate subgroup (prevalence 5-95%) benefits more than its complement: no subgroup design to plan.",
-        )
-    note = ""
     try:
+        if best is None:
+            why = "no candidate subgroup (prevalence 5-95%) benefits more than its complement"
+            effect, se, extra = _overall_planning(run, trial, effects)
+            menu = plan_all_comers(outcome.type, effect, se, settings, why=why, seed=run.estimation.seed, **extra)
+            return menu, None, f"{why[0].upper()}{why[1:]}: all-comers is planned on the overall effect."
         if outcome.type == "time_to_event":
             inputs, note = _time_to_event_inputs(run, trial, effects, best, bool(detected and validated))
         else:
-            Y, T = effects.outcome, trial.treatment[effects.analysed(trial.n)]
+            note = ""
             effect, se, complement, complement_se = best.planning_estimates()
+            overall, overall_se, extra = _overall_planning(run, trial, effects)
             inputs = DesignInputs(
                 outcome=outcome.type,
                 prevalence=best.prevalence,
@@ -397,14 +399,11 @@ def plan_next_trial(
                 se_subgroup=se,
                 effect_complement=complement,
                 se_complement=complement_se,
-                effect_overall=effects.ate.estimate,
-                se_overall=effects.ate.se,
+                effect_overall=overall,
+                se_overall=overall_se,
                 heterogeneity_detected=bool(detected and validated),
-                outcome_sd=float(np.sqrt((np.var(Y[T == 1], ddof=1) + np.var(Y[T == 0], ddof=1)) / 2))
-                if outcome.type == "continuous"
-                else None,
-                control_rate=float(np.mean(Y[T == 0])) if outcome.type == "binary" else None,
-                higher_is_better=outcome.higher_is_better,
+                estimation_counts=_estimation_counts(run, trial, effects, best),
+                **extra,
             )
         menu = plan_designs(inputs, settings, seed=run.estimation.seed)
         curves = power_assurance_curves(menu, inputs, settings)
@@ -413,18 +412,68 @@ def plan_next_trial(
         return None, best, f"No design planned: {exc}"
 
 
+def _overall_planning(run: RunParams, trial: TrialData, effects: EffectModel) -> tuple[float, float, dict[str, Any]]:
+    """The overall estimate (average effect; overall log HR for time to event, confounding-adjusted in an
+    observational study), its SE, and the endpoint's nuisance parameters for the design."""
+    from subgroups.errors import ParameterError
+    from subgroups.rules import hazard_ratios
+
+    outcome = trial.spec.outcome
+    kept = effects.analysed(trial.n)
+    if outcome.type == "time_to_event":
+        log_hr, se = hazard_ratios(trial, effects, None, run.estimation.seed)["overall"]
+        if not np.isfinite(log_hr):
+            raise ParameterError("no events in one arm overall, so no hazard ratio to plan with")
+        return log_hr, se, {"event_probability": float(np.mean(trial.event[kept]))}
+    Y, T = effects.outcome, trial.treatment[kept]
+    extra: dict[str, Any] = {"higher_is_better": outcome.higher_is_better}
+    if outcome.type == "continuous":
+        extra["outcome_sd"] = float(np.sqrt((np.var(Y[T == 1], ddof=1) + np.var(Y[T == 0], ddof=1)) / 2))
+    else:
+        extra["control_rate"] = float(np.mean(Y[T == 0]))
+    return effects.ate.estimate, effects.ate.se, extra
+
+
+def _estimation_counts(run: RunParams, trial: TrialData, effects: EffectModel, best: Subgroup) -> tuple[tuple[str, int], ...]:
+    """Per-arm patients (and events: outcome 1 for binary, events for time to event) in the subgroup and
+    its complement among the patients their estimates come from (the half that did not find the rule)."""
+    from subgroups.rules import split_halves
+
+    kept = effects.analysed(trial.n)
+    T = trial.treatment[kept]
+    half = split_halves(T, run.estimation.seed)
+    estimation = np.isin(half, best.estimation_halves) if best.estimation_halves else np.ones(T.size, dtype=bool)
+    inside = best.contains(trial.features.loc[kept].reset_index(drop=True))
+    kind = trial.spec.outcome.type
+    events = trial.event[kept] if kind == "time_to_event" else effects.outcome if kind == "binary" else None
+    counts = []
+    for where, rows in (("the subgroup", estimation & inside), ("the complement", estimation & ~inside)):
+        for arm, name in ((1, "treated"), (0, "control")):
+            cell = rows & (T == arm)
+            counts.append((f"{name} patients in {where} (estimation half)", int(cell.sum())))
+            if events is not None:
+                counts.append((f"{name} events in {where} (estimation half)", int(np.sum(events[cell] == 1))))
+    return tuple(counts)
+
+
 def _time_to_event_inputs(run: RunParams, trial: TrialData, effects: EffectModel, best: Subgroup, detected: bool):
     """Design inputs on the hazard-ratio scale: Cox log HRs in the subgroup (held-out half), its
-    complement and overall, and the trial's share of patients with an event as the event probability."""
+    complement and overall (inverse-probability weighted in an observational study), and the trial's
+    share of patients with an event as the event probability."""
     from subgroups.design import DesignInputs
     from subgroups.errors import ParameterError
     from subgroups.rules import hazard_ratios
 
     hr = hazard_ratios(trial, effects, best, run.estimation.seed)
-    missing = [name for name, (value, _) in hr.items() if not np.isfinite(value)]
-    if missing:
-        raise ParameterError(f"no events in one arm of the {' and the '.join(missing)}, so no hazard ratio to plan with")
+    if not np.isfinite(hr["overall"][0]):
+        raise ParameterError("no events in one arm overall, so no hazard ratio to plan with")
+    counts = _estimation_counts(run, trial, effects, best)
     note = ""
+    if not (np.isfinite(hr["subgroup"][0]) and np.isfinite(hr["complement"][0])):
+        # An arm without events: the design reports the subgroup designs as not estimable (its
+        # counts include that zero); the overall HR stands in so that the inputs are numbers.
+        hr = {**hr, "subgroup": hr["overall"], "complement": hr["overall"]}
+        detected = False
     if detected and hr["subgroup"][0] >= 0:
         detected = False
         note = (
@@ -443,8 +492,17 @@ def _time_to_event_inputs(run: RunParams, trial: TrialData, effects: EffectModel
         se_overall=hr["overall"][1],
         heterogeneity_detected=detected,
         event_probability=float(np.mean(trial.event[kept])),
+        estimation_counts=counts,
     )
     return inputs, note
+
+
+TESTING_PROCEDURE = (
+    "Each rule is tested on patients who were not used to find it. First, each split of all patients "
+    "(a subgroup against everyone else) is tested, sharing the error rate among them; a narrower rule inside a "
+    "validated subgroup is then tested only by whether it differs from the rest of that subgroup, with the error "
+    "rate the validated subgroup passes on, so that the chance of any false claim stays below the stated level."
+)
 
 
 def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:

@@ -28,6 +28,23 @@ Conventions (research note ``trial_design.md``):
   log hazard ratio with negative = benefit (time to event). For continuous and binary outcomes
   ``higher_is_better`` says which direction is a benefit.
 
+One set of planning inputs for every design (so that no design contradicts another):
+
+- the subgroup and complement planning effects are the shrunken (selection-adjusted when the
+  subgroup is validated) estimates, or, without credible heterogeneity, both the overall estimate
+  (complete pooling); the **overall planning effect is their prevalence-weighted
+  combination** pi theta_S + (1 - pi) theta_Sc, for all-comers as for the overall claims of the
+  stratified, MaST, adaptive and enriched-stratified designs (its prior SD from the same posterior);
+- every claim on the overall population F is the marker-stratified (prevalence-weighted)
+  estimator with one per-patient variance: the outcome SD (continuous), one per event (time to
+  event), and for binary outcomes the prevalence-weighted mean of the two strata's binomial
+  variances at the planning effects. All-comers is the stratified trial with all of alpha on F,
+  so no design that claims F needs fewer patients than all-comers at the same one-sided alpha
+  and power (the other designs test F at a smaller level, or only after a subgroup claim);
+- without a subgroup to plan for (:func:`plan_all_comers`), or when the subgroup's estimates
+  rest on fewer than ``min_cell`` patients or events per arm (the subgroup designs are then
+  "not estimable"), all-comers is planned on the overall estimate of the discovery trial.
+
 The same formulas are exposed as small functions (sample sizes, power, numbers to screen, alpha
 splits, shrinkage, assurance, the adaptive-enrichment simulator) so that each can be checked
 against published values.
@@ -80,6 +97,7 @@ __all__ = [
     "mast_type1_error",
     "n_for_assurance",
     "number_to_screen",
+    "plan_all_comers",
     "plan_designs",
     "power_binary",
     "power_continuous",
@@ -1610,10 +1628,10 @@ class DesignInputs:
     effect_overall, se_overall : float
         Effect in the whole population F and its standard error.
     heterogeneity_detected : bool
-        Whether the heterogeneity analysis found credible effect heterogeneity. Without it the
-        recommendation is all-comers sized from the overall effect, and the subgroup effect may
-        show no benefit (the subgroup designs are then reported as not feasible). With it the
-        subgroup effect must show a benefit.
+        Whether the heterogeneity analysis found credible effect heterogeneity (and a validated
+        subgroup). Without it every design is planned on the overall effect (complete pooling:
+        subgroup and complement share it), the recommendation is all-comers, and the subgroup
+        estimate may show no benefit. With it the subgroup effect must show a benefit.
     outcome_sd : float, optional
         Outcome standard deviation (continuous; required).
     control_rate : float, optional
@@ -1625,6 +1643,11 @@ class DesignInputs:
     higher_is_better : bool
         For continuous and binary outcomes: whether a higher outcome is a benefit. Ignored for
         time to event (a lower hazard is a benefit).
+    estimation_counts : tuple of (str, int)
+        Per-arm counts behind the subgroup and complement estimates, labelled, e.g.
+        ``(("treated events in the subgroup", 7), ...)``: patients, and events for binary and
+        time-to-event outcomes, among the patients the estimates come from (the estimation half).
+        A count below ``DesignSettings.min_cell`` makes the subgroup designs "not estimable".
     """
 
     outcome: OutcomeType
@@ -1640,8 +1663,12 @@ class DesignInputs:
     control_rate: float | None = None
     event_probability: float | None = None
     higher_is_better: bool = True
+    estimation_counts: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
+        for label, count in self.estimation_counts:
+            if not (isinstance(count, Real) and count >= 0 and float(count).is_integer()):
+                raise ParameterError(f"estimation_counts: {label!r} = {count!r} is not a count; pass whole numbers >= 0")
         if self.outcome not in _OUTCOMES:
             raise ParameterError(f"outcome={self.outcome!r} is not one of {_OUTCOMES}; pick the endpoint type")
         _check_probability(self.prevalence, "prevalence", "the share of screened patients in the subgroup, e.g. 0.3")
@@ -1820,6 +1847,10 @@ class DesignSettings:
         default unless their exclusion is justified): D5 instead of D2.
     rule : RecommendationRule
         Thresholds of the recommendation.
+    min_cell : int
+        Fewest patients (and events, for binary and time-to-event outcomes) per arm in the subgroup
+        or its complement, among the patients their planning effects were estimated on, for the
+        subgroup designs to be estimable (``report.min_cell`` in a run).
     """
 
     alpha: float = 0.025
@@ -1847,9 +1878,12 @@ class DesignSettings:
     prior_sd_inflation: float = 1.0
     require_complement_data: bool = False
     rule: RecommendationRule = field(default_factory=RecommendationRule)
+    min_cell: int = 10
 
     def __post_init__(self) -> None:
         _check_alpha(self.alpha)
+        if not (isinstance(self.min_cell, Real) and self.min_cell >= 0):
+            raise ParameterError(f"min_cell={self.min_cell!r} is negative; pass the smallest count per arm, e.g. 10")
         _check_power(self.power)
         _check_positive(self.allocation_ratio, "allocation_ratio", "treated per control, e.g. 1")
         _check_probability(self.assay_sensitivity, "assay_sensitivity", "e.g. 0.95", allow_one=True)
@@ -1955,7 +1989,10 @@ class DesignOption:
     claims : str
         Claims the design can support.
     feasible : bool
-        A benefit is planned and the size is within ``max_n``.
+        A benefit is planned, the design is estimable and the size is within ``max_n``.
+    estimable : bool
+        False when the planning effects rest on fewer than ``min_cell`` patients or events per arm
+        (every size is then None and the design is never feasible).
     notes : str
         Sizing details in words.
     """
@@ -1994,6 +2031,7 @@ class DesignOption:
     claims: str
     feasible: bool
     notes: str
+    estimable: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dictionary."""
@@ -2009,9 +2047,11 @@ class DesignMenu:
     prevalence : float
         P(marker positive) in the trial (assay-positive fraction).
     planning_effect_subgroup, planning_effect_complement, planning_effect_overall : float
-        Effects the designs are sized on, outcome scale (after shrinkage; overall = the overall
-        estimate used by all-comers).
-    planning_sd_subgroup, planning_sd_complement : float
+        Effects the designs are sized on, outcome scale (after shrinkage). The overall one is
+        pi x subgroup + (1 - pi) x complement, used by every design's overall claim (all-comers
+        included); without a subgroup (or when it is not estimable) the discovery trial's overall
+        estimate, and the subgroup and complement ones are NaN.
+    planning_sd_subgroup, planning_sd_complement, planning_sd_overall : float
         Their uncertainty (posterior SDs) used for assurance.
     probability_complement_benefit : float
         P(complement effect >= fraction x subgroup effect): the heterogeneity evidence of rules
@@ -2019,7 +2059,9 @@ class DesignMenu:
     probability_complement_relevant : float
         P(complement effect >= smallest relevant effect) (rule 2).
     enrichment_ratio_randomized, enrichment_ratio_screened : float or None
-        Simon-Maitournam R_rand and R_screen at the planning effects.
+        From the menu's own numbers: all-comers randomized N over enrichment's, and enrichment's
+        expected number screened over all-comers' randomized N (the Simon & Maitournam 2005 ratios,
+        with this menu's rounding and variance model); None when either design has no size.
     tau2 : float or None
         Between-subgroup variance of the shrinkage.
     options : list of DesignOption
@@ -2038,6 +2080,7 @@ class DesignMenu:
     planning_effect_overall: float
     planning_sd_subgroup: float
     planning_sd_complement: float
+    planning_sd_overall: float
     probability_complement_benefit: float
     probability_complement_relevant: float
     enrichment_ratio_randomized: float | None
@@ -2160,9 +2203,11 @@ class _Plan:
     prevalence: float  # P(assay positive)
     mean: np.ndarray  # planning benefit in A+ and A-
     covariance: np.ndarray  # prior covariance of (A+, A-) benefits (inflated)
-    overall: float  # overall benefit estimate (all-comers)
+    overall: float  # overall planning benefit: mixture @ mean with a subgroup, else the overall estimate
     overall_sd: float  # its prior SD (inflated)
     seed: int
+    has_subgroup: bool = True  # False: all-comers only, planned on the overall estimate
+    common_sd: float = 1.0  # per-unit SD of every claim on F (see the module docstring)
 
     @property
     def mixture(self) -> np.ndarray:
@@ -2172,6 +2217,11 @@ class _Plan:
     @property
     def overall_mixture(self) -> float:
         return float(self.mixture @ self.mean)
+
+    def stratum_se(self, units: float) -> float:
+        """SE of a stratum's effect from ``units`` of it, with the common per-unit SD."""
+        r = self.endpoint.ratio
+        return self.common_sd * (1 + r) / math.sqrt(r * units)
 
 
 def _patients_from_units(plan: _Plan, units_raw: float) -> tuple[float, float | None, int | None]:
@@ -2184,7 +2234,7 @@ def _patients_from_units(plan: _Plan, units_raw: float) -> tuple[float, float | 
 
 def _blank_option(design: str, label: str, title: str, claims: str) -> dict[str, Any]:
     values: dict[str, Any] = {f.name: None for f in fields(DesignOption)}
-    values.update(design=design, label=label, title=title, claims=claims, feasible=False, notes="")
+    values.update(design=design, label=label, title=title, claims=claims, feasible=False, notes="", estimable=True)
     return values
 
 
@@ -2198,7 +2248,15 @@ def _finish(plan: _Plan, values: dict[str, Any]) -> DesignOption:
         if values["assurance_any"] is not None and values["cost"] > 0:
             values["assurance_per_cost"] = 1000 * values["assurance_any"] / values["cost"]
     if values["n_randomized"] is not None:
-        values["feasible"] = bool(values["n_randomized"] <= s.max_n)
+        values["feasible"] = bool(values["n_randomized"] <= s.max_n and values["estimable"])
+    return DesignOption(**values)
+
+
+def _not_estimable(option: DesignOption, why: str) -> DesignOption:
+    """The design's name, claims and levels kept; every number blank; never feasible."""
+    kept = {"design", "label", "title", "claims", "alpha_subgroup", "alpha_complement", "alpha_overall"}
+    values = {f.name: getattr(option, f.name) if f.name in kept else None for f in fields(DesignOption)}
+    values.update(feasible=False, estimable=False, notes=f"not estimable: {why}")
     return DesignOption(**values)
 
 
@@ -2250,7 +2308,14 @@ def _design_all_comers(plan: _Plan) -> DesignOption:
     values = _blank_option("all_comers", "D1", "All-comers (untargeted)", "F")
     values["alpha_overall"] = s.alpha
     theta = plan.overall
-    units_raw = ep.required_units(theta, s.alpha, s.power)
+    if not plan.has_subgroup:
+        units_raw = ep.required_units(theta, s.alpha, s.power)
+    elif theta > 0:
+        # The stratified estimator of F (as in D3) with all of alpha: the same variance model as
+        # every other design's overall claim.
+        units_raw = plan.stratum_se(1.0) ** 2 * (_z(s.alpha) + _z(1 - s.power)) ** 2 / theta**2
+    else:
+        units_raw = math.inf
     if not math.isfinite(units_raw):
         values["notes"] = "the overall effect shows no benefit, so no all-comers size exists"
         return _finish(plan, values)
@@ -2258,9 +2323,14 @@ def _design_all_comers(plan: _Plan) -> DesignOption:
     _, _, n_t, n_c = _arms(n_raw, s.allocation_ratio)
     n = n_t + n_c
     units = events if events is not None else n
-    drift = ep.drift(theta, units, s.alpha)
+    if plan.has_subgroup:
+        se = plan.stratum_se(units)
+        drift = theta / se
+    else:
+        se = ep.se(theta, units)
+        drift = ep.drift(theta, units, s.alpha)
     crit = np.array([_z(s.alpha)])
-    slope = 1 / ep.se(theta, units)
+    slope = 1 / se
     cov = np.array([[1 + slope**2 * plan.overall_sd**2]])
     power = float(stats.norm.cdf(drift - crit[0]))
     assurance_f = _upper(np.array([drift]), cov, crit, 0)
@@ -2268,8 +2338,8 @@ def _design_all_comers(plan: _Plan) -> DesignOption:
         n_randomized=n,
         n_treatment=n_t,
         n_control=n_c,
-        n_subgroup=int(round(plan.prevalence * n)),
-        n_complement=n - int(round(plan.prevalence * n)),
+        n_subgroup=int(round(plan.prevalence * n)) if math.isfinite(plan.prevalence) else None,
+        n_complement=n - int(round(plan.prevalence * n)) if math.isfinite(plan.prevalence) else None,
         events=events,
         events_raw=events_raw,
         n_randomized_raw=n_raw,
@@ -2280,9 +2350,12 @@ def _design_all_comers(plan: _Plan) -> DesignOption:
         assurance_overall=assurance_f,
         assurance_any=assurance_f,
         notes=(
-            f"sized for {s.power:.0%} power on the overall effect "
-            f"{ep.describe(ep.sign * theta)}; the marker can be recorded for a stratified "
-            "secondary analysis"
+            f"sized for {s.power:.0%} power on the overall effect {ep.describe(ep.sign * theta)}"
+            + (
+                " (prevalence-weighted mean of the subgroup and complement planning effects), analysed stratified by marker"
+                if plan.has_subgroup
+                else " (the discovery trial's overall estimate)"
+            )
         ),
     )
     return _finish(plan, values)
@@ -2335,14 +2408,15 @@ def _design_enrichment(plan: _Plan) -> DesignOption:
 def _stratified_units(plan: _Plan, fraction: float, split: AlphaSplit) -> tuple[float, float, float, str]:
     """Units needed by a stratified design with a share ``fraction`` of S among randomized.
 
-    F is estimated by the prevalence-weighted (stratified) estimator, so
-    Var(theta_F) = (1 + r)^2/(r U) (pi^2 sd_S^2 / lambda + (1 - pi)^2 sd_Sc^2 / (1 - lambda)).
+    F is estimated by the prevalence-weighted (stratified) estimator, so with the common per-unit
+    SD sd: Var(theta_F) = (1 + r)^2 sd^2/(r U) (pi^2 / lambda + (1 - pi)^2 / (1 - lambda)), at
+    least all-comers' (1 + r)^2 sd^2/(r U), with equality at lambda = pi.
     """
     s, ep = plan.settings, plan.endpoint
-    pi, (theta_s, theta_c) = plan.prevalence, plan.mean
+    pi, theta_s = plan.prevalence, float(plan.mean[0])
     theta_f = plan.overall_mixture
     k = (1 + s.allocation_ratio) ** 2 / s.allocation_ratio
-    var_f = k * (pi**2 * ep.unit_sd(theta_s) ** 2 / fraction + (1 - pi) ** 2 * ep.unit_sd(theta_c) ** 2 / (1 - fraction))
+    var_f = k * plan.common_sd**2 * (pi**2 / fraction + (1 - pi) ** 2 / (1 - fraction))
     units_s = ep.required_units(theta_s, split.alpha_subgroup, s.power) / fraction
     if theta_f > 0:
         units_f = var_f * (split.critical_overall + _z(1 - s.power)) ** 2 / theta_f**2
@@ -2357,10 +2431,9 @@ def _stratified_units(plan: _Plan, fraction: float, split: AlphaSplit) -> tuple[
 
 def _stratified_correlation(plan: _Plan, fraction: float) -> float:
     """corr(Z_S, Z_F) = pi SE_S / SE_F for the stratified estimator (sqrt(pi) for lambda = pi)."""
-    ep = plan.endpoint
-    pi, (theta_s, theta_c) = plan.prevalence, plan.mean
-    a = pi**2 * ep.unit_sd(theta_s) ** 2 / fraction
-    b = (1 - pi) ** 2 * ep.unit_sd(theta_c) ** 2 / (1 - fraction)
+    pi = plan.prevalence
+    a = pi**2 / fraction
+    b = (1 - pi) ** 2 / (1 - fraction)
     return math.sqrt(a / (a + b))
 
 
@@ -2374,7 +2447,7 @@ def _stratified_option(
 ) -> DesignOption:
     """Shared by D3 (fraction = pi, accrual by prevalence) and D5 (fraction > pi, quotas)."""
     s, ep = plan.settings, plan.endpoint
-    pi, (theta_s, theta_c) = plan.prevalence, plan.mean
+    pi, theta_s = plan.prevalence, float(plan.mean[0])
     values.update(alpha_subgroup=split.alpha_subgroup, alpha_overall=split.alpha_overall)
     units_raw, _, _, words = _stratified_units(plan, fraction, split)
     if not math.isfinite(units_raw):
@@ -2394,8 +2467,8 @@ def _stratified_option(
         n_comp = n_t + n_c - n_sub
     n = n_t + n_c
     units = events if events is not None else n
-    se_s = ep.se(theta_s, fraction * units)
-    se_c = ep.se(theta_c, (1 - fraction) * units)
+    se_s = plan.stratum_se(fraction * units)
+    se_c = plan.stratum_se((1 - fraction) * units)
     se_f = math.sqrt(pi**2 * se_s**2 + (1 - pi) ** 2 * se_c**2)
     theta_f = plan.overall_mixture
     drift_s = ep.drift(theta_s, fraction * units, split.alpha_subgroup)
@@ -2486,7 +2559,7 @@ def _design_mast(plan: _Plan) -> DesignOption:
     _, _, n_t, n_c = _arms(n_raw, s.allocation_ratio)
     n = n_t + n_c
     units = events if events is not None else n
-    se_s, se_c = ep.se(theta_s, pi * units), ep.se(theta_c, (1 - pi) * units)
+    se_s, se_c = plan.stratum_se(pi * units), plan.stratum_se((1 - pi) * units)
     se_f = math.sqrt(pi**2 * se_s**2 + (1 - pi) ** 2 * se_c**2)
     a, b = pi * se_s / se_f, (1 - pi) * se_c / se_f
     # Claims in order S, Sc, F; Z_S and Z_Sc independent, Z_F = a Z_S + b Z_Sc in noise.
@@ -2540,10 +2613,13 @@ def _design_mast(plan: _Plan) -> DesignOption:
     return _finish(plan, values)
 
 
-def _standardised(plan: _Plan, benefit: Any, stratum_benefit: float) -> Any:
-    """Effect per patient-SD for the simulator: benefit / (unit SD / sqrt(units per patient))."""
-    ep = plan.endpoint
-    return np.asarray(benefit) * math.sqrt(ep.units_per_patient) / ep.unit_sd(stratum_benefit)
+def _standardised(plan: _Plan, benefit: Any) -> Any:
+    """Effect per patient-SD for the simulator: benefit / (common unit SD / sqrt(units per patient)).
+
+    The common SD (not the stratum's own) keeps the simulated overall claim on the same variance
+    model as all-comers.
+    """
+    return np.asarray(benefit) * math.sqrt(plan.endpoint.units_per_patient) / plan.common_sd
 
 
 def _design_adaptive(plan: _Plan) -> DesignOption:
@@ -2555,8 +2631,8 @@ def _design_adaptive(plan: _Plan) -> DesignOption:
     if theta_s <= 0:
         values["notes"] = "the planning effect in marker-positive patients shows no benefit"
         return _finish(plan, values)
-    delta_s = float(_standardised(plan, theta_s, theta_s))
-    delta_c = float(_standardised(plan, theta_c, theta_c))
+    delta_s = float(_standardised(plan, theta_s))
+    delta_c = float(_standardised(plan, theta_c))
     seed = plan.seed
 
     def simulate(n_max: int, d_s: Any = delta_s, d_c: Any = delta_c, offset: int = 0):
@@ -2598,8 +2674,8 @@ def _design_adaptive(plan: _Plan) -> DesignOption:
     draws = rng.multivariate_normal(plan.mean, plan.covariance, size=s.n_simulations, method="eigh")
     at_prior = simulate(
         n_max,
-        _standardised(plan, draws[:, 0], theta_s),
-        _standardised(plan, draws[:, 1], theta_c),
+        _standardised(plan, draws[:, 0]),
+        _standardised(plan, draws[:, 1]),
         offset=2,
     )
     global_null = simulate(n_max, 0.0, 0.0, offset=3)
@@ -2678,6 +2754,11 @@ def _n(x: float | int | None) -> str:
     return "n/a" if x is None else f"{int(round(x)):,}"
 
 
+def _screened(x: float | None) -> str:
+    """An expected number screened, rounded up as in the design table."""
+    return "n/a" if x is None else f"{math.ceil(x - 1e-9):,}"
+
+
 def _p(x: float) -> str:
     """A probability for a sentence: two decimals, or a bound when it rounds to 0 or 1."""
     if x < 0.005:
@@ -2748,7 +2829,12 @@ def plan_designs(
     raw = np.array([inputs.effect_subgroup, inputs.effect_complement], dtype=float)
     raw_se = np.array([inputs.se_subgroup, inputs.se_complement], dtype=float)
     shrinkage: ShrinkageResult | None = None
-    if s.shrinkage == "none":
+    if not inputs.heterogeneity_detected:
+        # No credible heterogeneity: complete pooling. Subgroup and complement share the overall
+        # estimate (perfectly correlated), so every design is planned on that one effect.
+        mean = np.full(2, float(inputs.effect_overall))
+        cov = np.full((2, 2), float(inputs.se_overall) ** 2)
+    elif s.shrinkage == "none":
         mean, cov = raw.copy(), np.diag(raw_se**2)
     else:
         shrinkage = shrink_estimates(raw, raw_se, method=s.shrinkage, tau2=s.shrinkage_tau2)
@@ -2765,58 +2851,228 @@ def plan_designs(
         p_relevant = _probability_at_least(benefit_mean, cov, np.array([0.0, 1.0]), sign * rule.complement_min_effect)
         relevant_words = f"is at least {endpoint.describe(rule.complement_min_effect)}"
 
+    # Subgroup estimates resting on too few patients or events per arm cannot be planned on: the
+    # menu falls back to all-comers on the overall estimate, the subgroup designs not estimable.
+    thin = [(label, int(count)) for label, count in inputs.estimation_counts if count < s.min_cell]
+    if thin:
+        label, count = min(thin, key=lambda item: item[1])
+        why = f"only {count} {label}, fewer than min_cell = {s.min_cell}"
+        return _overall_menu(
+            endpoint,
+            s,
+            seed,
+            inputs.effect_overall,
+            inputs.se_overall,
+            head=f"the subgroup designs are not estimable ({why})",
+            prevalence=inputs.prevalence,
+            not_estimable=why,
+        )
+
     # (2) Assay-defined strata.
     strata = assay_strata(inputs.prevalence, s.assay_sensitivity, s.assay_specificity)
     to_strata = np.array([[strata.ppv, 1 - strata.ppv], [1 - strata.npv, strata.npv]])
     inflation = s.prior_sd_inflation**2
+    strata_mean = to_strata @ benefit_mean
+    strata_cov = inflation * (to_strata @ cov @ to_strata.T)
+    mixture = np.array([strata.p_positive, 1 - strata.p_positive])
+    if inputs.outcome == "binary":
+        # One per-patient variance for every overall claim: the strata's binomial variances averaged.
+        common_sd = math.sqrt(float(mixture @ [endpoint.unit_sd(b) ** 2 for b in strata_mean]))
+    else:
+        common_sd = endpoint.unit_sd(0.0)
     plan = _Plan(
         endpoint=endpoint,
         settings=s,
         prevalence=strata.p_positive,
-        mean=to_strata @ benefit_mean,
-        covariance=inflation * (to_strata @ cov @ to_strata.T),
-        overall=float(sign * inputs.effect_overall),
-        overall_sd=math.sqrt(inflation) * inputs.se_overall,
+        mean=strata_mean,
+        covariance=strata_cov,
+        overall=float(mixture @ strata_mean),
+        overall_sd=math.sqrt(float(mixture @ strata_cov @ mixture)),
         seed=int(seed),
+        has_subgroup=True,
+        common_sd=common_sd,
     )
 
     # (3) The menu.
     options = [build(plan) for build in DESIGNS.values()]
     by_name = {o.design: o for o in options}
+    ratios = _enrichment_ratios(by_name)
 
-    efficiency: EnrichmentEfficiency | None = None
-    if benefit_mean[0] > 0:
-        try:
-            efficiency = enrichment_efficiency(
-                inputs.prevalence,
-                float(benefit_mean[1] / benefit_mean[0]),
-                sensitivity=s.assay_sensitivity,
-                specificity=s.assay_specificity,
-            )
-        except ParameterError:
-            efficiency = None
+    recommended, reasons = _recommend(inputs, s, plan, by_name, p_benefit, p_relevant, relevant_words)
+    reasons.extend(_context_reasons(inputs, s, plan, shrinkage, strata, by_name, ratios, mean))
 
-    recommended, reasons = _recommend(inputs, s, plan, by_name, p_benefit, p_relevant, relevant_words, efficiency)
-    reasons.extend(_context_reasons(inputs, s, plan, shrinkage, strata, efficiency, mean))
-
-    overall_planning = float(inputs.effect_overall)
     return DesignMenu(
         prevalence=strata.p_positive,
         planning_effect_subgroup=float(mean[0]),
         planning_effect_complement=float(mean[1]),
-        planning_effect_overall=overall_planning,
+        planning_effect_overall=float(sign * plan.overall),
         planning_sd_subgroup=float(math.sqrt(cov[0, 0])),
         planning_sd_complement=float(math.sqrt(cov[1, 1])),
+        planning_sd_overall=plan.overall_sd,
         probability_complement_benefit=p_benefit,
         probability_complement_relevant=p_relevant,
-        enrichment_ratio_randomized=None if efficiency is None else efficiency.ratio_randomized,
-        enrichment_ratio_screened=None if efficiency is None else efficiency.ratio_screened,
+        enrichment_ratio_randomized=ratios[0],
+        enrichment_ratio_screened=ratios[1],
         tau2=None if shrinkage is None else shrinkage.tau2,
         options=options,
         recommended=recommended,
         reasons=reasons,
         outcome=inputs.outcome,
     )
+
+
+def _enrichment_ratios(by_name: dict[str, DesignOption]) -> tuple[float | None, float | None]:
+    """(all-comers N / enrichment N, enrichment expected screened / all-comers N) from the menu's numbers."""
+    d1, d2 = by_name["all_comers"], by_name.get("enrichment")
+    if d2 is None or not d1.n_randomized or not d2.n_randomized or d2.n_screened_expected is None:
+        return None, None
+    return d1.n_randomized / d2.n_randomized, d2.n_screened_expected / d1.n_randomized
+
+
+def _all_comers_words(d1: DesignOption, s: DesignSettings, ep: _Endpoint, effect: float, source: str) -> str:
+    """All-comers' size in a sentence; ``effect`` on the outcome scale, ``source`` says where it comes from."""
+    if d1.n_randomized is None:
+        return f"the overall effect {ep.describe(effect)} ({source}) shows no benefit, so an all-comers trial cannot be sized"
+    return (
+        f"it needs {_n(d1.n_randomized)} randomized patients ({_n(d1.n_treatment)} treated, "
+        f"{_n(d1.n_control)} control) for {s.power:.0%} power on the overall effect "
+        f"{ep.describe(effect)} ({source}) at one-sided alpha {s.alpha:g}; assurance "
+        f"(chance of success allowing for the uncertainty of that effect) is {d1.assurance_any:.0%}"
+    )
+
+
+_MIXTURE_WORDS = "the prevalence-weighted mean of the subgroup and complement planning effects"
+
+
+def _overall_menu(
+    endpoint: _Endpoint,
+    s: DesignSettings,
+    seed: int,
+    effect_overall: float,
+    se_overall: float,
+    *,
+    head: str,
+    prevalence: float = float("nan"),
+    not_estimable: str | None = None,
+) -> DesignMenu:
+    """All-comers on the overall estimate, recommended because of ``head``; with ``not_estimable`` (why),
+    the subgroup designs listed with blank numbers."""
+    benefit = float(endpoint.sign * effect_overall)
+    sd = math.sqrt(s.prior_sd_inflation**2) * float(se_overall)
+    plan = _Plan(
+        endpoint=endpoint,
+        settings=s,
+        prevalence=prevalence,
+        mean=np.array([benefit, benefit]),
+        covariance=np.diag([sd**2, sd**2]),
+        overall=benefit,
+        overall_sd=sd,
+        seed=int(seed),
+        has_subgroup=False,
+        common_sd=endpoint.unit_sd(benefit),
+    )
+    d1 = _design_all_comers(plan)
+    options = [d1]
+    if not_estimable is not None:
+        named = replace(plan, prevalence=float(prevalence))
+        options += [_not_estimable(_blank(name, named), not_estimable) for name in DESIGNS if name != "all_comers"]
+    reasons = [
+        f"all-comers: {head}; the trial is sized from the overall effect: "
+        + _all_comers_words(d1, s, endpoint, effect_overall, "the discovery trial's overall estimate")
+    ]
+    if not d1.feasible and d1.n_randomized is not None:
+        reasons.append(f"note: this exceeds the feasible maximum of {_n(s.max_n)} randomized patients")
+    if not_estimable is not None:
+        reasons.append("record the marker and analyse the subgroup as a stratified secondary analysis")
+    nan = float("nan")
+    return DesignMenu(
+        prevalence=prevalence,
+        planning_effect_subgroup=nan,
+        planning_effect_complement=nan,
+        planning_effect_overall=float(effect_overall),
+        planning_sd_subgroup=nan,
+        planning_sd_complement=nan,
+        planning_sd_overall=sd,
+        probability_complement_benefit=nan,
+        probability_complement_relevant=nan,
+        enrichment_ratio_randomized=None,
+        enrichment_ratio_screened=None,
+        tau2=None,
+        options=options,
+        recommended="all_comers",
+        reasons=reasons,
+        outcome=endpoint.outcome,
+    )
+
+
+def _blank(design: str, plan: _Plan) -> DesignOption:
+    """A design's option with its labels only (no sizing): what `_not_estimable` keeps."""
+    labels = {
+        "enrichment": ("D2", "Enrichment (targeted)", "S only"),
+        "stratified": ("D3", "Biomarker-stratified, co-primary S and F", "S and/or F"),
+        "stratified_mast": ("D3b", "Biomarker-stratified, MaST fixed sequence", "S, S and Sc, or F"),
+        "adaptive_enrichment": ("D4", "Two-stage adaptive enrichment", "S and/or F"),
+        "enriched_stratified": (
+            "D5",
+            f"Enriched-stratified ({max(plan.settings.enriched_fraction, plan.prevalence):.0%} marker-positive)",
+            "S and/or F (re-weighted)",
+        ),
+    }
+    label, title, claims = labels[design]
+    return _finish(plan, _blank_option(design, label, title, claims))
+
+
+def plan_all_comers(
+    outcome: OutcomeType,
+    effect_overall: float,
+    se_overall: float,
+    settings: DesignSettings | None = None,
+    *,
+    outcome_sd: float | None = None,
+    control_rate: float | None = None,
+    event_probability: float | None = None,
+    higher_is_better: bool = True,
+    why: str = "there is no candidate subgroup to target",
+    seed: int = 0,
+) -> DesignMenu:
+    """The menu when there is no subgroup to plan for: all-comers, sized on the overall estimate, recommended.
+
+    Parameters are those of :class:`DesignInputs` for the overall effect; ``why`` opens the first
+    reason ("all-comers: <why>; the trial is sized from the overall effect: ...").
+
+    Examples
+    --------
+    >>> menu = plan_all_comers("continuous", 0.25, 0.08, outcome_sd=1.0)
+    >>> menu.recommended, menu.option("all_comers").n_randomized
+    ('all_comers', 504)
+    """
+    s = DesignSettings() if settings is None else settings
+    if outcome not in _OUTCOMES:
+        raise ParameterError(f"outcome={outcome!r} is not one of {_OUTCOMES}; pick the endpoint type")
+    if not (isinstance(effect_overall, Real) and math.isfinite(effect_overall)):
+        raise ParameterError(f"effect_overall={effect_overall!r} is not a finite number; pass the estimate")
+    _check_positive(se_overall, "se_overall", "the standard error of the estimate")
+    if outcome == "continuous" and not (isinstance(outcome_sd, Real) and outcome_sd > 0):
+        raise ParameterError(f"outcome_sd={outcome_sd!r}: a continuous outcome needs its positive standard deviation")
+    if outcome == "binary":
+        _check_probability(control_rate, "control_rate", "the control response rate, e.g. 0.2")  # type: ignore[arg-type]
+        if not 0 < control_rate + effect_overall < 1:  # type: ignore[operator]
+            raise ParameterError(
+                f"effect_overall={effect_overall!r} with control_rate={control_rate!r} gives a treated response "
+                "probability outside (0, 1); pass a risk difference"
+            )
+    if outcome == "time_to_event":
+        _check_probability(event_probability, "event_probability", "an event probability, e.g. 0.6", allow_one=True)  # type: ignore[arg-type]
+    sign = -1.0 if outcome == "time_to_event" or not higher_is_better else 1.0
+    endpoint = _Endpoint(
+        outcome=outcome,
+        sd=float(outcome_sd or 1.0),
+        control_rate=float(control_rate or 0.5),
+        event_probability=float(event_probability or 1.0),
+        ratio=s.allocation_ratio,
+        sign=sign,
+    )
+    return _overall_menu(endpoint, s, seed, float(effect_overall), float(se_overall), head=why)
 
 
 def _first_feasible(candidates: list[str], by_name: dict[str, DesignOption]) -> str | None:
@@ -2842,7 +3098,6 @@ def _recommend(
     p_benefit: float,
     p_relevant: float,
     relevant_words: str,
-    efficiency: EnrichmentEfficiency | None,
 ) -> tuple[str, list[str]]:
     """Rules of section 7, in order; returns the design key and the reasons."""
     rule = s.rule
@@ -2853,27 +3108,21 @@ def _recommend(
     reasons: list[str] = []
 
     def all_comers_words() -> str:
-        if d1.n_randomized is None:
-            return "the overall effect shows no benefit, so an all-comers trial cannot be sized"
-        return (
-            f"it needs {_n(d1.n_randomized)} randomized patients ({_n(d1.n_treatment)} treated, "
-            f"{_n(d1.n_control)} control) for {s.power:.0%} power on the overall effect "
-            f"{ep.describe(inputs.effect_overall)} at one-sided alpha {s.alpha:g}; assurance "
-            f"(chance of success allowing for the uncertainty of that effect) is "
-            f"{d1.assurance_any:.0%}"
-        )
+        source = _MIXTURE_WORDS if inputs.heterogeneity_detected else "the discovery trial's overall estimate"
+        return _all_comers_words(d1, s, ep, ep.sign * plan.overall, source)
 
     def enrichment_words(option: DesignOption) -> str:
         text = (
             f"{_SHORT_NAMES[option.design]} needs {_n(option.n_randomized)} randomized and about "
-            f"{_n(option.n_screened_expected)} screened patients ({_n(option.n_screened_quantile)} "
+            f"{_screened(option.n_screened_expected)} screened patients ({_n(option.n_screened_quantile)} "
             f"to be {s.screen_quantile:.0%} sure)"
         )
         if d1.n_randomized is not None and option.n_randomized:
-            ratio = d1.n_randomized / option.n_randomized
-            text += (
-                f", {ratio:.1f}× fewer randomized patients than all-comers ({_n(option.n_randomized)} vs {_n(d1.n_randomized)})"
-            )
+            counts = f"({_n(option.n_randomized)} vs {_n(d1.n_randomized)})"
+            if d1.n_randomized >= option.n_randomized:
+                text += f", {d1.n_randomized / option.n_randomized:.1f}× fewer randomized patients than all-comers {counts}"
+            else:
+                text += f", {option.n_randomized / d1.n_randomized:.1f}× the randomized patients of all-comers {counts}"
         return text
 
     fda = (
@@ -3021,18 +3270,29 @@ def _context_reasons(
     plan: _Plan,
     shrinkage: ShrinkageResult | None,
     strata: AssayStrata,
-    efficiency: EnrichmentEfficiency | None,
+    by_name: dict[str, DesignOption],
+    ratios: tuple[float | None, float | None],
     mean: np.ndarray,
 ) -> list[str]:
-    """Always-shown context: efficiency ratios, shrinkage and assay."""
+    """Always-shown context: the overall planning effect, efficiency ratios (from the table), shrinkage and assay."""
     ep = plan.endpoint
-    out = []
-    if efficiency is not None:
+    if inputs.heterogeneity_detected:
+        out = [
+            f"every design plans its overall claim on one overall effect, {ep.describe(ep.sign * plan.overall)}: "
+            f"{_MIXTURE_WORDS} (the discovery trial's overall estimate was {ep.describe(inputs.effect_overall)})"
+        ]
+    else:
+        out = [
+            f"every design is planned on the discovery trial's overall estimate {ep.describe(inputs.effect_overall)} "
+            "in the subgroup and the complement alike (no credible heterogeneity: complete pooling); their held-out "
+            f"estimates were {ep.describe(inputs.effect_subgroup)} and {ep.describe(inputs.effect_complement)}"
+        ]
+    if ratios[0] is not None and ratios[1] is not None:
+        d1, d2 = by_name["all_comers"], by_name["enrichment"]
         out.append(
-            f"Simon-Maitournam efficiency at the planning effects: all-comers needs "
-            f"{efficiency.ratio_randomized:.1f}× the randomized patients of enrichment, and "
-            f"enrichment screens {efficiency.ratio_screened:.2f}× the number all-comers "
-            "randomizes"
+            f"efficiency (Simon & Maitournam 2005), from the table: all-comers randomizes {ratios[0]:.1f}× the patients "
+            f"enrichment randomizes ({_n(d1.n_randomized)} vs {_n(d2.n_randomized)}), and enrichment screens "
+            f"{ratios[1]:.2f}× the number all-comers randomizes ({_screened(d2.n_screened_expected)} vs {_n(d1.n_randomized)})"
         )
     if shrinkage is not None:
         out.append(
@@ -3051,9 +3311,9 @@ def _context_reasons(
         )
     if inputs.outcome == "time_to_event":
         out.append(
-            "time to event: the overall log hazard ratio is approximated by the event-weighted "
-            "mean of the stratum log hazard ratios (proportional hazards within strata do not "
-            "imply them overall); check by simulation if the design is close to a boundary"
+            "time to event: the overall log hazard ratio of every design, all-comers included, is the event-weighted "
+            "mean of the stratum log hazard ratios (hazard ratios do not average, and proportional hazards within strata "
+            "do not imply them overall); check by simulation if the design is close to a boundary"
         )
     return out
 
@@ -3072,10 +3332,9 @@ def power_assurance_curves(menu: DesignMenu, inputs: DesignInputs, settings: Des
         else float(np.sqrt(inputs.control_rate * (1 - inputs.control_rate)))
     )
     sign = inputs.benefit_sign
-    plans = {
-        "all_comers": (sign * menu.planning_effect_overall, float(inputs.se_overall)),
-        "enrichment": (sign * menu.planning_effect_subgroup, float(menu.planning_sd_subgroup)),
-    }
+    plans = {"all_comers": (sign * menu.planning_effect_overall, float(menu.planning_sd_overall))}
+    if math.isfinite(menu.planning_effect_subgroup):
+        plans["enrichment"] = (sign * menu.planning_effect_subgroup, float(menu.planning_sd_subgroup))
     largest = max(option.n_randomized or 0 for option in menu.options if option.design in plans)
     grid = np.unique(np.linspace(20, max(2 * largest, 100), points).astype(int) // 2 * 2)
     rows = []

@@ -315,11 +315,12 @@ def design_sentence(results: dict[str, Any]) -> str:
     d = results["design"]
     if not d.get("options"):
         return f"**{md_escape(d['note'])}**"
-    target = (
-        f"for all eligible patients (the subgroup considered, *{md_escape(d['subgroup'])}*, is not credible enough to target)"
-        if d["recommended"] == "all_comers"
-        else f"planned for the subgroup *{md_escape(d['subgroup'])}*"
-    )
+    if d["subgroup"] is None:
+        target = "for all eligible patients (no candidate subgroup to target)"
+    elif d["recommended"] == "all_comers":
+        target = f"for all eligible patients (the subgroup considered, *{md_escape(d['subgroup'])}*, is not credible enough to target)"
+    else:
+        target = f"planned for the subgroup *{md_escape(d['subgroup'])}*"
     lines = [f"**Recommended next trial: {d['recommended'].replace('_', ' ')}**, {target}. Status: {d['status']}."]
     lines += [f"- {md_escape(reason)}" for reason in d["reasons"]]
     return "\n".join(lines)
@@ -331,7 +332,10 @@ def design_table(menu: Any) -> pd.DataFrame:
     shown = pd.DataFrame(
         {
             "design": [name.replace("_", " ") for name in frame.index],
-            "randomized N": frame["n_randomized"],
+            "randomized N": [
+                "not estimable" if estimable is False else n
+                for n, estimable in zip(frame["n_randomized"], frame.get("estimable", [True] * len(frame)), strict=True)
+            ],
             **({"events": frame["events"]} if menu.outcome == "time_to_event" else {}),
             "screened (expected)": frame["n_screened_expected"].map(lambda v: f"{np.ceil(v):,.0f}" if pd.notna(v) else ""),
             "screened (90% sure)": frame["n_screened_quantile"],

@@ -797,37 +797,43 @@ def holm(p_values: list[float]) -> np.ndarray:
     return adjusted
 
 
-def hazard_ratios(data: TrialData, effects: EffectModel, subgroup: Subgroup, seed: int) -> dict[str, tuple[float, float]]:
+def hazard_ratios(
+    data: TrialData, effects: EffectModel, subgroup: Subgroup | None, seed: int
+) -> dict[str, tuple[float, float]]:
     """Log hazard ratios (treated vs control, Cox) with SEs in the subgroup, its complement and overall.
 
     The subgroup's and complement's come from the half (or halves) its effect was estimated on,
     never the half that found it; the overall one from every analysed patient (it was not searched
-    for). Keys: "subgroup", "complement", "overall"; values (log HR, SE), NaN where a group has no
-    event in an arm.
+    for). Keys: "subgroup", "complement", "overall" (only "overall" without a subgroup); values
+    (log HR, SE), NaN where a group has no event in an arm. In an observational study each is
+    adjusted for confounding: a Cox model weighted by inverse probabilities of the treatment
+    received, from the cross-fitted propensity, with the robust variance (Austin 2016; Lin & Wei
+    1989); in a randomized trial an unweighted Cox model.
     """
+    from subgroups.outcomes import ipw_weights
+
     retained = effects.analysed(data.n)
     time, event, T = data.outcome[retained], data.event[retained], data.treatment[retained]
+    weights = None if data.spec.study == "rct" else ipw_weights(T, effects.propensity)
+    out = {"overall": _log_hazard_ratio(time, event, T, np.ones(T.size, dtype=bool), weights)}
+    if subgroup is None:
+        return out
     half = split_halves(T, seed)
     estimation = np.isin(half, subgroup.estimation_halves) if subgroup.estimation_halves else np.ones(T.size, dtype=bool)
     inside = subgroup.contains(data.features.loc[retained].reset_index(drop=True))
     return {
-        "subgroup": _log_hazard_ratio(time, event, T, estimation & inside),
-        "complement": _log_hazard_ratio(time, event, T, estimation & ~inside),
-        "overall": _log_hazard_ratio(time, event, T, np.ones(T.size, dtype=bool)),
+        "subgroup": _log_hazard_ratio(time, event, T, estimation & inside, weights),
+        "complement": _log_hazard_ratio(time, event, T, estimation & ~inside, weights),
+        **out,
     }
 
 
-def _log_hazard_ratio(time: np.ndarray, event: np.ndarray, T: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
-    from lifelines import CoxPHFitter
+def _log_hazard_ratio(
+    time: np.ndarray, event: np.ndarray, T: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[float, float]:
+    from subgroups.outcomes import cox_hazard_ratio
 
-    for arm in (0, 1):
-        if event[rows & (T == arm)].sum() == 0:
-            return float("nan"), float("nan")
-    frame = pd.DataFrame({"time": time[rows], "event": event[rows], "w": T[rows].astype(float)})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
-    return float(fit.params_["w"]), float(fit.standard_errors_["w"])
+    return cox_hazard_ratio(time[rows], event[rows], T[rows], None if weights is None else weights[rows])
 
 
 def subgroup_profile(data: TrialData, subgroup: Subgroup, min_cell: int = 10, top: int = 5) -> pd.DataFrame:
