@@ -46,6 +46,8 @@ def test_every_page_loads_without_errors_and_images_decode(demo_runs):
             page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
             failed: list[str] = []
             page.on("requestfailed", lambda request, failed=failed: failed.append(request.url))
+            dialogs: list[str] = []  # no page may open an alert (script injection: tests/test_injection.py)
+            page.on("dialog", lambda dialog, dialogs=dialogs: (dialogs.append(dialog.message), dialog.dismiss()))
             page.goto(path.as_uri(), wait_until="load")
             images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
             links = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
@@ -54,6 +56,7 @@ def test_every_page_loads_without_errors_and_images_decode(demo_runs):
             page.close()
             assert errors == [], f"{path.name}: console errors {errors}"
             assert failed == [], f"{path.name}: failed requests {failed}"
+            assert dialogs == [], f"{path.name}: dialogs {dialogs}"
             assert all(done and width > 0 for done, width in images), f"{path.name}: an image did not decode"
             if path.stem != "index":
                 assert images, f"{path.name} has no figures"
