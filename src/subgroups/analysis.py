@@ -305,8 +305,11 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
     subgroups_section = {
         "method": "rules found by a shallow tree on doubly robust scores in one half, effects estimated in the other half "
-        "(both directions); Holm-adjusted p-values for the difference from the complement; empirical-Bayes shrunken effects for planning",
-        "conclusion": subgroup_conclusion(found, tests.detected),
+        "(both directions); one hypothesis per split: a split of all patients compares the subgroup with its complement, "
+        "a refinement compares it with its sibling inside the parent rule; p-values adjusted over all hypotheses by a "
+        "graphical procedure (Holm among first splits; a refinement is tested only after its parent is validated)",
+        "testing": TESTING_PROCEDURE,
+        "conclusion": subgroup_conclusion(found, tests.detected, run.estimation.level),
         "candidates": [s.to_dict(run.report.min_cell) for s in found],
         "prespecified": [
             s.to_dict(run.report.min_cell)
@@ -505,7 +508,15 @@ TESTING_PROCEDURE = (
 )
 
 
-def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:
+TESTING_PROCEDURE = (
+    "Each rule is tested on patients who were not used to find it. First, each split of all patients "
+    "(a subgroup against everyone else) is tested, sharing the error rate among them; a narrower rule inside a "
+    "validated subgroup is then tested only by whether it differs from the rest of that subgroup, with the error "
+    "rate the validated subgroup passes on, so that the chance of any false claim stays below the stated level."
+)
+
+
+def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.95) -> str:
     """One sentence a scientist can act on."""
     validated = [s for s in found if s.status == "validated"]
     if not detected:
@@ -513,11 +524,14 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool) -> str:
     if not validated:
         return "Heterogeneity was detected, but no single rule differs from its complement after multiplicity adjustment; rules are exploratory."
     best = validated[0]
+    r = best.reported()
+    versus = "in the complement" if best.level == 1 else "in its sibling inside the parent rule"
+    more = f" ({len(validated) - 1} further validated hypothesis(es) in the table)" if len(validated) > 1 else ""
     return (
-        f"Validated subgroup: {best.rule} — effect {best.reported_effect:+.3g} "
-        f"(95% CI {best.reported_ci[0]:.3g} to {best.reported_ci[1]:.3g}) versus {best.reported_complement_effect:+.3g} "
-        f"in the complement, estimated on patients not used to find the rule and adjusted for having been selected "
-        f"as significant (unadjusted held-out estimate {best.effect:+.3g}; Holm-adjusted p = {best.p_adjusted:.3g})."
+        f"Validated subgroup: {best.hypothesis} — effect {r['effect']:+.3g} "
+        f"({level:.0%} CI {r['ci_low']:.3g} to {r['ci_high']:.3g}) versus {r['comparator_effect']:+.3g} "
+        f"{versus}, estimated on patients not used to find the rule and adjusted for having been selected "
+        f"as significant (unadjusted held-out estimate {best.effect:+.3g}; adjusted p = {best.p_adjusted:.3g}){more}."
     )
 
 

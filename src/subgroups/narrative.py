@@ -251,21 +251,38 @@ def table(frame: pd.DataFrame) -> str:
 EVENT_COLUMN = {"binary": "outcome = 1, treated / control", "time_to_event": "events, treated / control"}
 
 
+def effect_text(effect: float | None, low: float | None, high: float | None) -> str:
+    """An effect with its CI, formatted the same way in every table, figure and sentence of the reports."""
+    if effect is None:
+        return "n/a"
+    return f"{effect:+.3g} ({fmt(low, '.3g')} to {fmt(high, '.3g')})"
+
+
 def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.DataFrame:
-    """Candidate (held-out estimates) or pre-specified subgroups as a readable table."""
+    """Subgroup hypotheses (discovered or pre-specified) as a readable table, one row per hypothesis.
+
+    Effects are those `reported` in results.json (the figures and the index show the same numbers);
+    the "estimate" column says which estimator they are.
+    """
     rows = []
+    level = f"{results['ate']['ci_level']:.0%} CI"
     adjusted = any(x.get("selection_adjusted") for x in results["subgroups"][which])
     for c in results["subgroups"][which]:
+        r = c["reported"]
         rows.append(
             {
-                "subgroup (rule)": c["rule"],
+                "hypothesis (subgroup vs comparator)": c.get("hypothesis", c["rule"]),
                 "status": c["status"],
-                "held-out effect (95% CI)": f"{c['effect']:+.3g} ({c['ci_low']:.3g} to {c['ci_high']:.3g})",
-                **({"adjusted for selection (95% CI)": _adjusted(c)} if adjusted else {}),
-                "complement (95% CI)": f"{c['complement_effect']:+.3g} ({c['complement_ci_low']:.3g} to {c['complement_ci_high']:.3g})",
-                "difference (95% CI)": f"{c['difference']:+.3g} ({c['difference_ci_low']:.3g} to {c['difference_ci_high']:.3g})",
-                "p (Holm)": "–" if c["p_adjusted"] is None else f"{c['p_adjusted']:.3g}",
-                "shrunken effect": "–" if c["shrunken_effect"] is None else f"{c['shrunken_effect']:+.3g}",
+                "estimate": r["estimator"],
+                f"effect in subgroup ({level})": effect_text(r["effect"], r["ci_low"], r["ci_high"]),
+                f"effect in comparator ({level})": effect_text(r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"]),
+                f"difference ({level})": effect_text(r["difference"], r["difference_ci_low"], r["difference_ci_high"]),
+                "adjusted p": "–" if c["p_adjusted"] is None else f"{c['p_adjusted']:.3g}",
+                **(
+                    {"unadjusted held-out effect": effect_text(c["effect"], c["ci_low"], c["ci_high"]) if c["selection_adjusted"] else "–"}
+                    if adjusted
+                    else {}
+                ),
                 "prevalence": f"{c['prevalence']:.0%}",
                 "n treated / control": f"{c['n_treated']} / {c['n_control']}",
                 **(
@@ -279,9 +296,9 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def _adjusted(candidate: dict[str, Any]) -> str:
-    a = candidate.get("selection_adjusted")
-    return "–" if not a else f"{a['effect']:+.3g} ({a['ci_low']:.3g} to {a['ci_high']:.3g})"
+def testing_sentence(results: dict[str, Any]) -> str:
+    """How the subgroup hypotheses were tested, in two sentences a clinician can read."""
+    return results["subgroups"].get("testing", "")
 
 
 def profile_table(profile: pd.DataFrame) -> pd.DataFrame:

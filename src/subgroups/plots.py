@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from subgroups.audit import IMBALANCE, Audit
+from subgroups.narrative import effect_text
 
 # Names from the data are drawn as typed: without this, matplotlib reads `$...$` as mathtext (a
 # name like `$x^2$` would be typeset, and an invalid one such as `$\foo$` fails the figure).
@@ -122,27 +123,32 @@ def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
 
 
 def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Forest plot of subgroup effects (held-out estimates, 95% CI; validated ones adjusted for
-    selection) with a line at the average effect."""
+    """Forest plot of the subgroup hypotheses: per row the subgroup's effect (filled) and its comparator's
+    (open), with CIs, as `reported` in results.json — adjusted for selection when validated, else held-out
+    (pre-specified: all patients, cross-fitted) — the same numbers as the subgroup table."""
     shown = candidates[:top][::-1]
-    ax = _axes(ax, (7.5, max(2.5, 0.45 * len(shown) + 1.2)))
+    ax = _axes(ax, (8.5, max(2.5, 0.5 * len(shown) + 1.4)))
     y = np.arange(len(shown))
-    # Validated subgroups: the estimate adjusted for having been selected as significant.
-    chosen = [c.get("selection_adjusted") or c for c in shown]
-    effects = np.array([c["effect"] for c in chosen])
-    low = np.array([c["ci_low"] for c in chosen])
-    high = np.array([c["ci_high"] for c in chosen])
+    reported = [c["reported"] for c in shown]
     colors = ["#ca0020" if c["status"] == "validated" else "#636363" for c in shown]
-    ax.hlines(y, low, high, colors=colors, lw=1.5)
-    ax.scatter(effects, y, color=colors, zorder=3, s=30)
-    ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=1, label=f"average effect {ate['estimate']:.3g}")
+    ax.hlines(y + 0.12, [r["ci_low"] for r in reported], [r["ci_high"] for r in reported], colors=colors, lw=1.6)
+    ax.scatter([r["effect"] for r in reported], y + 0.12, color=colors, zorder=3, s=30, label="subgroup")
+    ax.hlines(
+        y - 0.12, [r["comparator_ci_low"] for r in reported], [r["comparator_ci_high"] for r in reported], colors=colors, lw=0.9
+    )
+    ax.scatter([r["comparator_effect"] for r in reported], y - 0.12, facecolors="white", edgecolors=colors, zorder=3, s=26,
+               label="comparator")  # fmt: skip
+    ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=1, label=f"average effect {ate['estimate']:+.3g}")
     ax.axvline(0, color="black", lw=0.8)
-    labels = [f"{c['rule']}  (n={c['n_treated']}+{c['n_control']}, interaction p_adj={c['p_adjusted']:.2g})" for c in shown]
+    labels = [
+        f"{c.get('hypothesis', c['rule'])}\n{effect_text(r['effect'], r['ci_low'], r['ci_high'])} [{r['estimator']}]; "
+        f"n = {c['n_treated']} + {c['n_control']}; adjusted p = {c['p_adjusted']:.2g}"
+        for c, r in zip(shown, reported)
+    ]
     ax.set_yticks(y, labels, fontsize=7, **LITERAL)
-    adjusted = " (validated: adjusted for selection)" if any(c.get("selection_adjusted") for c in shown) else ""
-    ax.set_xlabel(f"effect in the subgroup ({ate['scale']}), estimated on held-out patients{adjusted}")
-    ax.set_title(title or "Subgroups (red: validated; grey: exploratory)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel(f"effect ({ate['scale']}); validated: adjusted for selection, others: held-out")
+    ax.set_title(title or "Subgroup hypotheses (red: validated; grey: not validated)")
+    ax.legend(fontsize=7, loc="best")
     return ax
 
 
@@ -181,45 +187,59 @@ def power_assurance(curves: pd.DataFrame, recommended: str, ax: Axes | None = No
 
 
 def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes | None = None) -> Axes:
-    """The candidate rules as a tree: all patients, then first splits, then their refinements.
+    """The subgroup hypotheses as a tree: all patients, each first split (subgroup and complement),
+    then the refinements inside each side (subgroup and sibling).
 
-    Each box shows the rule's last condition, its held-out effect with CI, prevalence and status
-    (red: validated). Rules found in either half appear together; estimates are always from the
-    half that did not find them.
+    Each box shows a side's effect with CI as `reported` in results.json (the numbers of the subgroup
+    table), its share of patients, and the status of the hypothesis that split it (red: validated).
     """
-    by_rule = {c["rule"]: c for c in candidates}
-    first = [c for c in candidates if " and " not in c["rule"]]
-    children = {c["rule"]: [d for d in candidates if d["rule"].startswith(c["rule"] + " and ")][:max_children] for c in first}
-    width = max(1, sum(max(1, len(kids)) for kids in children.values()))
-    ax = _axes(ax, (max(7.0, 1.75 * width), 4.2))
+    roots = [c for c in candidates if c.get("level", 1) == 1][:3]
+    kids = {}
+    for root in roots:
+        for side in (root["rule"], root["comparator"]):
+            kids[side] = [c for c in candidates if c.get("level", 1) == 2 and c.get("parent") == side][
+                : max(1, max_children // 2)
+            ]
+    leaves = [max(1, 2 * len(kids[side])) for root in roots for side in (root["rule"], root["comparator"])]
+    width = max(2, sum(leaves))
+    ax = _axes(ax, (max(7.0, 1.6 * width), 4.4))
     ax.set_axis_off()
     ax.set_xlim(0, width)
     ax.set_ylim(0, 3)
 
-    def box(x: float, y: float, label: str, candidate: dict | None) -> None:
-        if candidate is None:
-            text, color = f"{label}\n{ate['estimate']:+.3g} ({ate['ci_low']:.3g} to {ate['ci_high']:.3g})", "#2166ac"
-        else:
-            text = (
-                f"{label}\n{candidate['effect']:+.3g} ({candidate['ci_low']:.3g} to {candidate['ci_high']:.3g})\n"
-                f"{candidate['prevalence']:.0%} of patients, {candidate['status']}"
-            )
-            color = "#ca0020" if candidate["status"] == "validated" else "#636363"
-        ax.text(x, y, text, ha="center", va="center", fontsize=6.5, color=color,
+    def box(x: float, y: float, label: str, effect: tuple[float, float, float], detail: str, color: str) -> None:
+        ax.text(x, y, f"{label}\n{effect_text(*effect)}\n{detail}", ha="center", va="center", fontsize=6.5, color=color,
                 bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": color}, **LITERAL)  # fmt: skip
 
-    box(width / 2, 2.6, "All patients", None)
-    left = 0.0
-    for parent in first:
-        kids = children[parent["rule"]]
-        span = max(1, len(kids))
-        x = left + span / 2
-        ax.plot([width / 2, x], [2.45, 1.75], color="#bdbdbd", lw=1, zorder=0)
-        box(x, 1.6, parent["rule"], by_rule[parent["rule"]])
-        for i, kid in enumerate(kids):
-            kx = left + i + 0.5
-            ax.plot([x, kx], [1.42, 0.72], color="#bdbdbd", lw=1, zorder=0)
-            box(kx, 0.55, "… and " + kid["rule"][len(parent["rule"]) + 5 :], kid)
-        left += span
-    ax.set_title(f"Candidate rules (effects on held-out patients, {ate['scale']})", fontsize=9)
+    def sides(c: dict) -> list[tuple[str, tuple[float, float, float], str]]:
+        r = c["reported"]
+        own = c["rule"][len(c["parent"]) + 5 :] if c.get("parent") and c["rule"].startswith(c["parent"] + " and ") else c["rule"]
+        other = c["comparator"]
+        other = other[len(c["parent"]) + 5 :] if c.get("parent") and other.startswith(c["parent"] + " and ") else other
+        return [
+            (own, (r["effect"], r["ci_low"], r["ci_high"]), f"{c['prevalence']:.0%} of patients"),
+            (other, (r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"]), c["status"]),
+        ]
+
+    box(width / 2, 2.6, "All patients", (ate["estimate"], ate["ci_low"], ate["ci_high"]), "average effect", "#2166ac")
+    left, k = 0.0, 0
+    for root in roots:
+        color = "#ca0020" if root["status"] == "validated" else "#636363"
+        for (label, effect, detail), side in zip(sides(root), (root["rule"], root["comparator"])):
+            span = leaves[k]
+            k += 1
+            x = left + span / 2
+            ax.plot([width / 2, x], [2.45, 1.75], color="#bdbdbd", lw=1, zorder=0)
+            box(x, 1.6, ("… " if len(roots) > 1 else "") + label, effect, detail, color)
+            kx = left + 0.5
+            for kid in kids[side]:
+                kid_color = "#ca0020" if kid["status"] == "validated" else "#636363"
+                for kid_label, kid_effect, kid_detail in sides(kid):
+                    ax.plot([x, kx], [1.42, 0.72], color="#bdbdbd", lw=1, zorder=0)
+                    box(kx, 0.55, "… and " + kid_label, kid_effect, kid_detail, kid_color)
+                    kx += 1
+            left += span
+    ax.set_title(
+        f"Subgroup hypotheses as a tree ({ate['scale']}; validated: adjusted for selection, others: held-out)", fontsize=9
+    )
     return ax

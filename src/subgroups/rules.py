@@ -150,6 +150,7 @@ class Subgroup:
     adjusted_se: float = float("nan")  # half the adjusted CI's width over its normal quantile (for planning)
     adjusted_complement_effect: float = float("nan")
     adjusted_complement_se: float = float("nan")
+    adjusted_complement_ci: tuple[float, float] = (float("nan"), float("nan"))
     adjusted_difference: float = float("nan")
     adjusted_difference_ci: tuple[float, float] = (float("nan"), float("nan"))
     # The hypothesis: S against its comparator. A split of all patients compares S with its complement
@@ -198,6 +199,30 @@ class Subgroup:
     def reported_complement_effect(self) -> float:
         return self.adjusted_complement_effect if self.selection_adjusted else self.complement_effect
 
+    @property
+    def estimator(self) -> str:
+        """Which estimate `reported_*` are: the one every display of this hypothesis shows."""
+        if self.selection_adjusted:
+            return "adjusted for selection"
+        return "all patients, cross-fitted" if self.status == "pre-specified" else "held-out"
+
+    def reported(self) -> dict[str, Any]:
+        """The numbers every page, figure and the index show for this hypothesis (one estimator, stated)."""
+        comp_ci = self.adjusted_complement_ci if self.selection_adjusted else self.complement_ci
+        diff_ci = self.adjusted_difference_ci if self.selection_adjusted else self.difference_ci
+        return {
+            "estimator": self.estimator,
+            "effect": self.reported_effect,
+            "ci_low": self.reported_ci[0],
+            "ci_high": self.reported_ci[1],
+            "comparator_effect": self.reported_complement_effect,
+            "comparator_ci_low": comp_ci[0],
+            "comparator_ci_high": comp_ci[1],
+            "difference": self.adjusted_difference if self.selection_adjusted else self.difference,
+            "difference_ci_low": diff_ci[0],
+            "difference_ci_high": diff_ci[1],
+        }
+
     def planning_estimates(self) -> tuple[float, float, float, float]:
         """(effect, se, complement effect, complement se) to plan the next trial on: adjusted for
         selection when validated, else the held-out estimates."""
@@ -220,6 +245,7 @@ class Subgroup:
             "comparator": self.comparator_rule or "the rest",
             "parent": self.parent_rule or None,
             "level": self.level,
+            "reported": self.reported(),
             "effect": self.effect,
             "ci_low": self.ci[0],
             "ci_high": self.ci[1],
@@ -664,6 +690,7 @@ def _selection_adjusted(s: Subgroup, z: float, level: float) -> Subgroup:
         adjusted_se=(eff[2] - eff[1]) / width,
         adjusted_complement_effect=comp[0],
         adjusted_complement_se=(comp[2] - comp[1]) / width,
+        adjusted_complement_ci=(comp[1], comp[2]),
         adjusted_difference=diff[0],
         adjusted_difference_ci=(diff[1], diff[2]),
     )
