@@ -419,3 +419,32 @@ def test_a_bug_is_an_internal_error_with_a_log(small_csv: Path, tmp_path: Path, 
         log.unlink()
     status = json.loads((tmp_path / "runs" / "buggy" / "status.json").read_text())
     assert status["status"] == "failed" and status["reason"].startswith("ZeroDivisionError")
+
+
+def test_every_headline_number_is_the_same_on_the_index_the_pages_and_results_json(marked_run: Path):
+    """One number per quantity: the index, the sub-pages and results.json show the same estimate, rounded the same way."""
+    import html
+
+    from subgroups.narrative import effect_text
+
+    results = json.loads((marked_run / "results.json").read_text())
+    index = (marked_run / "index.html").read_text()
+    effects_page = (marked_run / "02_effects.html").read_text()
+    subgroups_page = (marked_run / "04_subgroups.html").read_text()
+    ate = results["ate"]
+    for page in (index, effects_page):
+        assert f"{ate['estimate']:+.3g}" in page and f"{ate['ci_low']:.3g} to {ate['ci_high']:.3g}" in page
+    assert html.escape(results["subgroups"]["conclusion"]) in index
+    assert results["subgroups"]["testing"] in subgroups_page
+    candidates = results["subgroups"]["candidates"]
+    assert candidates
+    for c in candidates:  # every hypothesis is one row, with the numbers it reports
+        r = c["reported"]
+        row = html.escape(c["hypothesis"])
+        assert subgroups_page.count(f"<td>{row}</td>") == 1, c["hypothesis"]
+        assert effect_text(r["effect"], r["ci_low"], r["ci_high"]) in subgroups_page
+        assert r["estimator"] == ("adjusted for selection" if c["status"] == "validated" else "held-out")
+    validated = [c for c in candidates if c["status"] == "validated"]
+    if validated:  # the index quotes the first validated hypothesis with the estimate the table shows
+        r = validated[0]["reported"]
+        assert f"effect {r['effect']:+.3g} (95% CI {r['ci_low']:.3g} to {r['ci_high']:.3g})" in html.unescape(index)
