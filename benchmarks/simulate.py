@@ -64,7 +64,11 @@ N_TEST = 5_000
 TEST_SET_KEY = 9_999  # the test set's seed: SeedSequence([scenario_no, TEST_SET_KEY]), never a cell number
 
 #: Scenario numbers of the seeds (order of SPEC section 4).
-SCENARIO_NO = {"PM-NULL-a": 1, "PM-NULL-b": 2, "PM-SNP": 3, "PM-LIFESEV": 4, "PM-TTE": 5}
+SCENARIO_NO = {"PM-NULL-a": 1, "PM-NULL-b": 2, "PM-SNP": 3, "PM-LIFESEV": 4, "PM-TTE": 5, "PM-OBS-NULL": 6}
+
+#: Methods that apply to a scenario (default: all). The confounded null is for our pipeline: the
+#: baselines and the oracle assume randomization.
+SCENARIO_METHODS: dict[str, tuple[str, ...]] = {"PM-OBS-NULL": ("ours",)}
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Cell:
     number: int
     kwargs: dict[str, Any]
     null_scale: str | None  # scale on which this cell has no heterogeneity; None = alternative
+    study: str = "rct"  # how the trial is declared to the pipeline (the data of a cell do not depend on it)
 
     @property
     def is_null(self) -> bool:
@@ -99,6 +104,14 @@ CELLS: dict[str, tuple[Cell, ...]] = {
         Cell("level=L0", 0, {"level": "L0"}, "hazard"),
         Cell("level=L1", 1, {"level": "L1"}, None),
         Cell("level=L2", 2, {"level": "L2"}, None),
+    ),
+    # Confounded nulls: analysed as observational (the level of the observational test), and the same
+    # trials (same cell number, so the same seeds) declared randomized (the randomization check).
+    "PM-OBS-NULL": (
+        Cell("c=1", 0, {"confounding": 1.0}, "mean", "observational"),
+        Cell("c=2", 1, {"confounding": 2.0}, "mean", "observational"),
+        Cell("c=1-rct", 0, {"confounding": 1.0}, "mean", "rct"),
+        Cell("c=2-rct", 1, {"confounding": 2.0}, "mean", "rct"),
     ),
 }
 
@@ -272,13 +285,14 @@ def run_cell(
     test = None
     fits = 0
     for r in range(reps):
-        todo = [m for m in methods if (cell.label, r, m) not in done]
+        todo = [m for m in methods if (cell.label, r, m) not in done and m in SCENARIO_METHODS.get(scenario, METHODS)]
         if not todo:
             continue
         if test is None:
             test = test_set(scenario, cell, cache)
         trial = simulate_trial(scenario, seed=trial_seed(scenario, cell, r), **cell.kwargs)
-        rep = Replication(scenario, SCENARIO_OUTCOME[scenario], trial, test, method_seed(scenario, cell, r), cell.null_scale)
+        seed = method_seed(scenario, cell, r)
+        rep = Replication(scenario, SCENARIO_OUTCOME[scenario], trial, test, seed, cell.null_scale, cell.study)
         truth = truth_of(scenario, cell, trial, test)
         notes = []
         for name in todo:

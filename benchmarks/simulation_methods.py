@@ -54,6 +54,7 @@ class Replication:
     test: SimulatedTrial
     seed: int
     null_scale: str | None
+    study: str = "rct"  # what the trial is declared as to our pipeline: rct | observational
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,8 @@ class MethodOutput:
     rule: Any = None  # conditions (subgroups.rules.Condition) of the reported subgroup, for rule recovery
     theta_shrunken_G: float = math.nan  # the method's empirical-Bayes shrunken effect in Ĝ
     theta_raw_G: float = math.nan  # ours: the held-out estimate in Ĝ before adjusting for selection
-    validated_features: Any = (
-        None  # ours: the features each validated rule conditions on (a list of sets), for M4_false_refinement
-    )
+    validated_features: Any = None  # ours: features of each validated rule (list of sets), for M4_false_refinement
+    randomization_failed: bool | None = None  # ours, trials declared randomized: did the randomization check fail?
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -111,10 +111,11 @@ def to_original(values: pd.Series, how: str) -> pd.Series:
     return collapsed.reindex(FEATURES)
 
 
-def pipeline_params(outcome: str, seed: int, estimation: dict[str, Any]) -> dict[str, Any]:
+def pipeline_params(outcome: str, seed: int, estimation: dict[str, Any], study: str = "rct") -> dict[str, Any]:
     """Parameters of one `subgroups.analyze` run on a simulated trial."""
     if outcome == "time_to_event":
         spec = {"type": "time_to_event", "time": "time", "event": "event", "estimand": "survival", "horizon": HORIZON}
+        spec["time_unit"] = "months"
     else:
         spec = {"column": "response", "type": outcome}
     return {
@@ -124,7 +125,7 @@ def pipeline_params(outcome: str, seed: int, estimation: dict[str, Any]) -> dict
             "outcome": spec,
             "features": FEATURE_FAMILIES,
             "id_column": "patient_id",
-            "study": "rct",
+            "study": study,
         },
         "estimation": {"learner": "auto", "folds": 5, **estimation, "seed": int(seed)},
         "report": {"min_cell": 10},
@@ -140,7 +141,7 @@ def primary_scale(outcome: str) -> str:
 
 def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     data = rep.trial.data
-    analysis = subgroups.analyze(data, pipeline_params(rep.outcome, rep.seed, settings.get("ours", {})))
+    analysis = subgroups.analyze(data, pipeline_params(rep.outcome, rep.seed, settings.get("ours", {}), rep.study))
     het = analysis.heterogeneity
     p_het = {primary_scale(rep.outcome): float(het["p_value"])}
     if rep.outcome == "time_to_event":
@@ -167,7 +168,14 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         theta_shrunken_G=math.nan if best is None else float(best.shrunken_effect),
         theta_raw_G=math.nan if best is None else float(best.effect),
         validated_features=[{c.feature for c in s.conditions} for s in validated],
+        randomization_failed=randomization_failed(analysis.results),
     )
+
+
+def randomization_failed(results: dict[str, Any]) -> bool | None:
+    """Whether the check of a declared randomization failed (None: no check, e.g. an observational study)."""
+    check = (results.get("audit") or {}).get("randomization")
+    return None if check is None else not check["passed"]
 
 
 def modifier_evidence(results: dict[str, Any]) -> pd.Series:

@@ -284,6 +284,12 @@ def refinement_metrics(output, truth: Truth) -> dict[str, float]:
     }
 
 
+def randomization_metrics(output, truth: Truth) -> dict[str, float]:
+    """randomization_flag: the pipeline's check of a declared randomization failed (trials declared rct only)."""
+    failed = getattr(output, "randomization_failed", None)
+    return {} if failed is None else {"randomization_flag": float(failed)}
+
+
 #: Designs that target a subgroup (SPEC M5: "enrichment or stratification"); all-comers does not.
 TARGETED_DESIGNS = ("enrichment", "stratified", "stratified_mast", "adaptive_enrichment", "enriched_stratified")
 
@@ -328,6 +334,7 @@ METRIC_FAMILIES: list[Callable[..., dict[str, float]]] = [
     subgroup_metrics,
     refinement_metrics,
     design_metrics,
+    randomization_metrics,
 ]
 
 

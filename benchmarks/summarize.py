@@ -68,6 +68,7 @@ METRICS: dict[str, str] = {
     "M4_optimism": "reported effect (ours: adjusted for selection) − true mean effect in Ĝ",
     "M4_optimism_raw": "held-out effect before the selection adjustment − true mean effect in Ĝ (ours)",
     "M4_optimism_shrunken": "empirical-Bayes shrunken effect − true mean effect in Ĝ (ours)",
+    "randomization_flag": "declared randomized: the randomization check failed (p < 0.001)",
     "M4_false_refinement": "a validated rule conditions on a feature outside T_pred and D (every validated rule scored)",
     "M4_decoy_rule": "a validated rule conditions on a decoy in D",
     "M4_validated_rules": "number of validated rules reported",

@@ -328,3 +328,28 @@ def test_b2_univariate_tests_find_the_modifier_and_hold_their_level():
     # Bonferroni over 30 covariates: at most alpha under the null (150 trials, 3 MC SE).
     rejected = [b2("PM-NULL-a", 500, 1000 + r).p_het["mean"] < 0.05 for r in range(150)]
     assert np.mean(rejected) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 150)
+
+
+def test_confounded_null_cells_share_their_trials_and_run_only_our_pipeline():
+    cells = dict((cell.label, cell) for _, cell in simulate.plan("full", ["PM-OBS-NULL"], None))
+    assert set(cells) == {"c=1", "c=2", "c=1-rct", "c=2-rct"}
+    assert cells["c=1"].study == "observational" and cells["c=1-rct"].study == "rct"
+    same = [
+        simulate.simulate_trial("PM-OBS-NULL", seed=simulate.trial_seed("PM-OBS-NULL", cells[c], 4), **cells[c].kwargs)
+        for c in ("c=1", "c=1-rct")
+    ]
+    pd.testing.assert_frame_equal(same[0].data, same[1].data)  # the same trials, declared differently
+    assert simulate.SCENARIO_METHODS["PM-OBS-NULL"] == ("ours",)
+    assert simulate.CELLS["PM-OBS-NULL"][0].is_null
+
+
+def test_the_randomization_flag_is_scored_only_when_a_randomization_was_declared():
+    from simulation_methods import randomization_failed
+
+    out = lambda failed: MethodOutput({}, None, None, None, 0.5, randomization_failed=failed)  # noqa: E731
+    truth = sm.Truth("continuous", "mean", (), (), (), (), np.zeros(2), np.zeros(2))
+    assert sm.randomization_metrics(out(True), truth) == {"randomization_flag": 1.0}
+    assert sm.randomization_metrics(out(False), truth) == {"randomization_flag": 0.0}
+    assert sm.randomization_metrics(out(None), truth) == {}
+    assert randomization_failed({"audit": {"randomization": {"passed": False}}}) is True
+    assert randomization_failed({"audit": {"randomization": None}}) is None and randomization_failed({}) is None

@@ -88,7 +88,7 @@ def snp() -> SimulatedTrial:
 
 
 def test_constants() -> None:
-    assert SCENARIOS == ("PM-NULL-a", "PM-NULL-b", "PM-SNP", "PM-LIFESEV", "PM-TTE")
+    assert SCENARIOS == ("PM-NULL-a", "PM-NULL-b", "PM-SNP", "PM-LIFESEV", "PM-TTE", "PM-OBS-NULL")
     assert set(SCENARIO_OUTCOME) == set(SCENARIOS)
     assert FEATURE_FAMILIES["genetic"] == [f"snp_{j:02d}" for j in range(1, 21)]
     assert FEATURE_FAMILIES["lifestyle"] == ["smoking", "bmi", "activity", "alcohol"]
@@ -447,3 +447,19 @@ def test_rmst_matches_numerical_integration() -> None:
     surv = np.exp(-((t[None, :] / 40.25) ** 1.3) * np.exp(lp)[:, None])
     numeric = np.trapezoid(surv, t, axis=1)
     np.testing.assert_allclose(syn._weibull_rmst(lp, 30.0), numeric, rtol=1e-7)
+
+
+def test_confounded_null_assigns_treatment_by_the_covariates_with_a_constant_effect():
+    """PM-OBS-NULL: c-statistic of the true propensity about 0.8 (c = 1), some propensities below 0.05,
+    and the naive difference in means far from the constant true effect 0.304."""
+    from sklearn.metrics import roc_auc_score
+
+    trial = simulate_trial("PM-OBS-NULL", n=20_000, seed=3)
+    w = (trial.data["arm"] == "drug").to_numpy()
+    e = trial.extra_truth["propensity"]
+    assert 0.78 < roc_auc_score(w, e) < 0.86 and 0.03 < (e < 0.05).mean() < 0.10
+    assert np.all(trial.true_effect == pytest.approx(0.304))
+    y = trial.data["response"].to_numpy()
+    assert y[w].mean() - y[~w].mean() < 0.304 - 0.3  # severity raises treatment and worsens the outcome
+    strong = simulate_trial("PM-OBS-NULL", n=20_000, seed=3, confounding=2.0)
+    assert roc_auc_score((strong.data["arm"] == "drug").to_numpy(), strong.extra_truth["propensity"]) > 0.9

@@ -52,6 +52,7 @@ SCENARIOS: tuple[str, ...] = (
     "PM-SNP",
     "PM-LIFESEV",
     "PM-TTE",
+    "PM-OBS-NULL",
 )
 
 SCENARIO_OUTCOME: dict[str, str] = {
@@ -60,6 +61,7 @@ SCENARIO_OUTCOME: dict[str, str] = {
     "PM-SNP": "continuous",
     "PM-LIFESEV": "binary",
     "PM-TTE": "time_to_event",
+    "PM-OBS-NULL": "continuous",
 }
 
 #: Default sample sizes (SPEC section 4).
@@ -69,7 +71,13 @@ DEFAULT_N: dict[str, int] = {
     "PM-SNP": 500,
     "PM-LIFESEV": 800,
     "PM-TTE": 800,
+    "PM-OBS-NULL": 500,
 }
+
+#: PM-OBS-NULL: treatment assigned by the covariates, logit P(W = 1) = c (-0.4 + 1.2 z(severity)
+#: + 0.8 z(age) - 0.6 1{smoking = current}), z = standardized in the trial; c = 1 (c-statistic about
+#: 0.8) or 2 (the coefficients doubled). The outcome is that of PM-NULL-a (a constant effect).
+OBS_NULL_COEF: tuple[float, float, float, float] = (-0.4, 1.2, 0.8, -0.6)
 
 SNP_NAMES: list[str] = [f"snp_{j:02d}" for j in range(1, 21)]
 
@@ -496,8 +504,9 @@ def simulate_trial(
     seed: int | np.random.SeedSequence | np.random.Generator = 0,
     b1_rel: float = 2.0,
     level: str = "L2",
+    confounding: float = 1.0,
 ) -> SimulatedTrial:
-    """Simulate one randomized trial of a benchmark scenario (SPEC section 4).
+    """Simulate one trial of a benchmark scenario: randomized, except PM-OBS-NULL (SPEC section 4).
 
     Scenarios (W = 1 for drug, s = s(x) the prognostic score):
 
@@ -509,6 +518,9 @@ def simulate_trial(
     * ``PM-TTE``: h(t | x, w) = h0(t) exp(-0.7 s + w beta(x)), H0(t) = (t/40.25)^1.3,
       beta(x) = log HR+ S(x) + log HR- (1 - S(x)), S(x) = 1{snp_01 >= 1} 1{severity >= 40};
       accrual U(0, 18), analysis at month 36, dropout exponential with 5% per year; G* = S(x).
+    * ``PM-OBS-NULL``: the outcome of PM-NULL-a, but treatment assigned by the covariates (not
+      randomized): logit P(W = 1) = c (-0.4 + 1.2 z(severity) + 0.8 z(age) - 0.6 1{smoking = current}),
+      c = ``confounding``; the true propensity is in ``extra_truth["propensity"]``.
 
     Parameters
     ----------
@@ -523,6 +535,8 @@ def simulate_trial(
         Interaction strength relative to the calibrated value (PM-SNP and PM-LIFESEV).
     level : {"L0", "L1", "L2"}
         Hazard-ratio level (PM-TTE).
+    confounding : float
+        Multiplier of the treatment-assignment coefficients (PM-OBS-NULL): 1 or 2.
 
     Returns
     -------
@@ -558,7 +572,22 @@ def simulate_trial(
     decoys: tuple[str, ...] = ()
     outcome_cols: dict[str, np.ndarray]
 
-    if scenario == "PM-NULL-a":
+    if scenario == "PM-OBS-NULL":
+        a, b_sev, b_age, b_cur = (confounding * c for c in OBS_NULL_COEF)
+
+        def z(name: str) -> np.ndarray:
+            values = X[name].to_numpy(float)
+            return (values - values.mean()) / values.std()
+
+        current = (_smoking_code(X["smoking"]) == 2).astype(float)
+        propensity = special.expit(a + b_sev * z("severity") + b_age * z("age") + b_cur * current)
+        w = (rng.random(n) < propensity).astype(np.int64)
+        extra["propensity"] = propensity
+        tau = np.full(n, NULL_A_EFFECT)
+        y = PROG_CONTINUOUS * s + tau * w + rng.standard_normal(n)
+        outcome_cols = {"response": y.astype(float)}
+
+    elif scenario == "PM-NULL-a":
         tau = np.full(n, NULL_A_EFFECT)
         y = PROG_CONTINUOUS * s + tau * w + rng.standard_normal(n)
         outcome_cols = {"response": y.astype(float)}
