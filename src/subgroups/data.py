@@ -25,7 +25,7 @@ from subgroups.errors import DataError
 from subgroups.params import FAMILIES, DataSpec, RunParams, load_params
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".xpt": "xport", ".sas7bdat": "sas7bdat"}
-BUILTINS = ("synthetic", "actg175")
+BUILTINS = ("synthetic", "actg175", "cdiscpilot")
 MAX_LEVELS = 30
 MIN_PER_ARM = 10
 
@@ -145,6 +145,7 @@ class TrialData:
     n_read: int
     dropped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # warnings about the input (e.g. duplicated rows), also issued as DataWarning
+    labels: dict[str, str] = field(default_factory=dict)  # column -> variable label (SAS transport metadata), when known
 
     @property
     def n(self) -> int:
@@ -330,6 +331,11 @@ def _read_builtin(name: str, spec: DataSpec) -> tuple[pd.DataFrame, str, str]:
 
         frame = load_actg175()
         return frame, frame_fingerprint(frame), "builtin:actg175 (ACTG 175, lifelines copy)"
+    if name == "cdiscpilot":
+        raise DataError(
+            "builtin:cdiscpilot is a set of CDISC ADaM datasets; add data.adam naming its files and the parameter "
+            "(e.g. adsl: adsl.xpt, bds: adqscibc.xpt, paramcd: CIBICVAL, population: ITTFL), as in params/cdiscpilot.yaml"
+        )
     raise DataError(f"unknown built-in data set 'builtin:{name}'; available: {', '.join('builtin:' + b for b in BUILTINS)}")
 
 
@@ -597,6 +603,11 @@ def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFr
         spec, base_dir = run.data, run.base_dir
     if isinstance(data, pd.DataFrame):
         frame, fingerprint, source = data.copy(), frame_fingerprint(data), "data frame"
+    elif data is None and spec.adam is not None:
+        from subgroups.adam import read_adam
+
+        table = read_adam(spec, base_dir)
+        return prepare_trial(table.frame, spec, table.fingerprint, table.source, variable_labels=table.labels)
     else:
         if data is not None:
             spec = spec.model_copy(update={"source": str(data)})
@@ -604,8 +615,10 @@ def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFr
     return prepare_trial(frame, spec, fingerprint, source)
 
 
-def prepare_trial(frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source: str) -> TrialData:
-    """Check a raw table against the data spec and build a `TrialData` (one-line errors)."""
+def prepare_trial(
+    frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source: str, variable_labels: dict[str, str] | None = None
+) -> TrialData:
+    """Check a raw table against the data spec and build a `TrialData` (one-line errors); `variable_labels`: column -> label."""
     if frame.columns.duplicated().any():
         dup = frame.columns[frame.columns.duplicated()][0]
         raise DataError(f"{source}: column name '{dup}' appears more than once; rename the duplicates")
@@ -693,4 +706,5 @@ def prepare_trial(frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source:
         n_read=n_read,
         dropped=dropped,
         notes=notes,
+        labels={name: text for name, text in (variable_labels or {}).items() if name in names or name in spec.outcome.columns},
     )
