@@ -82,6 +82,7 @@ def audit_trial(trial: TrialData, min_cell: int = 10) -> Audit:
         schema_rows.append(
             {
                 "feature": name,
+                **({"label": trial.labels.get(name, "")} if trial.labels else {}),  # variable labels (e.g. ADaM metadata)
                 "family": trial.family_of[name],
                 "type": kind,
                 "missing": missing if is_suppressed(missing) else f"{missing} ({_pct(int(missing), trial.n):.1f}%)",

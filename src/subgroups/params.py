@@ -85,10 +85,67 @@ class SimulationSpec(_Strict):
     level: Literal["L0", "L1", "L2"] = "L2"
 
 
+_SAS_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,31}$"
+ADAM_TIME, ADAM_EVENT, ADAM_ID = "AVAL", "EVENT", "USUBJID"  # the columns `subgroups.adam` builds from ADSL + BDS
+
+
+class AdamSpec(_Strict):
+    """CDISC ADaM input: ADSL (one row per subject) merged by USUBJID with one parameter of a BDS dataset.
+
+    The outcome is the BDS ``AVAL`` (the time, for a time-to-event parameter, whose event indicator
+    EVENT is derived from ``CNSR``: CNSR = 0 is an event, CNSR >= 1 censored). With ``data.source:
+    builtin:cdiscpilot`` the two paths are file names inside the built-in CDISC pilot study.
+    """
+
+    adsl: str = Field(min_length=1)  # subject-level dataset (.xpt SAS transport, or .sas7bdat)
+    bds: str = Field(min_length=1)  # basic data structure dataset holding the outcome parameter (e.g. adtte.xpt)
+    paramcd: str = Field(min_length=1, max_length=8)  # the BDS parameter analysed (PARAMCD), e.g. TTDE
+    population: str = Field(pattern=_SAS_NAME)  # ADSL population flag kept where = "Y", e.g. ITTFL
+    visit: str | None = Field(default=None, min_length=1)  # BDS analysis visit (AVISIT), e.g. "Week 24"
+    record_flag: str | None = Field(default=None, pattern=_SAS_NAME)  # BDS record flag kept where = "Y", e.g. ANL01FL
+    treatment: str = Field(default="TRT01P", pattern=_SAS_NAME)  # arm variable, from ADSL (TRT01P) or else the BDS (TRTP)
+
+
+def _adam_defaults(tree: dict[str, Any]) -> dict[str, Any]:
+    """With data.adam, the arm, outcome and id columns are those the ADaM loader builds; fill them in, refuse others."""
+    adam = tree["adam"]
+    arm = adam.treatment if isinstance(adam, AdamSpec) else (adam.get("treatment") if isinstance(adam, Mapping) else None)
+    arm = arm or "TRT01P"
+    tree = dict(tree)
+    treatment = tree.get("treatment")
+    if isinstance(treatment, Mapping):
+        given = treatment.get("column")
+        if given is not None and given != arm:
+            raise ValueError(
+                f"treatment.column '{given}' differs from adam.treatment '{arm}'; name the arm variable once, in adam.treatment"
+            )
+        tree["treatment"] = {**treatment, "column": arm}
+    outcome = tree.get("outcome")
+    if isinstance(outcome, Mapping):
+        expected = {"time": ADAM_TIME, "event": ADAM_EVENT} if outcome.get("type") == "time_to_event" else {"column": ADAM_TIME}
+        for key, name in expected.items():
+            given = outcome.get(key)
+            if given == "CNSR":
+                raise ValueError(
+                    f"outcome.{key} is CNSR, ADaM's censoring flag (CNSR = 0 is the event); leave outcome.{key} unset: "
+                    f"with data.adam the event indicator {ADAM_EVENT} is derived from CNSR"
+                )
+            if given is not None and given != name:
+                raise ValueError(
+                    f"outcome.{key} '{given}' is not used with data.adam: the outcome is the BDS parameter's AVAL; "
+                    f"leave outcome.{key} unset (or write {name})"
+                )
+        tree["outcome"] = {**outcome, **expected}
+    if tree.get("id_column") is None:
+        tree["id_column"] = ADAM_ID
+    return tree
+
+
 class DataSpec(_Strict):
     """Where the data come from and what each column means."""
 
     source: str | None = None
+    adam: AdamSpec | None = None  # CDISC ADaM datasets instead of one table (see `AdamSpec`)
     treatment: TreatmentSpec
     outcome: OutcomeSpec
     features: dict[Literal["genetic", "lifestyle", "disease", "other"], list[str]] = Field(default_factory=dict)
@@ -105,6 +162,29 @@ class DataSpec(_Strict):
             if isinstance(names, str):
                 raise ValueError(f"features.{family} must be a list of names or patterns, not one string")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _adam_columns(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and value.get("adam") is not None:
+            return _adam_defaults(dict(value))
+        return value
+
+    @model_validator(mode="after")
+    def _adam_source(self) -> DataSpec:
+        if self.adam is None:
+            return self
+        if self.source is not None and self.source != "builtin:cdiscpilot":
+            raise ValueError(
+                f"source '{self.source}' and adam are both given; with data.adam the files are adam.adsl and adam.bds "
+                "(remove source, or set it to builtin:cdiscpilot for the built-in CDISC pilot study)"
+            )
+        if not any(self.features.values()):
+            raise ValueError(
+                "data.adam needs data.features: ADSL also holds post-randomization variables (e.g. TRTDUR, DISCONFL), "
+                "so list the baseline variables to analyse"
+            )
+        return self
 
 
 class EstimationParams(_Strict):

@@ -103,6 +103,13 @@ def _resolved_params(run: RunParams) -> dict[str, Any]:
     path = _data_path(run)
     if path is not None and not Path(tree["data"]["source"]).is_absolute():
         tree["data"]["source"] = str(path.resolve())
+    adam = tree["data"].get("adam")
+    if adam and run.data.source is None:  # ADaM files, found as `adam.read_adam` finds them
+        for role in ("adsl", "bds"):
+            name = Path(adam[role]).expanduser()
+            base = Path(run.base_dir) if run.base_dir else Path.cwd()
+            found = base / name if not name.is_absolute() and (base / name).exists() else name
+            adam[role] = str(found.resolve())
     return tree
 
 
