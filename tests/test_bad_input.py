@@ -361,3 +361,19 @@ def test_a_line_break_in_a_label_keeps_the_error_on_one_line(separator, tmp_path
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error: "), err
     shown = separator.encode("unicode_escape").decode()  # \n, \r\n, \u2028, \x0b
     assert f"pla{shown}cebo" in err, err
+
+
+# --- small cells (issue 14.3) ---
+
+
+@pytest.mark.parametrize(("min_size", "min_cell", "ok"), [(5, 10, False), (19, 20, False), (10, 10, True)])
+def test_min_size_below_min_cell_is_one_line_naming_both(min_size, min_cell, ok, tmp_path: Path, capsys):
+    path = tmp_path / "trial.csv"
+    _frame().to_csv(path, index=False)
+    params = small_params(path, subgroups__min_size=min_size, report__min_cell=min_cell)
+    code, err = _run(tmp_path, capsys, params, path)
+    if ok:
+        assert code == 0, err
+        return
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"subgroups.min_size ({min_size}) is below report.min_cell ({min_cell})" in err, err

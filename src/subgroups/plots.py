@@ -9,6 +9,7 @@ from matplotlib.axes import Axes
 
 from subgroups.audit import IMBALANCE, Audit
 from subgroups.narrative import effect_text
+from subgroups.privacy import merged_bin_edges
 
 # Names from the data are drawn as typed: without this, matplotlib reads `$...$` as mathtext (a
 # name like `$x^2$` would be typeset, and an invalid one such as `$\foo$` fails the figure).
@@ -45,19 +46,28 @@ def balance(audit: Audit, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def effect_distribution(cate: np.ndarray, ate: dict, ax: Axes | None = None, calibrated: np.ndarray | None = None) -> Axes:
+def effect_distribution(
+    cate: np.ndarray, ate: dict, ax: Axes | None = None, calibrated: np.ndarray | None = None, min_cell: int = 10
+) -> Axes:
     """Histogram of cross-fitted per-patient effect estimates, with the average effect and its CI;
-    `calibrated` (e.g. `Analysis.calibrate(cate)`) adds the spread the calibration test supports."""
+    `calibrated` (e.g. `Analysis.calibrate(cate)`) adds the spread the calibration test supports.
+
+    No bar stands for 1 to `min_cell` - 1 patients (`report.min_cell`): neighbouring bins are merged
+    (`privacy.merged_bin_edges`), and bars show patients per unit of effect so wider bins read right.
+    """
     ax = _axes(ax, (6.5, 3.5))
-    bins = np.histogram_bin_edges(cate if calibrated is None else np.concatenate([cate, calibrated]), bins=30)
-    ax.hist(cate, bins=bins, color="#92c5de", edgecolor="white", label="model's estimates")
+    samples = [np.asarray(cate, float)] + ([] if calibrated is None else [np.asarray(calibrated, float)])
+    bins = merged_bin_edges(samples, np.histogram_bin_edges(np.concatenate(samples), bins=30), min_cell)
+    widths = np.diff(bins)
+    density = [np.histogram(values, bins=bins)[0] / np.where(widths > 0, widths, 1.0) for values in samples]
+    ax.stairs(density[0], bins, fill=True, color="#92c5de", label="model's estimates")
     if calibrated is not None:
-        ax.hist(calibrated, bins=bins, histtype="step", color="#053061", lw=1.5, label="calibrated (spread the data support)")
+        ax.stairs(density[1], bins, color="#053061", lw=1.5, label="calibrated (spread the data support)")
     ax.axvspan(ate["ci_low"], ate["ci_high"], color="#f4a582", alpha=0.5, label=f"average effect, {ate['ci_level']:.0%} CI")
     ax.axvline(ate["estimate"], color="#ca0020", lw=2, label=f"average effect {ate['estimate']:.3g}")
     ax.axvline(0, color="black", lw=0.8, ls="--")
     ax.set_xlabel(f"estimated effect ({ate['scale']}, treated − control)")
-    ax.set_ylabel("patients (binned)")
+    ax.set_ylabel(f"patients per unit of effect\n(bins of ≥ {min_cell} patients)")
     ax.set_title("Distribution of estimated per-patient effects (exploratory)")
     ax.legend(fontsize=8, loc="upper left")
     return ax

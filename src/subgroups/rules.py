@@ -44,8 +44,9 @@ from sklearn.tree import DecisionTreeRegressor
 from subgroups.data import TrialData
 from subgroups.effects import EffectModel
 from subgroups.errors import DataError, ParameterError
+from subgroups.inference import graphical_adjusted_p
 from subgroups.params import SubgroupParams
-from subgroups.privacy import suppress_count
+from subgroups.privacy import rounded_share, suppress_count, too_small_reason, too_small_record
 
 NUMERIC_OPS = {
     "le": ("≤", np.less_equal),
@@ -238,6 +239,18 @@ class Subgroup:
         return members(self.conditions, df)
 
     def to_dict(self, min_cell: int) -> dict[str, Any]:
+        """JSON-ready record; a hypothesis too small to report (`subgroups.privacy`) keeps only that it exists.
+
+        Too small: fewer than `min_cell` patients in either arm of the subgroup, or of its comparator
+        when `extra["comparator_n"]` (treated, control) gives those counts, or `extra["too_small"]` set.
+        """
+        reason = self.extra.get("too_small") or too_small_reason(
+            (self.n_treated, self.n_control), self.extra.get("comparator_n"), min_cell
+        )
+        record = self._record(min_cell)
+        return too_small_record(record, reason) if reason else record
+
+    def _record(self, min_cell: int) -> dict[str, Any]:
         rest, rest_se = self.rest_effect
         return {
             "rule": self.rule,
@@ -263,7 +276,9 @@ class Subgroup:
             "adjustment": ADJUSTMENT if self.status != "pre-specified" else "Holm over the pre-specified subgroups",
             "shrunken_effect": self.shrunken_effect,
             "shrunken_se": self.shrunken_se,
-            "prevalence": self.prevalence,
+            "prevalence": self.prevalence
+            if self.extra.get("n_total") is None
+            else rounded_share(self.prevalence, self.extra["n_total"], min_cell),
             "n_treated": suppress_count(self.n_treated, min_cell),
             "n_control": suppress_count(self.n_control, min_cell),
             "events_treated": _suppress_events(self.events_treated, self.n_treated, min_cell),
@@ -610,36 +625,6 @@ def hypothesis_graph(found: list[Subgroup]) -> tuple[np.ndarray, np.ndarray]:
     return weights, transitions
 
 
-def graphical_adjusted_p(p_values: list[float], weights: np.ndarray, transitions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Adjusted p-values of the Bonferroni-based graphical procedure (Bretz, Maurer, Brannath & Posch 2009,
-    Stat. Med. 28:586, algorithm 2), and the share of alpha at which each hypothesis is rejected (0 if never).
-
-    Rejecting every hypothesis with adjusted p < alpha controls the family-wise error at alpha under any
-    dependence; the hypothesis rejected at step k was tested at alpha times its weight at that step.
-    """
-    p = np.asarray(p_values, dtype=float)
-    w, G = np.asarray(weights, dtype=float).copy(), np.asarray(transitions, dtype=float).copy()
-    active, adjusted, share, running = list(range(p.size)), np.ones(p.size), np.zeros(p.size), 0.0
-    while active:
-        ratios = [p[i] / w[i] if w[i] > 0 else np.inf for i in active]
-        j = active[int(np.argmin(ratios))]
-        if not np.isfinite(min(ratios)):
-            break  # what is left can never receive alpha
-        running = max(running, min(ratios))
-        adjusted[j], share[j] = min(1.0, running), w[j]
-        active.remove(j)
-        new_w, new_G = w.copy(), np.zeros_like(G)
-        for i in active:
-            new_w[i] = w[i] + w[j] * G[j, i]
-            for k in active:
-                denominator = 1 - G[i, j] * G[j, i]
-                if i != k and denominator > 0:
-                    new_G[i, k] = (G[i, k] + G[i, j] * G[j, k]) / denominator
-        new_w[j] = 0.0
-        w, G = new_w, new_G
-    return adjusted, share
-
-
 def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 0.95) -> list[Subgroup]:
     """Multiplicity-adjusted p-values over the subgroup hypotheses (`hypothesis_graph`); status from the
     adjusted p and the heterogeneity decision.
@@ -808,6 +793,8 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
                 found_on="pre-specified",
                 estimated_on="all patients (cross-fitted scores)",
                 scale=effects.scale,
+                # the comparator is everyone else; reported only with min_cell per arm on both sides (to_dict)
+                extra={"comparator_n": (int(T[~inside].sum()), int((1 - T[~inside]).sum())), "n_total": int(inside.size)},
             )
         )  # fmt: skip
     adjusted = holm([s.p_value for s in out])
@@ -868,24 +855,36 @@ def subgroup_profile(data: TrialData, subgroup: Subgroup, min_cell: int = 10, to
 
     Numeric features: mean inside and outside; categorical features: the share of each level. The
     standardized difference (difference / pooled SD; for a level, of the 0/1 indicator) orders
-    the `top` features of each family. Aggregates only; a level held by fewer than `min_cell`
-    patients inside or outside the subgroup is not shown (it could single out patients).
+    the `top` features of each family. Aggregates only (`subgroups.privacy`): a level (or the 1s of a
+    0/1 feature) is shown only when, inside and outside the subgroup, at least `min_cell` patients
+    have it and at least `min_cell` do not (a share near 0% or 100% would give a small count away);
+    a subgroup too small to report has no profile.
     """
+    columns = ["family", "feature", "in subgroup", "rest", "standardized difference", "share"]
     frame = data.features
     inside = subgroup.contains(frame)
+    if subgroup.extra.get("too_small") or too_small_reason((subgroup.n_treated, subgroup.n_control), None, min_cell):
+        return pd.DataFrame(columns=columns)
+
+    def safe(flag: np.ndarray) -> bool:
+        cells = [flag[side].sum() for side in (inside, ~inside)] + [(1 - flag)[side].sum() for side in (inside, ~inside)]
+        return min(cells) >= min_cell
+
     rows = []
     for name, family in data.family_of.items():
         column = frame[name]
         if name in data.encoder.categorical:
             for level in data.encoder.categorical[name]:
                 flag = data.X[f"{name}={level}"].to_numpy(dtype=float)  # the encoder's level indicator
-                if min(flag[inside].sum(), flag[~inside].sum()) < min_cell:
-                    continue
-                rows.append(_profile_row(family, f"{name} = {level}", flag, inside, share=True))
+                if safe(flag):
+                    rows.append(_profile_row(family, f"{name} = {level}", flag, inside, share=True))
         else:
             values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            recorded = values[np.isfinite(values)]
+            if recorded.size and np.isin(recorded, (0.0, 1.0)).all() and not safe(np.nan_to_num(values) == 1):
+                continue  # a 0/1 feature's mean is a share
             rows.append(_profile_row(family, name, values, inside, share=False))
-    profile = pd.DataFrame(rows, columns=["family", "feature", "in subgroup", "rest", "standardized difference", "share"])
+    profile = pd.DataFrame(rows, columns=columns)
     order = profile["standardized difference"].abs().fillna(0)
     profile = profile.assign(_order=-order).sort_values(["family", "_order"], kind="stable")
     profile = profile.groupby("family", sort=False).head(top).drop(columns="_order")
