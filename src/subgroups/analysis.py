@@ -12,6 +12,7 @@ import platform
 import re
 import subprocess
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +28,7 @@ from subgroups.effects import SCALES, EffectModel, fit_effects, overlap_summary
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Heterogeneity, modifier_tests, test_heterogeneity
 from subgroups.params import RunParams, load_params
-from subgroups.privacy import suppress_count
+from subgroups.privacy import TOO_SMALL, suppress_count, suppress_reasons, suppress_total
 from subgroups.resources import MemoryWarning, check_memory
 from subgroups.rules import Subgroup, find_subgroups, prespecified_subgroups
 
@@ -303,20 +304,29 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     modifiers = modifier_tests(effects.scores, trial.X.loc[kept], trial.encoder.original_of, trial.family_of)
     tests = dataclasses.replace(tests, modifiers=modifiers)
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
+    found = protect_subgroups(trial, effects, found, run.report.min_cell, run.estimation.seed)
+    shown = [s for s in found if not s.extra.get("too_small")]
+    masked = level_mask(trial, run.report.min_cell)
+    pre = prespecified_subgroups(trial, effects, run.subgroups.prespecified, run.estimation.level)
+    prespecified = [dataclasses.replace(s, rule=masked(s.rule)).to_dict(run.report.min_cell) for s in pre]
+    candidates = [s.to_dict(run.report.min_cell) for s in found]
     subgroups_section = {
         "method": "rules found by a shallow tree on doubly robust scores in one half, effects estimated in the other half "
         "(both directions); one hypothesis per split: a split of all patients compares the subgroup with its complement, "
         "a refinement compares it with its sibling inside the parent rule; p-values adjusted over all hypotheses by a "
         "graphical procedure (Holm among first splits; a refinement is tested only after its parent is validated)",
         "testing": TESTING_PROCEDURE,
-        "conclusion": subgroup_conclusion(found, tests.detected, run.estimation.level),
-        "candidates": [s.to_dict(run.report.min_cell) for s in found],
-        "prespecified": [
-            s.to_dict(run.report.min_cell)
-            for s in prespecified_subgroups(trial, effects, run.subgroups.prespecified, run.estimation.level)
-        ],
+        "conclusion": subgroup_conclusion(shown, tests.detected, run.estimation.level, hidden=len(found) - len(shown)),
+        # Hypotheses with fewer than report.min_cell patients in an arm are listed apart, without rule or numbers.
+        "candidates": [c for c in candidates if "too_small" not in c],
+        "prespecified": [c for c in prespecified if "too_small" not in c],
+        "too_small": {
+            "candidates": [c for c in candidates if "too_small" in c],
+            "prespecified": [c for c in prespecified if "too_small" in c],
+        },
     }
-    menu, subgroup, note = plan_next_trial(run, trial, effects, found, tests.detected)
+    # A subgroup that cannot be named in the reports is not planned for either.
+    menu, subgroup, note = plan_next_trial(run, trial, effects, shown, tests.detected)
     design_section = {
         "subgroup": subgroup.rule if subgroup is not None else None,
         "note": note,
@@ -325,7 +335,87 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         "curves": menu.curves.to_dict(orient="list") if menu is not None and menu.curves is not None else None,
     }
     results = build_results(run, trial, effects, explanation, tests, subgroups_section, design_section)
+    # The parameters as reported: a pre-specified subgroup too small to report, or naming a rare level, not verbatim.
+    results["params"]["subgroups"]["prespecified"] = [
+        TOO_SMALL if "too_small" in c else expression if masked(s.rule) == s.rule else c["rule"]
+        for expression, s, c in zip(run.subgroups.prespecified, pre, prespecified)
+    ]
     return Analysis(run, trial, effects, explanation, tests, json_ready(results), tuple(found), menu)
+
+
+def protect_subgroups(trial: TrialData, effects: EffectModel, found: list[Subgroup], min_cell: int, seed: int) -> list[Subgroup]:
+    """`found` with the small-cell policy of `subgroups.privacy` attached.
+
+    Per hypothesis, among the patients its estimates come from: the per-arm patients of its comparator
+    (`extra["comparator_n"]`: the complement for a split of all patients, the sibling inside the parent
+    for a refinement) and how many patients its prevalence is a share of (`extra["n_total"]`); a
+    hypothesis with fewer than `min_cell` patients in an arm of either side, or inside a parent side
+    that is too small, gets `extra["too_small"]` (the reason). Rare level names in its rule texts
+    (levels held by fewer than `min_cell` patients) are replaced by a placeholder.
+    """
+    from dataclasses import replace
+
+    from subgroups.privacy import rounded_share, too_small_reason
+    from subgroups.rules import split_halves
+
+    kept = effects.analysed(trial.n)
+    frame = trial.features.loc[kept].reset_index(drop=True)
+    T = trial.treatment[kept]
+    half = split_halves(T, seed)
+    inside = {s.rule: s.contains(frame) for s in found}
+
+    def region(rule: str, level: int, rows: np.ndarray) -> np.ndarray | None:
+        """Members (within `rows`) of the side `rule` at depth `level`; None when it is not among `found`."""
+        if level == 0:
+            return rows
+        for r in found:
+            if r.level == level and r.rule == rule:
+                return rows & inside[r.rule]
+        for r in found:
+            if r.level == level and r.comparator_rule == rule:
+                parent = region(r.parent_rule, level - 1, rows)
+                return None if parent is None else parent & ~inside[r.rule]
+        return None
+
+    out, small_sides = [], set()
+    for s in found:
+        rows = np.isin(half, s.estimation_halves) if s.estimation_halves else np.ones(T.size, dtype=bool)
+        parent = rows if s.level <= 1 else region(s.parent_rule, s.level - 1, rows)
+        comparator = None if parent is None else parent & ~inside[s.rule]
+        counts = None if comparator is None else (int((comparator & (T == 1)).sum()), int((comparator & (T == 0)).sum()))
+        reason = too_small_reason((s.n_treated, s.n_control), counts, min_cell, "its comparator")
+        out.append([s, counts, int(rows.sum()), reason])
+        if reason:
+            small_sides |= {(s.level, s.rule), (s.level, s.comparator_rule or "the rest")}
+    # A refinement inside a side that is too small to report is not reported either (its parent names that side).
+    for _ in range(max((s.level for s in found), default=0)):
+        for item in out:
+            s = item[0]
+            if not item[3] and s.level > 1 and (s.level - 1, s.parent_rule) in small_sides:
+                item[3] = f"inside a subgroup with fewer than {min_cell} patients in an arm"
+                small_sides |= {(s.level, s.rule), (s.level, s.comparator_rule)}
+    masked = level_mask(trial, min_cell)
+    protected = []
+    for s, counts, n_total, reason in out:
+        extra = {
+            **s.extra,
+            "comparator_n": counts,
+            "n_total": n_total,
+            "prevalence_shown": rounded_share(s.prevalence, n_total, min_cell),
+            **({"too_small": reason} if reason else {}),
+        }
+        protected.append(
+            replace(s, rule=masked(s.rule), comparator_rule=masked(s.comparator_rule), parent_rule=masked(s.parent_rule), extra=extra)
+        )
+    return protected
+
+
+def level_mask(trial: TrialData, min_cell: int) -> Callable[[str], str]:
+    """A function that replaces, in a rule text, the names of levels held by fewer than `min_cell` patients."""
+    from subgroups.privacy import mask_levels, rare_levels
+
+    rare = rare_levels(trial.features, trial.encoder.categorical, min_cell)
+    return lambda text: mask_levels(text, rare, trial.encoder.categorical, min_cell) if text and rare else text
 
 
 def json_ready(value: Any) -> Any:
@@ -516,9 +606,14 @@ TESTING_PROCEDURE = (
 )
 
 
-def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.95) -> str:
-    """One sentence a scientist can act on."""
+def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.95, hidden: int = 0) -> str:
+    """One sentence a scientist can act on, about the hypotheses that may be reported (`hidden`: how many may not)."""
     validated = [s for s in found if s.status == "validated"]
+    if hidden and not validated and detected:
+        return (
+            "Heterogeneity was detected, but no reportable rule differs from its complement after multiplicity adjustment "
+            f"({hidden} hypothesis(es) too small to report: fewer than report.min_cell patients in an arm); rules are exploratory."
+        )
     if not detected:
         return "No credible subgroup: the heterogeneity test did not detect heterogeneity, so every rule below is exploratory."
     if not validated:
@@ -609,11 +704,12 @@ def build_results(
         "params": run.to_dict(),
         "data": {
             "n": suppress_count(trial.n, min_cell),
-            "n_read": suppress_count(trial.n_read, min_cell),
+            # Rows read minus rows analysed would give a small number of excluded rows away: then not shown.
+            "n_read": suppress_total(trial.n_read, trial.n, min_cell),
             "arms": {"treated": treated, "control": control},
             "n_treated": suppress_count(n_treated, min_cell),
             "n_control": suppress_count(n_control, min_cell),
-            "dropped": {why: suppress_count(count, min_cell) for why, count in trial.dropped.items()},
+            "dropped": suppress_reasons(trial.dropped, min_cell),
             "outcome": {
                 "type": trial.spec.outcome.type,
                 "name": trial.spec.outcome.name,

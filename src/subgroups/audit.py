@@ -133,13 +133,15 @@ def audit_trial(trial: TrialData, min_cell: int = 10) -> Audit:
             p = {a: cells[a][1][level] / max(n_by_arm[a], 1) for a in (treated, control)}
             denom = np.sqrt((p[treated] * (1 - p[treated]) + p[control] * (1 - p[control])) / 2)
             smd = (p[treated] - p[control]) / denom if denom > 0 else 0.0
+            # A difference of shares solves for the counts behind it: none next to a hidden cell (subgroups.privacy).
+            hidden = is_suppressed(cells[treated][0][level]) or is_suppressed(cells[control][0][level])
             balance_rows.append(
                 {
                     "feature": name,
                     "level": f"= {level}, n (%)",
                     treated: _count_cell(cells[treated][0][level], n_by_arm[treated]),
                     control: _count_cell(cells[control][0][level], n_by_arm[control]),
-                    "SMD": round(float(smd), 3),
+                    "SMD": float("nan") if hidden else round(float(smd), 3),
                 }
             )
     balance = pd.DataFrame(balance_rows)

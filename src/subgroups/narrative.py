@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from subgroups.audit import Audit
+from subgroups.privacy import TOO_SMALL
 
 # Line breaks that Markdown (or str.splitlines) would honour: a label must not start a new block.
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -293,6 +294,11 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
                 "found on / estimated on": f"{c['found_on']} / {c['estimated_on']}",
             }
         )
+    # Hypotheses with fewer than report.min_cell patients in an arm (subgroups.privacy): listed, never described.
+    for c in results["subgroups"].get("too_small", {}).get(which, []):
+        row = dict.fromkeys(rows[0] if rows else ("hypothesis (subgroup vs comparator)",), "–")
+        row["hypothesis (subgroup vs comparator)"] = f"{c['hypothesis']} ({c['too_small']})"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -324,8 +330,13 @@ def subgroup_sentence(results: dict[str, Any]) -> str:
 
 
 def subgroup_heading(subgroup: Any) -> str:
-    """The heading of one subgroup's profile: its rule (escaped), status and share of patients."""
-    return f"**{md_escape(subgroup.rule)}** ({md_escape(subgroup.status)}; {subgroup.prevalence:.0%} of patients)"
+    """The heading of one subgroup's profile: its rule (escaped), status and share of patients; for a subgroup
+    too small to report (subgroups.privacy) only that (its profile is empty)."""
+    reason = (getattr(subgroup, "extra", None) or {}).get("too_small")
+    if reason:
+        return f"**{TOO_SMALL}** ({md_escape(reason)})"
+    share = (getattr(subgroup, "extra", None) or {}).get("prevalence_shown", subgroup.prevalence)
+    return f"**{md_escape(subgroup.rule)}** ({md_escape(subgroup.status)}; {share:.0%} of patients)"
 
 
 def design_sentence(results: dict[str, Any]) -> str:

@@ -257,6 +257,16 @@ class RunParams(_Strict):
     report: ReportParams = Field(default_factory=ReportParams)
     base_dir: str | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="after")
+    def _min_size_covers_min_cell(self) -> RunParams:
+        # A rule may not be smaller than what the reports may show (subgroups.privacy).
+        if self.subgroups.min_size < self.report.min_cell:
+            raise ValueError(
+                f"subgroups.min_size ({self.subgroups.min_size}) is below report.min_cell ({self.report.min_cell}); "
+                "set subgroups.min_size to at least report.min_cell"
+            )
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The parameters as plain JSON-ready values (defaults filled in)."""
         return self.model_dump(mode="json", exclude={"base_dir"})
@@ -439,7 +449,7 @@ def _describe(error: dict[str, Any]) -> str:
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     value = error.get("input")
     shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
-    return f"'{where}': {message}{shown}"
+    return f"'{where}': {message}{shown}" if loc else f"{message}{shown}"  # loc (): a check across sections names its keys
 
 
 def validate_params(tree: Mapping[str, Any], where: str = "parameters", base_dir: str | None = None) -> RunParams:
