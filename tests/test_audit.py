@@ -1,15 +1,28 @@
 from __future__ import annotations
 
+import dataclasses
+import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from support import small_params
+import statsmodels.api as sm
+from scipy import special, stats
+from support import demo_tree, small_params
+from threadpoolctl import threadpool_limits
 
-from subgroups.audit import audit_trial
+import subgroups
+from subgroups import narrative
+from subgroups.analysis import build_results
+from subgroups.audit import RANDOMIZATION_ALPHA, audit_trial, balance_f_test, check_randomization, enforce_randomization
 from subgroups.data import load_trial
+from subgroups.datasets.synthetic import simulate_trial
+from subgroups.errors import DataError, ParameterError
+from subgroups.params import load_params
 from subgroups.privacy import suppress_count, suppress_group
+from subgroups.runner import index_page
 
 
 def test_suppress_count():
@@ -51,3 +64,162 @@ def test_small_cells_and_rare_levels_are_not_shown(small_csv: Path, tmp_path: Pa
     assert "(levels with < 10 patients each)" in text
     smoking = audit.balance[audit.balance.feature == "smoking"]
     assert (smoking == "<10").any().any()
+
+
+# --- randomization check ---------------------------------------------------------------------------
+
+
+def _null_params() -> dict:
+    tree = demo_tree()
+    tree["data"].pop("simulation")
+    tree["data"]["source"] = None
+    return tree
+
+
+def _z(values) -> np.ndarray:
+    values = np.asarray(values, float)
+    return (values - values.mean()) / values.std()
+
+
+def _confounded_arm(features: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Treatment by the features (benchmark PM-OBS-NULL): expit(-0.4 + 1.2 z(severity) + 0.8 z(age) - 0.6 1{current})."""
+    lp = -0.4 + 1.2 * _z(features["severity"]) + 0.8 * _z(features["age"]) - 0.6 * (features["smoking"] == "current")
+    return (rng.random(len(features)) < special.expit(lp)).astype(int)
+
+
+def test_balance_f_test_is_the_regression_f_test():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 4))
+    level = rng.integers(0, 3, 120)
+    onehot = np.eye(3)[level]  # all three levels: collinear with the intercept, rank 2 of 3
+    full = np.column_stack([X, onehot, np.full(120, 7.0)])  # and a constant column
+    t = (rng.random(120) < special.expit(0.8 * X[:, 0])).astype(int)
+    f, df, p = balance_f_test(full, t)
+    ols = sm.OLS(t.astype(float), sm.add_constant(np.column_stack([X, onehot[:, 1:]]))).fit()
+    assert df == (6, 113)
+    assert f == pytest.approx(ols.fvalue, rel=1e-9)
+    assert p == pytest.approx(ols.f_pvalue, rel=1e-6)
+    assert balance_f_test(full[:12], t[:12]) is None  # 5 residual df: not tested
+
+
+def test_balance_test_holds_its_level_over_randomizations():
+    # The randomization distribution given one trial's features: re-randomize its arms 1:1 many times.
+    trial = load_trial(_null_params(), simulate_trial("PM-NULL-a", n=500, seed=11).data)
+    X, rng = trial.X.to_numpy(float), np.random.default_rng(3)
+    with threadpool_limits(limits=1):  # BLAS threads spin against other processes on small problems
+        p = np.array([balance_f_test(X, rng.permutation(trial.treatment))[2] for _ in range(1000)])
+    # 3 Monte-Carlo SE around the nominal rates (SE 0.0069 at 0.05; Poisson(1) at 0.001: P(> 5) < 0.001).
+    assert 0.029 <= (p < 0.05).mean() <= 0.071
+    assert (p < 0.01).mean() <= 0.02
+    assert (p < RANDOMIZATION_ALPHA).sum() <= 5
+
+
+def test_randomized_trials_are_rarely_flagged_and_confounded_ones_always():
+    params, rng = _null_params(), np.random.default_rng(5)
+    randomized, confounded, worst, c_stats = 0, 0, [], []
+    with threadpool_limits(limits=1):  # BLAS threads spin against other processes on small problems
+        for seed in range(20):
+            frame = simulate_trial("PM-NULL-a", n=500, seed=100 + seed).data
+            randomized += check_randomization(load_trial(params, frame), seed=seed).failed
+            frame = frame.assign(arm=np.where(_confounded_arm(frame, rng) == 1, "drug", "placebo"))
+            check = check_randomization(load_trial(params, frame), seed=seed)
+            confounded += check.balance_failed
+            worst.append(check.worst[0][0])
+            c_stats.append(check.c_statistic)
+    # Nominal false-flag rate about 0.002 per trial: 2 or more of 20 has probability below 0.001. Power
+    # at n = 500 is about 1 (200 of 200 flagged in a longer run; c-statistic about 0.8).
+    assert randomized <= 1
+    assert confounded == 20
+    assert worst.count("severity") >= 15  # the strongest driver of treatment has the largest difference
+    assert 0.72 <= np.median(c_stats) <= 0.88
+
+
+def test_allocation_is_tested_against_the_declared_ratio():
+    frame = simulate_trial("PM-NULL-a", n=600, seed=2).data
+    arm = np.where(np.random.default_rng(0).permutation(600) < 400, "drug", "placebo")  # exactly 2:1
+    frame = frame.assign(arm=arm)
+    default = check_randomization(load_trial(_null_params(), frame))
+    assert default.allocation == "1:1" and default.allocation_failed and not default.balance_failed
+    assert default.allocation_p == pytest.approx(stats.binomtest(400, 600, 0.5).pvalue)
+    assert "declare it as data.treatment.allocation" in default.message and "data.study: observational" in default.message
+    tree = _null_params()
+    tree["data"]["treatment"]["allocation"] = "2:1"
+    declared = check_randomization(load_trial(tree, frame))
+    assert declared.declared_share == pytest.approx(2 / 3) and not declared.failed and declared.message is None
+    tree["data"]["randomization_probability"] = 0.5
+    with pytest.raises(ParameterError, match="contradicts data.randomization_probability"):
+        check_randomization(load_trial(tree, frame))
+    with pytest.raises(ParameterError, match="in quotes"):
+        load_params(_null_params(), ["data.treatment.allocation=2:1"])  # YAML would read 121
+
+
+def test_strict_turns_a_failed_check_into_one_line_error():
+    frame = simulate_trial("PM-NULL-a", n=400, seed=4).data
+    frame = frame.assign(arm=np.where(_confounded_arm(frame, np.random.default_rng(1)) == 1, "drug", "placebo"))
+    check = check_randomization(load_trial(_null_params(), frame))
+    assert enforce_randomization(check, strict=False) == check.message
+    tree = _null_params()
+    tree["data"]["treatment"]["strict"] = True
+    with pytest.raises(DataError, match="randomization check failed") as caught:
+        subgroups.analyze(frame, tree)  # stops before any fitting
+    assert "\n" not in str(caught.value) and "severity" in str(caught.value)
+
+
+def test_a_failed_check_withholds_confirmatory_and_warns_in_every_report(demo_analysis):
+    a = demo_analysis
+    assert a.results["audit"]["randomization"]["passed"] and a.results["ate"]["status"] == "confirmatory"
+    sentence = narrative.randomization_sentence(a.results)
+    assert sentence.startswith("**Randomization check:** passed (declared allocation 1\\:1") and "F-test" in sentence
+    assert "randomization check" not in narrative.data_summary(a.results, audit_trial(a.data)).lower()
+    # The same patients with treatment assigned by their features: only the arm labels change.
+    confounded = dataclasses.replace(a.data, treatment=_confounded_arm(a.data.features, np.random.default_rng(2)))
+    results = build_results(a.params, confounded, a.effects, a.explanation, a.tests, a.results["subgroups"], a.results["design"])
+    check = results["audit"]["randomization"]
+    assert not check["passed"] and check["balance"]["p_value"] < 1e-10 and check["worst"][0]["feature"] == "severity"
+    assert results["ate"]["status"] == "exploratory" and "randomization check failed" in results["ate"]["status_reason"]
+    summary = narrative.data_summary(results, audit_trial(confounded))
+    assert summary.startswith("**Warning: randomization check failed**")
+    assert "<code>severity</code>" in summary and "`study: observational`" in summary
+    assert "more imbalance than chance" in summary and "arises by chance" not in summary
+    assert "Status: exploratory (randomization check failed" in narrative.ate_sentence(results)
+    assert "randomization check failed" in narrative.overlap_sentence(results)
+    page = index_page(results, [])
+    assert "Warning: the randomization check failed." in page and "data.study: observational" in page
+    assert '<span class="tag">exploratory</span></td></tr>' in page.split("Average effect")[1].split("\n")[0] + "</td></tr>"
+
+
+def test_observational_reports_state_the_propensity_model_and_the_assumption(demo_analysis):
+    results = json.loads(json.dumps(demo_analysis.results))
+    results["data"]["study"] = "observational"
+    results["audit"]["randomization"] = None
+    results["effects"]["overlap"] = {
+        "study": "observational",
+        "trim": [0.05, 0.95],
+        "n_trimmed": 12,
+        "share_trimmed": 0.006,
+        "quantiles_by_arm": {"treated": {"q50": 0.61}, "control": {"q50": 0.42}},
+        "c_statistic": 0.71,
+        "warning": None,
+    }
+    overlap = narrative.overlap_sentence(results)
+    assert "12 (0.6%) patients" in overlap and "logistic regression or gradient boosting" in overlap
+    assert "no unmeasured confounding" in overlap
+    assert "no unmeasured confounding" in narrative.data_summary(results, audit_trial(demo_analysis.data))
+    assert "no unmeasured confounding" in index_page(results, [])
+    assert "no randomization to check" in narrative.randomization_sentence(results)
+    assert (
+        audit_trial(dataclasses.replace(demo_analysis.data, spec=_observational(demo_analysis.data.spec))).randomization is None
+    )
+
+
+def _observational(spec):
+    return spec.model_copy(update={"study": "observational"})
+
+
+def test_check_is_fast_at_2000_patients_and_30_features():
+    trial = load_trial(_null_params(), simulate_trial("PM-NULL-a", n=2000, seed=1).data)
+    check_randomization(trial)  # warm-up (first BLAS call)
+    start = time.perf_counter()
+    check = check_randomization(trial)
+    assert time.perf_counter() - start < 2.0
+    assert check.balance_df[0] >= 30 and not check.failed

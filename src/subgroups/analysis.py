@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from subgroups.data import TrialData, load_trial
+from subgroups.audit import check_randomization, enforce_randomization
+from subgroups.data import DataWarning, TrialData, load_trial
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects, overlap_summary
 from subgroups.explain import Explanation, explain_effects
@@ -253,6 +254,11 @@ def _finish(run: RunParams, trial: TrialData) -> Analysis:
     note = check_memory(trial.n, trial.X.shape[1])
     if note:
         warnings.warn(note, MemoryWarning, stacklevel=3)
+    # A "randomized" trial whose data contradict the declared randomization: warn, or stop (data.treatment.strict).
+    if run.data.study == "rct":
+        check = check_randomization(trial, run.report.min_cell, run.estimation.seed)
+        if message := enforce_randomization(check, run.data.treatment.strict):
+            warnings.warn(message, DataWarning, stacklevel=3)
     # Many small models: OpenMP threads cost more than they give below ~20,000 patients and spin
     # against other processes (batch runs, notebooks) on a small machine.
     with threadpool_limits(limits=1 if trial.n < 20_000 else None):
@@ -676,11 +682,15 @@ def build_results(
     treated, control = trial.arm_labels
     n_treated, n_control = int(trial.treatment.sum()), int((1 - trial.treatment).sum())
     ate = effects.ate.to_dict()
-    ate["status"] = "confirmatory" if run.data.study == "rct" else "exploratory"
+    randomization = check_randomization(trial, min_cell, run.estimation.seed) if run.data.study == "rct" else None
+    ate["status"] = "confirmatory" if randomization is not None and not randomization.failed else "exploratory"
     ate["status_reason"] = (
-        "randomized comparison of the two arms over all analysed patients"
-        if run.data.study == "rct"
-        else "observational data: unmeasured confounding cannot be excluded"
+        "observational data: every estimate assumes no unmeasured confounding (all common causes of treatment and "
+        "outcome are among the features), which the data cannot confirm"
+        if randomization is None
+        else "randomization check failed: the data contradict the declared randomization (see the data audit)"
+        if randomization.failed
+        else "randomized comparison of the two arms over all analysed patients"
     )
     if trial.spec.outcome.type == "time_to_event":
         from subgroups import outcomes
@@ -718,6 +728,7 @@ def build_results(
             "study": run.data.study,
             "features": {fam: list(names) for fam, names in trial.families.items()},
         },
+        "audit": {"randomization": None if randomization is None else randomization.to_dict(min_cell)},
         "ate": ate,
         "effects": {
             "learner_requested": effects.learner,

@@ -5,6 +5,18 @@ Baseline balance uses standardized differences (Austin 2009): for a numeric feat
 (p₁ − p₀) / √((p₁(1 − p₁) + p₀(1 − p₀))/2). |d| > 0.1 is the usual flag for imbalance. Counts
 below the small-cell threshold are suppressed (see `subgroups.privacy`). No patient-level value is
 ever returned: only counts, percentages, means and SDs.
+
+For ``study: rct`` the audit also tests the declared randomization against the data
+(`check_randomization`): (a) the number treated against the declared allocation
+(``data.treatment.allocation``, else ``data.randomization_probability``, else 1:1) by an exact
+two-sided binomial test, and (b) covariate balance by the omnibus F-test of the linear regression
+of the arm on every encoded feature (equivalently (n − 1)·R², Hansen & Bowers 2008's d²
+statistic, against its randomization distribution, which has mean = the number of feature
+columns). The check fails when either p-value is below ``RANDOMIZATION_ALPHA`` = 0.001. Blocked,
+stratified or minimized randomization makes both tests conservative, not anti-conservative; they
+detect imbalance in the arms' means of the encoded features, not in other aspects of their
+distributions. The cross-fitted c-statistic of a ridge propensity model is reported beside them
+as a size (0.5: the features do not predict the arm).
 """
 
 from __future__ import annotations
@@ -14,11 +26,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from subgroups.data import TrialData
+from subgroups.errors import DataError, ParameterError
 from subgroups.privacy import is_suppressed, suppress_count, suppress_group
 
 IMBALANCE = 0.1
+RANDOMIZATION_ALPHA = 0.001  # either test below this: the check fails
+C_STATISTIC_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,7 @@ class Audit:
     outcome: pd.DataFrame
     dropped: dict[str, int | str]
     min_cell: int
+    randomization: RandomizationCheck | None = None  # study: rct only
 
     @property
     def imbalanced(self) -> list[str]:
@@ -44,6 +61,7 @@ class Audit:
             "imbalanced_features": self.imbalanced,
             "max_abs_smd": float(pd.to_numeric(self.balance["SMD"], errors="coerce").abs().max()),
             "dropped": self.dropped,
+            "randomization": None if self.randomization is None else self.randomization.to_dict(self.min_cell),
         }
 
 
@@ -59,11 +77,14 @@ def _count_cell(count: int | str, total: int) -> str:
     return str(count) if is_suppressed(count) else f"{count} ({_pct(int(count), total):.1f}%)"
 
 
-def audit_trial(trial: TrialData, min_cell: int = 10) -> Audit:
-    """Describe a trial for the audit report; counts below `min_cell` are suppressed."""
+def audit_trial(trial: TrialData, min_cell: int = 10, seed: int = 0) -> Audit:
+    """Describe a trial for the audit report; counts below `min_cell` are suppressed.
+
+    In a randomized trial (``study: rct``) `Audit.randomization` holds `check_randomization`'s
+    result (`seed` fixes the folds of its c-statistic).
+    """
     treated, control = trial.arm_labels
-    arm = np.where(trial.treatment == 1, treated, control)
-    n_by_arm = {treated: int(trial.treatment.sum()), control: int((1 - trial.treatment).sum())}
+    arm, n_by_arm = _arms(trial)
 
     arms = pd.DataFrame(
         {
@@ -89,7 +110,23 @@ def audit_trial(trial: TrialData, min_cell: int = 10) -> Audit:
             }
         )
     schema = pd.DataFrame(schema_rows)
+    balance = balance_table(trial, min_cell)
+    outcome = _outcome_summary(trial, arm, n_by_arm, min_cell)
+    dropped = {why: suppress_count(count, min_cell) for why, count in trial.dropped.items()}
+    randomization = check_randomization(trial, min_cell, seed, balance) if trial.spec.study == "rct" else None
+    return Audit(schema, arms, balance, outcome, dropped, min_cell, randomization)
 
+
+def _arms(trial: TrialData) -> tuple[np.ndarray, dict[str, int]]:
+    treated, control = trial.arm_labels
+    arm = np.where(trial.treatment == 1, treated, control)
+    return arm, {treated: int(trial.treatment.sum()), control: int((1 - trial.treatment).sum())}
+
+
+def balance_table(trial: TrialData, min_cell: int = 10) -> pd.DataFrame:
+    """Standardized difference per feature (numeric) or level (0/1, categorical), with arm summaries."""
+    treated, control = trial.arm_labels
+    arm, n_by_arm = _arms(trial)
     balance_rows = []
     for name in trial.feature_names:
         col = trial.features[name]
@@ -144,12 +181,9 @@ def audit_trial(trial: TrialData, min_cell: int = 10) -> Audit:
                     "SMD": float("nan") if hidden else round(float(smd), 3),
                 }
             )
-    balance = pd.DataFrame(balance_rows)
+    balance = pd.DataFrame(balance_rows, columns=["feature", "level", treated, control, "SMD"])
     balance["|SMD| > 0.1"] = np.where(balance["SMD"].abs() > IMBALANCE, "yes", "")
-
-    outcome = _outcome_summary(trial, arm, n_by_arm, min_cell)
-    dropped = {why: suppress_count(count, min_cell) for why, count in trial.dropped.items()}
-    return Audit(schema, arms, balance, outcome, dropped, min_cell)
+    return balance
 
 
 def _outcome_summary(trial: TrialData, arm: np.ndarray, n_by_arm: dict[str, int], min_cell: int) -> pd.DataFrame:
@@ -166,3 +200,217 @@ def _outcome_summary(trial: TrialData, arm: np.ndarray, n_by_arm: dict[str, int]
             counts = suppress_group(pd.Series({"yes": hits, "no": int(mask.sum()) - hits}), min_cell)
             rows.append({"arm": a, "summary": what, "value": _count_cell(counts["yes"], n_by_arm[a])})
     return pd.DataFrame(rows)
+
+
+# --- was the trial randomized as declared? -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RandomizationCheck:
+    """The declared randomization tested against the data (``study: rct``); numbers first.
+
+    `failed` when the allocation test or the balance test has p < `alpha` (0.001). `worst` holds
+    the rows of the balance table with the largest |standardized difference| (feature, level, SMD).
+    """
+
+    allocation: str  # declared treated:control ratio, e.g. "1:1"
+    allocation_source: str  # which parameter declared it (or the default)
+    declared_share: float
+    n: int
+    n_treated: int
+    allocation_p: float
+    balance_statistic: float | None  # F; None when there are too few patients per feature column
+    balance_df: tuple[int, int] | None
+    balance_p: float | None
+    c_statistic: float | None  # cross-fitted, descriptive
+    worst: tuple[tuple[str, str, float], ...]
+    alpha: float = RANDOMIZATION_ALPHA
+
+    @property
+    def allocation_failed(self) -> bool:
+        return self.allocation_p < self.alpha
+
+    @property
+    def balance_failed(self) -> bool:
+        return self.balance_p is not None and self.balance_p < self.alpha
+
+    @property
+    def failed(self) -> bool:
+        return self.allocation_failed or self.balance_failed
+
+    def worst_text(self, top: int = 3) -> str:
+        """ "severity (SMD +0.61), age (SMD +0.57), smoking = current (SMD -0.31)" for the largest differences."""
+        return ", ".join(f"{name}{' ' + level if level else ''} (SMD {smd:+.2f})" for name, level, smd in self.worst[:top])
+
+    @property
+    def message(self) -> str | None:
+        """One line for a failed check (what failed, the worst covariates, what to do); None when it passed."""
+        if not self.failed:
+            return None
+        found = []
+        if self.allocation_failed:
+            found.append(
+                f"{self.n_treated / self.n:.0%} of patients were treated against {self.declared_share:.0%} for the declared "
+                f"allocation {self.allocation} (exact binomial {_p(self.allocation_p)})"
+            )
+        if self.balance_failed:
+            found.append(
+                f"the features predict the arm beyond chance (balance F-test {_p(self.balance_p)}, c-statistic "
+                f"{self.c_statistic:.2f} where randomization gives 0.5)"
+            )
+        found.append(f"largest standardized differences: {self.worst_text()}")
+        fix = "if treatment was not randomized, set data.study: observational"
+        if self.allocation_failed and not self.balance_failed:
+            fix += f"; if the allocation ratio was not {self.allocation}, declare it as data.treatment.allocation (e.g. '2:1')"
+        return f"randomization check failed (p < {self.alpha:g}): " + "; ".join(found) + f"; {fix}"
+
+    def to_dict(self, min_cell: int = 10) -> dict[str, Any]:
+        shown = suppress_count(self.n_treated, min_cell)
+        return {
+            "passed": not self.failed,
+            "threshold": self.alpha,
+            "allocation": {
+                "declared": self.allocation,
+                "declared_by": self.allocation_source,
+                "declared_share_treated": self.declared_share,
+                "observed_share_treated": self.n_treated / self.n if shown == self.n_treated else None,
+                "test": "exact two-sided binomial test of the number treated",
+                "p_value": self.allocation_p,
+            },
+            "balance": {
+                "test": "omnibus F-test of the linear regression of the arm on every encoded feature (Hansen & Bowers 2008)",
+                "statistic": self.balance_statistic,
+                "df": list(self.balance_df) if self.balance_df else None,
+                "p_value": self.balance_p,
+                "c_statistic": self.c_statistic,
+                "c_statistic_meaning": f"cross-fitted ({C_STATISTIC_FOLDS}-fold) ridge propensity model; 0.5 under randomization",
+            },
+            "worst": [{"feature": name, "level": level, "smd": smd} for name, level, smd in self.worst[:5]],
+            "message": self.message,
+        }
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def declared_allocation(trial: TrialData) -> tuple[str, str, float]:
+    """(ratio text, which parameter declared it, treated share) of the declared randomization."""
+    spec = trial.spec
+    share, prob = spec.treatment.treated_share, spec.randomization_probability
+    if share is not None:
+        if prob is not None and abs(prob - share) > 1e-6:
+            raise ParameterError(
+                f"data.treatment.allocation {spec.treatment.allocation} (treated share {share:.4g}) contradicts "
+                f"data.randomization_probability {prob:g}; give one of them"
+            )
+        return str(spec.treatment.allocation), "data.treatment.allocation", share
+    if prob is not None:
+        return f"{prob:g}:{1 - prob:g}", "data.randomization_probability", float(prob)
+    return "1:1", "default: data.treatment.allocation not given", 0.5
+
+
+def balance_f_test(X: np.ndarray, treatment: np.ndarray) -> tuple[float, tuple[int, int], float] | None:
+    """(F, (df1, df2), p) of regressing the arm on the features; None with fewer than 10 residual df.
+
+    F = (R²/r) / ((1 − R²)/(n − r − 1)), r = the rank of the centred features. Under randomization
+    (arm labels exchangeable given the features) (n − 1)·R² has mean r and is approximately χ²_r
+    (Hansen & Bowers 2008); the F reference has the same mean and is the better approximation when
+    r is not small against n. Invariant to rescaling or re-coding the features linearly.
+    """
+    t = np.asarray(treatment, float)
+    n = t.size
+    Z = np.asarray(X, float)
+    centre = Z.mean(axis=0)
+    Z = Z - centre
+    scale = np.sqrt((Z**2).mean(axis=0))
+    # Constant columns carry no information; relative to the column's size, so rounding noise is not a regressor.
+    varies = scale > 1e-9 * np.maximum(np.abs(centre), np.finfo(float).tiny)
+    Z = Z[:, varies] / scale[varies]
+    tc = t - t.mean()
+    if Z.shape[1] == 0 or not tc.any():
+        return None
+    beta, _, rank, _ = np.linalg.lstsq(Z, tc, rcond=None)
+    df2 = n - rank - 1
+    if rank == 0 or df2 < 10:
+        return None
+    r2 = min(float(np.sum((Z @ beta) ** 2) / np.sum(tc**2)), 1.0)
+    f = (r2 / rank) / max((1 - r2) / df2, 1e-300)
+    return float(f), (int(rank), int(df2)), float(stats.f.sf(f, rank, df2))
+
+
+def cross_fitted_c_statistic(X: np.ndarray, treatment: np.ndarray, folds: int = C_STATISTIC_FOLDS, seed: int = 0) -> float | None:
+    """Out-of-fold c-statistic (AUC) of a ridge regression of the arm on the standardized features.
+
+    Descriptive: the probability that a treated patient's held-out score exceeds a control patient's
+    (0.5 when the features do not predict the arm; cross-fitting pulls it slightly below 0.5 then).
+    Ridge (penalty 1 on standardized columns) rather than logistic regression: closed form, fast.
+    """
+    t = np.asarray(treatment, float)
+    if min(t.sum(), t.size - t.sum()) < folds:
+        return None
+    Z = np.asarray(X, float)
+    order = np.random.default_rng(seed).permutation(t.size)
+    fold = np.empty(t.size, int)
+    for arm in (0, 1):  # stratified by arm: every fold holds both arms
+        members = order[t[order] == arm]
+        fold[members] = np.arange(members.size) % folds
+    score = np.empty(t.size)
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        mean, sd = Z[train].mean(axis=0), Z[train].std(axis=0)
+        sd[sd == 0] = 1.0
+        A = (Z[train] - mean) / sd
+        beta = np.linalg.solve(A.T @ A + np.eye(A.shape[1]), A.T @ (t[train] - t[train].mean()))
+        score[test] = ((Z[test] - mean) / sd) @ beta
+    ranks = stats.rankdata(score)
+    n1 = t.sum()
+    return float((ranks[t == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * (t.size - n1)))
+
+
+def check_randomization(
+    trial: TrialData, min_cell: int = 10, seed: int = 0, balance: pd.DataFrame | None = None
+) -> RandomizationCheck:
+    """Test the declared randomization of a ``study: rct`` trial against its data.
+
+    Allocation: exact two-sided binomial test of the number treated against the declared share
+    (`declared_allocation`). Balance: `balance_f_test` on the encoded feature matrix. The check
+    fails when either p-value is below 0.001 (`RANDOMIZATION_ALPHA`). Fast (a least-squares fit and
+    five ridge fits; well under a second at 2,000 patients × 30 features), so it runs on every
+    ``subgroups validate`` and ``run``.
+    """
+    ratio, source, share = declared_allocation(trial)
+    t = np.asarray(trial.treatment)
+    n, n_treated = int(t.size), int(t.sum())
+    allocation_p = float(stats.binomtest(n_treated, n, share).pvalue)
+    tested = balance_f_test(trial.X.to_numpy(float), t)
+    c_stat = cross_fitted_c_statistic(trial.X.to_numpy(float), t, seed=seed) if tested is not None else None
+    table = balance_table(trial, min_cell) if balance is None else balance
+    ranked = table.assign(size=table["SMD"].abs()).dropna(subset=["size"]).sort_values("size", ascending=False, kind="stable")
+    ranked = ranked.drop_duplicates("feature")  # one row per feature: its most imbalanced level
+    worst = tuple(
+        (str(row.feature), "" if str(row.level).startswith("mean") else str(row.level).removesuffix(", n (%)"), float(row.SMD))
+        for row in ranked.head(5).itertuples()
+    )
+    return RandomizationCheck(
+        allocation=ratio,
+        allocation_source=source,
+        declared_share=share,
+        n=n,
+        n_treated=n_treated,
+        allocation_p=allocation_p,
+        balance_statistic=None if tested is None else tested[0],
+        balance_df=None if tested is None else tested[1],
+        balance_p=None if tested is None else tested[2],
+        c_statistic=c_stat,
+        worst=worst,
+    )
+
+
+def enforce_randomization(check: RandomizationCheck | None, strict: bool) -> str | None:
+    """The check's one-line message when it failed (None otherwise); with `strict` a failure is a `DataError`."""
+    if check is None or not check.failed:
+        return None
+    if strict:
+        raise DataError(f"{check.message} (data.treatment.strict: true makes this an error)")
+    return check.message

@@ -137,6 +137,12 @@ def _command(args: argparse.Namespace) -> int:
                 from subgroups.outcomes import trial_horizon
 
                 horizon = trial_horizon(trial, params.report.min_cell)  # a horizon past follow-up stops here
+            from subgroups.audit import check_randomization, enforce_randomization
+
+            randomization = (
+                check_randomization(trial, params.report.min_cell, params.estimation.seed) if params.data.study == "rct" else None
+            )
+            warning = enforce_randomization(randomization, params.data.treatment.strict)  # strict: a failure stops here
             print(
                 f"{params.name}: parameters valid; {trial.n} patients, {len(trial.feature_names)} features; "
                 f"{describe(trial.n, trial.X.shape[1])}"
@@ -145,6 +151,14 @@ def _command(args: argparse.Namespace) -> int:
                 at_risk = ", ".join(f"{count} of {horizon.n_arm[arm]} on {arm!r}" for arm, count in horizon.at_risk.items())
                 why = f"default: {horizon.rule}" if horizon.source == "default" else horizon.rule
                 print(f"{horizon.kind}: {horizon.text} ({why}; at risk then: {at_risk})")
+            if warning:
+                print(f"WARNING: {one_line(warning)}")
+            elif randomization is not None:
+                balance = "not tested" if randomization.balance_p is None else f"p = {randomization.balance_p:.3g}"
+                print(
+                    f"randomization check: passed (allocation {randomization.allocation}: p = {randomization.allocation_p:.3g}; "
+                    f"covariate balance: {balance}; fails below p = {randomization.alpha:g})"
+                )
         return 0
     except SubgroupsError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)

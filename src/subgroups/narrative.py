@@ -68,14 +68,70 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
             + "."
         )
     imbalanced = audit.imbalanced
+    check = results.get("audit", {}).get("randomization")
+    chance = (
+        "The randomization check above finds more imbalance than chance allows."
+        if check and not check["passed"]
+        else "In a randomized trial some imbalance arises by chance; the effect estimates adjust for all features."
+        if data["study"] == "rct"
+        else "The effect estimates adjust for all features through the propensity and outcome models."
+    )
     lines.append(
         "**Balance:** every feature has |standardized difference| ≤ 0.1 between arms."
         if not imbalanced
         else f"**Balance:** {len(imbalanced)} feature(s) differ between arms by more than 0.1 SD: "
         + ", ".join(md_code(f) for f in imbalanced[:10])
-        + ". In a randomized trial some imbalance arises by chance; the effect estimates adjust for all features."
+        + f". {chance}"
     )
+    if check and not check["passed"]:
+        lines.insert(0, randomization_sentence(results))  # first: it changes how every later number reads
+    elif data["study"] == "observational":
+        lines.append(f"**Observational data:** {NO_UNMEASURED_CONFOUNDING}")
     return "\n\n".join(lines)
+
+
+NO_UNMEASURED_CONFOUNDING = (
+    "every estimate and claim in these reports assumes no unmeasured confounding: that everything which "
+    "influenced both the choice of treatment and the outcome is among the features. The data cannot confirm this."
+)
+
+
+def randomization_sentence(results: dict[str, Any]) -> str:
+    """The randomization check of a `study: rct` run in words: a warning when the data contradict it."""
+    check = results.get("audit", {}).get("randomization")
+    if check is None:
+        return (
+            "Not a randomized trial (`study: observational`): there is no randomization to check; the effects report "
+            "shows the estimated propensity of treatment and how well the arms overlap."
+        )
+    alloc, bal = check["allocation"], check["balance"]
+    observed = "" if alloc["observed_share_treated"] is None else f"{alloc['observed_share_treated']:.0%} treated; "
+    allocation = (
+        f"declared allocation {md_escape(alloc['declared'])} ({md_escape(alloc['declared_by'])}): {observed}"
+        f"exact binomial {p_text(alloc['p_value'])}"
+    )
+    balance = (
+        f"covariate balance: F-test of the arm on all features {p_text(bal['p_value'])}, cross-fitted c-statistic "
+        f"{bal['c_statistic']:.2f} (0.5 under randomization)"
+        if bal["p_value"] is not None
+        else "covariate balance: not tested (too few patients for the number of feature columns)"
+    )
+    if check["passed"]:
+        return (
+            f"**Randomization check:** passed ({allocation}; {balance}; it fails below p = {check['threshold']:g}). "
+            "The data are consistent with the declared randomization."
+        )
+    worst = ", ".join(
+        f"{md_code(w['feature'] + (' ' + w['level'] if w['level'] else ''))} ({w['smd']:+.2f})" for w in check["worst"][:3]
+    )
+    return (
+        f"**Warning: randomization check failed** (p < {check['threshold']:g}; {allocation}; {balance}). "
+        f"Largest standardized differences: {worst}. The arms differ more than a randomized allocation makes them, "
+        "so the comparison may be confounded and the average effect is not labelled confirmatory. If treatment was not "
+        "assigned at random, analyse the data with `study: observational` (the propensity is then estimated and "
+        f"adjusted for); if the allocation ratio was not {md_escape(alloc['declared'])}, declare it as "
+        "`data.treatment.allocation`."
+    )
 
 
 def ate_sentence(results: dict[str, Any]) -> str:
@@ -140,6 +196,14 @@ def overlap_sentence(results: dict[str, Any]) -> str:
     """Overlap in words: known randomization, or the propensity model's diagnostics and trimming."""
     o = results["effects"]["overlap"]
     if o["study"] == "rct":
+        check = results.get("audit", {}).get("randomization")
+        if check and not check["passed"]:
+            return (
+                f"Declared randomized: every patient is given the same probability of treatment ({o['probability']:.2g}) "
+                "and no patient is excluded for lack of overlap, **but the randomization check failed** (see the data "
+                "audit): the arms may not be comparable, and only the outcome models adjust these estimates for the features. "
+                "Re-run with `study: observational` to estimate the propensity and adjust for it."
+            )
         return (
             f"Randomized trial: every patient had the same known probability of treatment ({o['probability']:.2g}), "
             "so the arms are comparable by design and no patient is excluded for lack of overlap."
@@ -151,7 +215,10 @@ def overlap_sentence(results: dict[str, Any]) -> str:
         f"Observational data: the probability of treatment given the features (propensity) was estimated out-of-fold "
         f"({medians}). Its c-statistic is {o['c_statistic']:.2f} (0.5: the arms look alike; near 1: treated and "
         f"control patients barely overlap). {trimmed} patients with a propensity outside "
-        f"[{o['trim'][0]:g}, {o['trim'][1]:g}] were excluded from all estimates (`estimation.trim`)."
+        f"[{o['trim'][0]:g}, {o['trim'][1]:g}] were excluded from all estimates (`estimation.trim`). "
+        "Propensity model: L2-penalized logistic regression or gradient boosting, whichever had the smaller held-out "
+        "log-loss, fitted on the other folds. This adjusts for the features only: "
+        + NO_UNMEASURED_CONFOUNDING
     )
     return text + (f"\n\n**Warning:** {o['warning']}" if o["warning"] else "")
 

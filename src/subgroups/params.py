@@ -33,6 +33,35 @@ class TreatmentSpec(_Strict):
     column: str
     treated: Label
     control: Label
+    # Declared randomization ratio treated:control ("2:1" or [2, 1]); unset: data.randomization_probability, else 1:1.
+    allocation: str | None = None
+    strict: bool = False  # study: rct: a failed randomization check (subgroups.audit) stops the run instead of warning
+
+    @field_validator("allocation", mode="before")
+    @classmethod
+    def _ratio(cls, value: object) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or isinstance(value, int | float):
+            raise ValueError(
+                f"write the ratio in quotes, e.g. '2:1', or as [2, 1] (YAML reads an unquoted ratio as a number, here {value!r})"
+            )
+        parts = value if isinstance(value, list | tuple) else str(value).split(":")
+        try:
+            numbers = [float(part) for part in parts]
+        except (TypeError, ValueError):
+            numbers = []
+        if len(numbers) != 2 or not all(0 < x < float("inf") for x in numbers):
+            raise ValueError(f"must be two positive numbers treated:control, e.g. '2:1' or [2, 1] (got {value!r})")
+        return ":".join(f"{x:g}" for x in numbers)
+
+    @property
+    def treated_share(self) -> float | None:
+        """The share of patients randomized to treatment that `allocation` declares (None when unset)."""
+        if self.allocation is None:
+            return None
+        treated, control = (float(x) for x in self.allocation.split(":"))
+        return treated / (treated + control)
 
     @model_validator(mode="after")
     def _distinct(self) -> TreatmentSpec:

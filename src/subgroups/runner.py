@@ -388,10 +388,21 @@ def index_page(results: dict[str, Any], reports: list[Path]) -> str:
     dropped = "; ".join(f"{esc(str(c))} {esc(w)}" for w, c in data["dropped"].items()) or "none"
     title = results["params"]["report"].get("title") or results["name"]
     unit = f" {esc(ate['unit'])}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
+    check = (results.get("audit") or {}).get("randomization")
+    study_note = (
+        '<p style="border:2px solid #b00;background:#fee;padding:.6rem .8rem"><strong>Warning: the randomization check '
+        f"failed.</strong> {esc(check['message'])}. The average effect is therefore not labelled confirmatory.</p>"
+        if check and not check["passed"]
+        else '<p class="muted">Observational data: every estimate and claim below assumes no unmeasured confounding (all '
+        "common causes of treatment and outcome are among the features); the data cannot confirm this.</p>"
+        if data["study"] == "observational"
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}: subgroup analysis</title><style>{_STYLE}</style></head>
 <body>
 <h1>{esc(title)}: subgroup analysis</h1>
+{study_note}
 <p class="muted">This page and the linked reports contain aggregated results only: counts, means, estimates with
 confidence intervals, and figures. No patient-level values or identifiers. Counts below {results["params"]["report"]["min_cell"]} are shown as "&lt;{results["params"]["report"]["min_cell"]}".</p>
 <h2>Reports</h2><ul>{links}</ul>
