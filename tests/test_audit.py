@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+import yaml
 from scipy import special, stats
 from support import demo_tree, small_params
 from threadpoolctl import threadpool_limits
 
 import subgroups
-from subgroups import narrative
+from subgroups import cli, narrative
 from subgroups.analysis import build_results
 from subgroups.audit import RANDOMIZATION_ALPHA, audit_trial, balance_f_test, check_randomization, enforce_randomization
 from subgroups.data import load_trial
@@ -223,3 +224,18 @@ def test_check_is_fast_at_2000_patients_and_30_features():
     check = check_randomization(trial)
     assert time.perf_counter() - start < 2.0
     assert check.balance_df[0] >= 30 and not check.failed
+
+
+def test_validate_prints_the_warning_and_strict_exits_2(tmp_path: Path, capsys):
+    frame = simulate_trial("PM-NULL-a", n=400, seed=6).data
+    frame = frame.assign(arm=np.where(_confounded_arm(frame, np.random.default_rng(3)) == 1, "drug", "placebo"))
+    frame.to_csv(tmp_path / "confounded.csv", index=False)
+    tree = _null_params()
+    tree["data"]["source"] = str(tmp_path / "confounded.csv")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(tree))
+    assert cli.main(["validate", str(tmp_path / "p.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: randomization check failed" in out and "severity (SMD +" in out and "data.study: observational" in out
+    assert cli.main(["validate", str(tmp_path / "p.yaml"), "-p", "data.treatment.strict=true"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: randomization check failed") and err.count("\n") == 1
