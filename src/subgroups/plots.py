@@ -167,9 +167,11 @@ def design_burden(table: pd.DataFrame, recommended: str, ax: Axes | None = None)
     ax = _axes(ax, (7.0, 3.5))
     y = np.arange(len(table))
     names = list(table.index)
-    ax.barh(y + 0.2, table["n_screened_expected"], height=0.4, color="#bdbdbd", label="screened (expected)")
+    # A design without a size (not estimable, or no benefit to plan for) has None: no bar, not a crash.
+    screened, randomized = (pd.to_numeric(table[c], errors="coerce").fillna(0.0) for c in ("n_screened_expected", "n_randomized"))
+    ax.barh(y + 0.2, screened, height=0.4, color="#bdbdbd", label="screened (expected)")
     colors = ["#ca0020" if name == recommended else "#4393c3" for name in names]
-    ax.barh(y - 0.2, table["n_randomized"], height=0.4, color=colors, label="randomized")
+    ax.barh(y - 0.2, randomized, height=0.4, color=colors, label="randomized")
     ax.set_yticks(y, [name.replace("_", " ") + (" (recommended)" if name == recommended else "") for name in names], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("patients")
