@@ -33,22 +33,39 @@ PRIMARY = "calibration slope of the best linear predictor (one-sided)"
 
 @dataclass(frozen=True)
 class TestResult:
-    """One test: estimate, SE, one-sided p-value (H₀: estimate ≤ 0), and what it estimates."""
+    """One test: estimate, SE, p-value (one-sided, H₀: estimate ≤ 0, unless `alternative` says otherwise), and what it estimates."""
 
     name: str
     estimate: float
     se: float
     p_value: float
     meaning: str
+    alternative: str = "greater"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "estimate": self.estimate,
             "se": self.se,
             "p_value": self.p_value,
-            "alternative": "greater",
+            "alternative": self.alternative,
             "meaning": self.meaning,
         }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate effect modifier named before the data were seen (`heterogeneity.candidates`).
+
+    A feature: does the effect change with it (two-sided Wald test of ψ on its standardized encoded
+    columns, HC3)? A rule: do its patients benefit more than the rest (one-sided difference of the
+    mean scores inside and outside, in the direction of benefit)?
+    """
+
+    name: str
+    kind: str  # "feature" or "rule"
+    columns: np.ndarray | None = None  # feature: its encoded columns (patients × columns)
+    inside: np.ndarray | None = None  # rule: membership of the analysed patients
+    sign: float = 1.0  # rule: +1 when higher outcomes are better, -1 otherwise
 
 
 @dataclass(frozen=True)
@@ -64,23 +81,74 @@ class Heterogeneity:
     scale: str
     extra: dict[str, TestResult]  # e.g. a hazard-scale test for time-to-event outcomes
     modifiers: pd.DataFrame | None = None  # per-feature effect-modification tests (see modifier_tests)
+    candidates: tuple[TestResult, ...] = ()  # pre-specified candidate modifiers (see candidate_test)
+    candidate_share: float = 0.0  # share of alpha the candidates start with; the agnostic test has the rest
+
+    @property
+    def adjusted(self) -> tuple[np.ndarray, np.ndarray]:
+        """(adjusted p-values, alpha shares at rejection) of [agnostic calibration test, *candidates], by weighted
+        Holm: the candidates share `candidate_share` of alpha equally, the calibration test starts with the rest,
+        and a rejected claim passes its alpha on to the others. Family-wise error over every claim ≤ alpha."""
+        from subgroups.inference import weighted_holm
+
+        m = len(self.candidates)
+        share = self.candidate_share if m else 0.0
+        weights = [1.0 - share] + ([share / m] * m if m else [])
+        return weighted_holm([self.calibration.p_value, *(c.p_value for c in self.candidates)], weights)
 
     @property
     def detected(self) -> bool:
-        return bool(self.calibration.p_value < self.alpha)
+        """Any heterogeneity claim rejected at alpha: the agnostic calibration test or a pre-specified candidate."""
+        return bool(np.any(self.adjusted[0] < self.alpha))
+
+    def claims(self) -> list[dict[str, Any]]:
+        """Every heterogeneity claim with its adjusted p-value, marked pre-specified or discovered (data-driven)."""
+        adjusted, _ = self.adjusted
+        tests = [
+            (self.calibration, "agnostic (effect model learned from the data)"),
+            *((c, "pre-specified") for c in self.candidates),
+        ]
+        return [
+            {
+                "claim": test.name,
+                "origin": origin,
+                "p_value": test.p_value,
+                "p_adjusted": float(p),
+                "alternative": test.alternative,
+                "rejected": bool(p < self.alpha),
+            }
+            for (test, origin), p in zip(tests, adjusted)
+        ]
 
     @property
     def decision(self) -> str:
         c = self.calibration
-        if self.detected:
+        agnostic_p, *candidate_p = self.adjusted[0]
+        pre = ""
+        if self.candidates:
+            hits = [t.name for t, p in zip(self.candidates, candidate_p) if p < self.alpha]
+            pre = (
+                f" Pre-specified candidate(s) with heterogeneity after adjustment: {', '.join(hits)}."
+                if hits
+                else " No pre-specified candidate shows heterogeneity after adjustment."
+            ) + f" (The candidates shared {self.candidate_share:.0%} of α; adjusted p of the agnostic test {agnostic_p:.3g}.)"
+        if agnostic_p < self.alpha:
             return (
                 f"Heterogeneity detected at α = {self.alpha:g} on the {self.scale} scale: patients predicted to benefit more "
                 f"do benefit more in held-out data (calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g})."
+                + pre
+            )
+        if self.detected:
+            return (
+                f"Heterogeneity detected at α = {self.alpha:g} on the {self.scale} scale in a pre-specified candidate; the agnostic "
+                f"search alone did not detect it (calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g})."
+                + pre
             )
         return (
             f"No credible heterogeneity at α = {self.alpha:g} on the {self.scale} scale: held-out patients predicted to benefit "
-            f"more did not benefit detectably more (calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g}). "
-            "Subgroups found in these data should be treated as exploratory."
+            f"more did not benefit detectably more (calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g})."
+            + pre
+            + " Subgroups found in these data should be treated as exploratory."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +174,9 @@ class Heterogeneity:
                 "scale": self.scale,
                 "table": self.modifiers.to_dict(orient="records"),
             },
+            "candidates": [test.to_dict() | {"name": test.name} for test in self.candidates],
+            "candidate_share": self.candidate_share if self.candidates else None,
+            "claims": self.claims(),
             "status": "confirmatory test of a pre-specified hypothesis (is the effect heterogeneous?)",
         }
 
@@ -137,35 +208,71 @@ def calibration_test(scores: np.ndarray, cate: np.ndarray) -> tuple[TestResult, 
     return slope, mean
 
 
+def _feature_test(scores: np.ndarray, Z: np.ndarray) -> tuple[float, float, float, int] | None:
+    """(slope per SD or NaN, its SE or NaN, two-sided p, columns tested) of ψ on a feature's encoded columns (HC3 Wald)."""
+    import statsmodels.api as sm
+
+    Z = np.asarray(Z, dtype=float)
+    sd = Z.std(axis=0)
+    Z = (Z[:, sd > 0] - Z[:, sd > 0].mean(axis=0)) / sd[sd > 0]
+    kept: list[int] = []  # drop columns the others determine (e.g. every level of a factor one-hot)
+    for j in range(Z.shape[1]):
+        if np.linalg.matrix_rank(Z[:, kept + [j]]) == len(kept) + 1:
+            kept.append(j)
+    Z = Z[:, kept]
+    if Z.shape[1] == 0:
+        return None
+    fit = sm.OLS(scores, sm.add_constant(Z, has_constant="add")).fit(cov_type="HC3")
+    if Z.shape[1] == 1:
+        return float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1]), 1
+    p = float(fit.wald_test(np.eye(Z.shape[1] + 1)[1:], scalar=True).pvalue)
+    return float("nan"), float("nan"), p, Z.shape[1]
+
+
+def candidate_test(scores: np.ndarray, candidate: Candidate) -> TestResult:
+    """The test of one pre-specified candidate modifier (see `Candidate`), on the cross-fitted AIPW scores.
+
+    In a randomized trial E[ψ | X] is the true effect whatever the outcome models, so both tests are
+    valid at their level (as the per-feature tests of `modifier_tests`).
+    """
+    scores = np.asarray(scores, dtype=float)
+    if candidate.kind == "feature":
+        found = _feature_test(scores, candidate.columns)
+        if found is None:
+            return TestResult(candidate.name, float("nan"), float("nan"), 1.0, "constant feature: nothing to test", "two-sided")
+        slope, se, p, columns = found
+        meaning = "change of the effect per SD of the feature" if columns == 1 else f"joint Wald test of {columns} columns"
+        return TestResult(candidate.name, slope, se, p, meaning, "two-sided")
+    inside = np.asarray(candidate.inside, dtype=bool)
+    a, b = scores[inside], scores[~inside]
+    difference = float(a.mean() - b.mean())
+    se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+    return TestResult(
+        candidate.name,
+        difference,
+        se,
+        _one_sided(candidate.sign * difference, se),
+        "effect inside the rule minus outside (one-sided: patients in the rule benefit more)",
+        "benefit inside",
+    )
+
+
 def modifier_tests(scores: np.ndarray, X: pd.DataFrame, original_of: dict[str, str], family_of: dict[str, str]) -> pd.DataFrame:
     """One test per original feature of "the effect changes with this feature", Holm-adjusted.
 
     Columns: feature, family, columns (encoded columns tested), slope_per_sd (change of the effect
     per SD of the feature; single-column features only), se, p_value (two-sided), p_holm.
     """
-    import statsmodels.api as sm
     from statsmodels.stats.multitest import multipletests
 
     scores = np.asarray(scores, dtype=float)
     rows = []
     for feature, columns in X.columns.groupby(X.columns.map(original_of)).items():
-        Z = X[list(columns)].to_numpy(dtype=float)
-        sd = Z.std(axis=0)
-        Z = (Z[:, sd > 0] - Z[:, sd > 0].mean(axis=0)) / sd[sd > 0]
-        kept: list[int] = []  # drop columns the others determine (e.g. every level of a factor one-hot)
-        for j in range(Z.shape[1]):
-            if np.linalg.matrix_rank(Z[:, kept + [j]]) == len(kept) + 1:
-                kept.append(j)
-        Z = Z[:, kept]
-        if Z.shape[1] == 0:
+        found = _feature_test(scores, X[list(columns)].to_numpy(dtype=float))
+        if found is None:
             continue
-        fit = sm.OLS(scores, sm.add_constant(Z, has_constant="add")).fit(cov_type="HC3")
-        if Z.shape[1] == 1:
-            slope, se, p = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
-        else:
-            slope, se = float("nan"), float("nan")
-            p = float(fit.wald_test(np.eye(Z.shape[1] + 1)[1:], scalar=True).pvalue)
-        rows.append({"feature": feature, "family": family_of.get(feature, "other"), "columns": Z.shape[1],
+        slope, se, p, width = found
+        rows.append({"feature": feature, "family": family_of.get(feature, "other"), "columns": width,
                      "slope_per_sd": slope, "se": se, "p_value": p})  # fmt: skip
     table = pd.DataFrame(rows, columns=["feature", "family", "columns", "slope_per_sd", "se", "p_value"])
     table["p_holm"] = multipletests(table["p_value"], method="holm")[1] if len(table) else []
@@ -218,12 +325,28 @@ def toc_curve(scores: np.ndarray, cate: np.ndarray, min_cell: int, level: float 
     return pd.DataFrame(rows)
 
 
-def test_heterogeneity(scores: np.ndarray, cate: np.ndarray, alpha: float, scale: str, min_cell: int = 10) -> Heterogeneity:
-    """Run the calibration (decision), AUTOC and Qini tests and the TOC curve."""
+def test_heterogeneity(
+    scores: np.ndarray,
+    cate: np.ndarray,
+    alpha: float,
+    scale: str,
+    min_cell: int = 10,
+    candidates: tuple[Candidate, ...] = (),
+    candidate_share: float = 0.8,
+) -> Heterogeneity:
+    """Run the calibration, AUTOC and Qini tests, the TOC curve and the tests of pre-specified candidates.
+
+    The decision (`Heterogeneity.detected`) combines the agnostic calibration test and the candidates
+    by weighted Holm, with `candidate_share` of alpha starting on the candidates.
+    """
     scores, cate = np.asarray(scores, float), np.asarray(cate, float)
     calibration, mean = calibration_test(scores, cate)
     autoc, qini = rate_tests(scores, cate)
-    return Heterogeneity(calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell), alpha, scale, {})
+    tested = tuple(candidate_test(scores, c) for c in candidates)
+    return Heterogeneity(
+        calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell), alpha, scale, {},
+        candidates=tested, candidate_share=candidate_share if tested else 0.0,
+    )  # fmt: skip
 
 
 test_heterogeneity.__test__ = False  # not a pytest test despite its name

@@ -44,6 +44,7 @@ from sklearn.tree import DecisionTreeRegressor
 from subgroups.data import TrialData
 from subgroups.effects import EffectModel
 from subgroups.errors import DataError, ParameterError
+from subgroups.inference import graphical_adjusted_p
 from subgroups.params import SubgroupParams
 from subgroups.privacy import rounded_share, suppress_count, too_small_reason, too_small_record
 
@@ -622,36 +623,6 @@ def hypothesis_graph(found: list[Subgroup]) -> tuple[np.ndarray, np.ndarray]:
         for group, share in shares:
             transitions[j, group] += share / len(group)
     return weights, transitions
-
-
-def graphical_adjusted_p(p_values: list[float], weights: np.ndarray, transitions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Adjusted p-values of the Bonferroni-based graphical procedure (Bretz, Maurer, Brannath & Posch 2009,
-    Stat. Med. 28:586, algorithm 2), and the share of alpha at which each hypothesis is rejected (0 if never).
-
-    Rejecting every hypothesis with adjusted p < alpha controls the family-wise error at alpha under any
-    dependence; the hypothesis rejected at step k was tested at alpha times its weight at that step.
-    """
-    p = np.asarray(p_values, dtype=float)
-    w, G = np.asarray(weights, dtype=float).copy(), np.asarray(transitions, dtype=float).copy()
-    active, adjusted, share, running = list(range(p.size)), np.ones(p.size), np.zeros(p.size), 0.0
-    while active:
-        ratios = [p[i] / w[i] if w[i] > 0 else np.inf for i in active]
-        j = active[int(np.argmin(ratios))]
-        if not np.isfinite(min(ratios)):
-            break  # what is left can never receive alpha
-        running = max(running, min(ratios))
-        adjusted[j], share[j] = min(1.0, running), w[j]
-        active.remove(j)
-        new_w, new_G = w.copy(), np.zeros_like(G)
-        for i in active:
-            new_w[i] = w[i] + w[j] * G[j, i]
-            for k in active:
-                denominator = 1 - G[i, j] * G[j, i]
-                if i != k and denominator > 0:
-                    new_G[i, k] = (G[i, k] + G[i, j] * G[j, k]) / denominator
-        new_w[j] = 0.0
-        w, G = new_w, new_G
-    return adjusted, share
 
 
 def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 0.95) -> list[Subgroup]:
