@@ -604,14 +604,6 @@ TESTING_PROCEDURE = (
 )
 
 
-TESTING_PROCEDURE = (
-    "Each rule is tested on patients who were not used to find it. First, each split of all patients "
-    "(a subgroup against everyone else) is tested, sharing the error rate among them; a narrower rule inside a "
-    "validated subgroup is then tested only by whether it differs from the rest of that subgroup, with the error "
-    "rate the validated subgroup passes on, so that the chance of any false claim stays below the stated level."
-)
-
-
 def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.95, hidden: int = 0) -> str:
     """One sentence a scientist can act on, about the hypotheses that may be reported (`hidden`: how many may not)."""
     validated = [s for s in found if s.status == "validated"]
