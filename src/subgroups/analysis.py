@@ -27,7 +27,7 @@ from subgroups.data import DataWarning, TrialData, load_trial
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects, overlap_summary
 from subgroups.explain import Explanation, explain_effects
-from subgroups.heterogeneity import Heterogeneity, modifier_tests, test_heterogeneity
+from subgroups.heterogeneity import Candidate, Heterogeneity, modifier_tests, test_heterogeneity
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import TOO_SMALL, suppress_count, suppress_reasons, suppress_total
 from subgroups.resources import MemoryWarning, check_memory
@@ -171,6 +171,7 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
         largest = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         if largest > MAX_MAGNITUDE:
             raise DataError(f"{what} has values as large as {largest:.3g}; rescale it (e.g. other units) below {MAX_MAGNITUDE:g}")
+    heterogeneity_candidates(run, trial, np.ones(trial.n, dtype=bool))  # readable, on analysed features, both sides
     for expression in run.subgroups.prespecified:
         # The same reading as rules.prespecified_subgroups, which runs only after fitting.
         conditions = tuple(parse_condition(part, trial) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
@@ -179,6 +180,48 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
             raise DataError(
                 f"subgroups.prespecified: {expression!r} selects {int(inside.sum())} of {inside.size} patients; it needs both sides"
             )
+
+
+def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray) -> tuple[Candidate, ...]:
+    """The pre-specified candidate modifiers (`heterogeneity.candidates`) on the analysed patients: a name
+    of an analysed feature is a feature candidate; anything else is read as a rule (`snp_01 >= 1 and age > 60`)."""
+    from subgroups.errors import DataError
+    from subgroups.rules import members, parse_condition
+
+    out = []
+    sign = 1.0 if trial.spec.outcome.higher_is_better else -1.0
+    for text in run.heterogeneity.candidates:
+        if text in trial.features.columns:
+            columns = [c for c in trial.X.columns if trial.encoder.original_of[c] == text]
+            out.append(Candidate(text, "feature", columns=trial.X.loc[kept, columns].to_numpy(dtype=float)))
+            continue
+        conditions = tuple(parse_condition(part, trial) for part in re.split(r"\s+and\s+|\s*&\s*", text))
+        inside = members(conditions, trial.features.loc[kept].reset_index(drop=True))
+        if inside.sum() < 2 or (~inside).sum() < 2:
+            raise DataError(
+                f"heterogeneity.candidates: {text!r} selects {int(inside.sum())} of {inside.size} patients; it needs both sides"
+            )
+        out.append(Candidate(" and ".join(c.text for c in conditions), "rule", inside=inside, sign=sign))
+    return tuple(out)
+
+
+def candidate_subgroups(run: RunParams, trial: TrialData, effects: EffectModel, tests: Heterogeneity) -> list[Subgroup]:
+    """Rule candidates as subgroup hypotheses estimated on all patients (cross-fitted scores): validated when
+    their heterogeneity claim was rejected, exploratory otherwise; p_adjusted is that claim's adjusted p."""
+    rules = [(text, c) for text, c in zip(run.heterogeneity.candidates, tests.candidates) if text not in trial.features.columns]
+    if not rules:
+        return []
+    adjusted = dict(zip((c.name for c in tests.candidates), tests.adjusted[0][1:]))
+    found = prespecified_subgroups(trial, effects, [text for text, _ in rules], run.estimation.level)
+    return [
+        dataclasses.replace(
+            s,
+            status="validated" if adjusted[test.name] < tests.alpha else "exploratory",
+            p_adjusted=float(adjusted[test.name]),
+            found_on="pre-specified candidate (heterogeneity.candidates)",
+        )
+        for s, (_, test) in zip(found, rules)
+    ]
 
 
 def cache_key(run: RunParams, trial_fingerprint: str, whole: bool = False) -> str:
@@ -299,8 +342,11 @@ def analysis_outcome(trial: TrialData, min_cell: int = 10) -> tuple[np.ndarray, 
 
 
 def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation) -> Analysis:
-    tests = test_heterogeneity(effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell)
     kept = effects.analysed(trial.n)
+    tests = test_heterogeneity(
+        effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell,
+        candidates=heterogeneity_candidates(run, trial, kept), candidate_share=run.heterogeneity.candidate_share,
+    )  # fmt: skip
     if trial.spec.outcome.type == "time_to_event":
         from subgroups.heterogeneity import hazard_scale_test
 
@@ -310,6 +356,7 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     modifiers = modifier_tests(effects.scores, trial.X.loc[kept], trial.encoder.original_of, trial.family_of)
     tests = dataclasses.replace(tests, modifiers=modifiers)
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
+    found = candidate_subgroups(run, trial, effects, tests) + found  # pre-specified first
     found = protect_subgroups(trial, effects, found, run.report.min_cell, run.estimation.seed)
     shown = [s for s in found if not s.extra.get("too_small")]
     masked = level_mask(trial, run.report.min_cell)
@@ -680,7 +727,7 @@ def build_results(
         "observational data: every estimate assumes no unmeasured confounding (all common causes of treatment and "
         "outcome are among the features), which the data cannot confirm"
         if randomization is None
-        else "randomization check failed: the data contradict the declared randomization (see the data audit)"
+        else "randomization check failed: the data contradict the declared randomization; see the data audit"
         if randomization.failed
         else "randomized comparison of the two arms over all analysed patients"
     )
