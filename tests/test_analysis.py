@@ -162,3 +162,32 @@ def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitte
         times = frame.loc[frame["arm"] == arm, "time"]
         assert (times >= horizon["value"]).sum() >= max(np.ceil(0.1 * len(times)), 10)
     assert a.results["ate"]["scale"] == f"difference in restricted mean survival time up to {horizon['value']:g} months"
+
+
+def test_pre_specified_candidates_reach_the_decision_and_the_subgroups(demo_analysis):
+    """A candidate rule named in the parameters is tested on all patients' cross-fitted scores within the
+    heterogeneity family and, when rejected, is a validated subgroup (no selection adjustment: it was not searched for)."""
+    from subgroups.analysis import candidate_subgroups, heterogeneity_candidates, subgroup_conclusion
+    from subgroups.errors import DataError
+    from subgroups.heterogeneity import test_heterogeneity
+
+    a = demo_analysis
+    het = a.params.heterogeneity.model_copy(update={"candidates": ["snp_01 >= 1", "bmi"]})
+    run = a.params.model_copy(update={"heterogeneity": het})
+    kept = a.effects.analysed(a.data.n)
+    candidates = heterogeneity_candidates(run, a.data, kept)
+    assert [(c.name, c.kind) for c in candidates] == [("snp_01 ≥ 1", "rule"), ("bmi", "feature")]
+    tests = test_heterogeneity(a.effects.scores, a.effects.cate, 0.05, a.effects.scale, candidates=candidates)
+    claims = {c["claim"]: c for c in tests.claims()}
+    assert claims["snp_01 ≥ 1"]["rejected"] and not claims["bmi"]["rejected"] and tests.detected
+    (carriers,) = candidate_subgroups(run, a.data, a.effects, tests)
+    assert carriers.status == "validated" and carriers.reported()["estimator"] == "all patients, cross-fitted"
+    assert carriers.ci[0] <= 0.477 <= carriers.ci[1]  # true effect in carriers (PM-SNP b1_rel = 2)
+    assert carriers.p_adjusted == pytest.approx(claims["snp_01 ≥ 1"]["p_adjusted"])
+    assert subgroup_conclusion([carriers], True).startswith(
+        "Validated subgroup (pre-specified candidate): snp_01 ≥ 1 vs the rest"
+    )
+    for bad, message in ((["snp_01 >= 5"], "needs both sides"), (["height > 3"], "not an analysed feature")):
+        wrong = a.params.model_copy(update={"heterogeneity": het.model_copy(update={"candidates": bad})})
+        with pytest.raises(DataError, match=message):
+            heterogeneity_candidates(wrong, a.data, kept)

@@ -667,6 +667,13 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.
     r = best.reported()
     versus = "in the complement" if best.level == 1 else "in its sibling inside the parent rule"
     more = f" ({len(validated) - 1} further validated hypothesis(es) in the table)" if len(validated) > 1 else ""
+    if not best.estimation_halves:  # a pre-specified candidate: tested once, before any search
+        return (
+            f"Validated subgroup (pre-specified candidate): {best.hypothesis} — effect {r['effect']:+.3g} "
+            f"({level:.0%} CI {r['ci_low']:.3g} to {r['ci_high']:.3g}) versus {r['comparator_effect']:+.3g} {versus}, "
+            f"estimated on all patients' cross-fitted scores; named before the data were seen, so not adjusted for "
+            f"selection (adjusted p = {best.p_adjusted:.3g}, over every heterogeneity claim){more}."
+        )
     return (
         f"Validated subgroup: {best.hypothesis} — effect {r['effect']:+.3g} "
         f"({level:.0%} CI {r['ci_low']:.3g} to {r['ci_high']:.3g}) versus {r['comparator_effect']:+.3g} "

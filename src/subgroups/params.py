@@ -239,9 +239,16 @@ class EstimationParams(_Strict):
 
 
 class HeterogeneityParams(_Strict):
-    """The heterogeneity test: its level (one-sided) decides whether subgroups may be called validated."""
+    """The heterogeneity test: its level (one-sided) decides whether subgroups may be called validated.
+
+    `candidates`: effect modifiers named before the data were seen (protocol, biology, a GWAS): a
+    feature (`snp_01`: does the effect change with it?) or a rule (`snp_01 >= 1`: do these patients
+    benefit more?). They share `candidate_share` of alpha, the agnostic test the rest (weighted Holm).
+    """
 
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    candidates: list[str] = Field(default_factory=list)
+    candidate_share: float = Field(default=0.8, gt=0, lt=1)
 
 
 class SubgroupParams(_Strict):

@@ -205,7 +205,7 @@ class Subgroup:
         """Which estimate `reported_*` are: the one every display of this hypothesis shows."""
         if self.selection_adjusted:
             return "adjusted for selection"
-        return "all patients, cross-fitted" if self.status == "pre-specified" else "held-out"
+        return "held-out" if self.estimation_halves else "all patients, cross-fitted"
 
     def reported(self) -> dict[str, Any]:
         """The numbers every page, figure and the index show for this hypothesis (one estimator, stated)."""
