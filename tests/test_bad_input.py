@@ -377,3 +377,18 @@ def test_min_size_below_min_cell_is_one_line_naming_both(min_size, min_cell, ok,
         return
     assert code == 2 and len(err.splitlines()) == 1, err
     assert f"subgroups.min_size ({min_size}) is below report.min_cell ({min_cell})" in err, err
+
+
+# --- warnings on the command line ---
+
+
+def test_a_warning_about_the_data_is_one_line_on_the_command_line(tmp_path: Path, capsys):
+    """Repeated rows are a warning, not an error: validate passes and prints one 'warning:' line (no file/line prefix)."""
+    frame = _frame()
+    frame = pd.concat([frame, frame.iloc[:3].assign(patient_id=lambda f: f["patient_id"] + "x")], ignore_index=True)
+    path = tmp_path / "trial.csv"
+    frame.to_csv(path, index=False)
+    code, err = _run(tmp_path, capsys, small_params(path), path)
+    warned = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert code == 0 and len(warned) == 1, err
+    assert "DataWarning" not in err and ".py:" not in err

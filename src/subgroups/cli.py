@@ -83,8 +83,21 @@ def one_line(message: object) -> str:
     return str(message).translate(_CONTROL)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The suite's own warnings (data, memory, randomization) as one line on stderr; other libraries' warnings are
+    noise for a user of the command line and are shown only with --debug."""
+    if getattr(category, "__module__", "").startswith("subgroups"):
+        text = " ".join(str(message).split())
+        print(f"warning: {text}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import warnings
+
+    shown = warnings.showwarning
+    if not args.debug:
+        warnings.showwarning = _show_warning
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: signals stay as they are
@@ -96,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {'terminated' if terminated else 'interrupted'}; the run is marked failed", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     finally:
+        warnings.showwarning = shown
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
