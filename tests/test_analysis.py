@@ -58,8 +58,57 @@ def test_open_analysis_reuses_the_cached_fit(small_csv: Path, tmp_path: Path, mo
     # A report-only change reuses the fit; a change of seed does not.
     retitled = subgroups.open_analysis(small_params(small_csv, report__title="new title"), cache_dir=tmp_path)
     assert retitled.results["params"]["report"]["title"] == "new title"
+    # The folder keeps only the latest key's entries: one fit, one complete analysis (the retitled one).
+    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.pkl")) == ["analysis", "complete"]
     with pytest.raises(AssertionError, match="refitted"):
         subgroups.open_analysis(params, overrides={"estimation.seed": 8}, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("package", ["subgroups", "numpy", "scikit-learn", "econml", "shap", "pandas", "scipy"])
+def test_an_upgraded_dependency_changes_the_cache_key(package: str, monkeypatch):
+    from support import DEMO_YAML
+
+    from subgroups.params import load_params
+
+    run = load_params(DEMO_YAML)
+    before = (analysis_module.cache_key(run, "same data"), analysis_module.cache_key(run, "same data", whole=True))
+    real = analysis_module._version
+    monkeypatch.setattr(analysis_module, "_version", lambda name: "999.0" if name == package else real(name))
+    after = (analysis_module.cache_key(run, "same data"), analysis_module.cache_key(run, "same data", whole=True))
+    assert before[0] != after[0] and before[1] != after[1]
+    monkeypatch.setattr(analysis_module, "_version", real)
+    assert analysis_module.cache_key(run, "same data") == before[0]  # the key is a function of the versions, not of time
+
+
+def test_a_cache_hit_returns_a_new_analysis_and_leaves_the_cached_one_unchanged(small_csv: Path, tmp_path: Path, monkeypatch):
+    import copy
+
+    from subgroups.data import load_trial
+    from subgroups.params import load_params
+
+    params = small_params(small_csv)
+    run = load_params(params)
+    trial = load_trial(run)
+    old = {"generated_at": "2020-01-01T00:00:00+00:00", "git_commit": "0ld", "seed": 7}
+    cached = subgroups.Analysis(run, trial, None, None, None, results={"provenance": old, "ate": {"estimate": 0.5}})
+    path = tmp_path / f"complete-{analysis_module.cache_key(run, trial.fingerprint, whole=True)}.pkl"
+    path.write_bytes(b"")  # only its presence counts: _load hands back the very object the cache holds
+    monkeypatch.setattr(analysis_module, "_load", lambda _: cached)
+    snapshot = copy.deepcopy(cached.results)
+    hit = subgroups.open_analysis(params, cache_dir=tmp_path)
+    assert cached.results == snapshot and cached.results["provenance"] is old  # nothing stored was touched
+    assert hit is not cached and hit.data is cached.data and hit.results["ate"] == {"estimate": 0.5}
+    assert hit.results["provenance"]["seed"] == 7 and hit.results["provenance"]["generated_at"] != old["generated_at"]
+
+
+def test_storing_an_entry_evicts_the_older_entries_of_its_kind(tmp_path: Path):
+    for name in ("analysis-old1.pkl", "analysis-old2.pkl", "complete-old1.pkl", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    analysis_module._store(tmp_path / "analysis-new.pkl", {"fit": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis-new.pkl", "complete-old1.pkl", "notes.txt"]
+    analysis_module._store(tmp_path / "complete-new.pkl", {"whole": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis-new.pkl", "complete-new.pkl", "notes.txt"]
+    assert analysis_module._load(tmp_path / "analysis-new.pkl") == {"fit": 1}
 
 
 def test_design_menu_for_the_validated_subgroup(demo_analysis):
@@ -128,9 +177,13 @@ def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis,
     assert flat.results["effects"]["calibrated"]["cate_sd"] < 0.5 * flat.results["effects"]["cate_sd"]
 
 
-def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitted_propensity():
+def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitted_propensity(monkeypatch):
     from lifelines import CoxPHFitter
     from support import FAST
+
+    tested = []  # the Heterogeneity test_heterogeneity returns: _assemble adds the hazard-scale test to a copy
+    real_test = analysis_module.test_heterogeneity
+    monkeypatch.setattr(analysis_module, "test_heterogeneity", lambda *a, **k: tested.append(real_test(*a, **k)) or tested[-1])
 
     frame = simulate_trial("PM-TTE", n=400, seed=8, level="L2").data
     params = {
@@ -155,6 +208,7 @@ def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitte
         (direct["exp(coef) lower 95%"], direct["exp(coef) upper 95%"]), rel=1e-6
     )
     assert "inverse-probability weighted" in hr["method"]
+    assert "hazard_scale" in a.tests.extra and tested[0].extra == {} and a.tests is not tested[0]
     # The default horizon keeps a tenth of each arm (at least min_cell) at risk, in the stated unit.
     horizon = a.results["ate"]["horizon"]
     assert horizon["source"] == "default" and horizon["unit"] == "months"

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from support import ROOT, small_params
 
+from subgroups import analysis as analysis_module
 from subgroups import analyze, resources
 from subgroups.errors import DataError
 
@@ -40,5 +41,13 @@ def test_analyze_stops_before_fitting_when_memory_is_short(small_csv: Path, monk
     with pytest.raises(DataError, match="GB of memory"):
         analyze(None, small_params(small_csv))
     monkeypatch.setattr(resources, "available_memory", lambda: int(resources.estimate_peak_memory(400, 30) / 0.7))
-    with pytest.warns(resources.MemoryWarning, match="of the .* GB available"):
+
+    class Fitted(Exception):
+        pass
+
+    def fit_effects(*args, **kwargs):  # the warning comes before any fitting: stop there
+        raise Fitted
+
+    monkeypatch.setattr(analysis_module, "fit_effects", fit_effects)
+    with pytest.warns(resources.MemoryWarning, match="of the .* GB available"), pytest.raises(Fitted):
         analyze(None, small_params(small_csv))

@@ -225,7 +225,7 @@ def candidate_subgroups(run: RunParams, trial: TrialData, effects: EffectModel, 
 
 
 def cache_key(run: RunParams, trial_fingerprint: str, whole: bool = False) -> str:
-    """Key of a cached fit: data, the parameters that feed the fit, and the code.
+    """Key of a cached fit: data, the parameters that feed the fit, and the code with its dependencies' versions.
 
     With `whole`, every parameter counts: the key of a complete analysis (tests, subgroups, designs).
     """
@@ -240,9 +240,20 @@ def cache_key(run: RunParams, trial_fingerprint: str, whole: bool = False) -> st
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-@functools.cache
+# The packages whose code computes or pickles part of a fitted analysis: an upgrade of any of them invalidates the cache.
+FIT_PACKAGES = ("subgroups", "numpy", "scipy", "pandas", "scikit-learn", "econml", "shap", "statsmodels", "lifelines")
+
+
 def code_fingerprint() -> str:
-    """sha256 of the package's source: a cached fit is never reused by different code."""
+    """sha256 of the package's source, the Python version and the versions of `FIT_PACKAGES`: a cached fit
+    is never reused by different code, nor unpickled by a different numpy, scikit-learn or econml."""
+    versions = {name: _version(name) for name in FIT_PACKAGES}
+    blob = json.dumps({"source": _source_digest(), "python": platform.python_version(), "packages": versions}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@functools.cache
+def _source_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
         digest.update(path.read_bytes())
@@ -252,7 +263,8 @@ def code_fingerprint() -> str:
 def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, cache_dir: str | Path | None = None) -> Analysis:
     """The analysis for a parameter file, reusing a cached fit from `cache_dir` when data and parameters match.
 
-    Notebooks call this: the runner fits once and each notebook loads the same fit.
+    Notebooks call this: the runner fits once and each notebook loads the same fit. The folder keeps one
+    fit and one complete analysis, those of the latest key: older entries are removed when a new one is written.
     """
     run = load_params(params, overrides)
     trial = load_trial(run)
@@ -263,10 +275,9 @@ def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, 
     whole = folder / f"complete-{cache_key(run, trial.fingerprint, whole=True)}.pkl"
     if whole.is_file():  # same data, parameters and code: the finished analysis (each notebook of a run)
         analysis = _load(whole)
-        analysis.results["provenance"].update(
-            generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), git_commit=git_commit()
-        )
-        return analysis
+        stamp = {"generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "git_commit": git_commit()}
+        results = {**analysis.results, "provenance": {**analysis.results["provenance"], **stamp}}
+        return dataclasses.replace(analysis, results=results)  # a new object: the cached one stays as stored
     fit = folder / f"analysis-{cache_key(run, trial.fingerprint)}.pkl"
     if fit.is_file():
         trial, effects, explanation = _load(fit)
@@ -285,11 +296,16 @@ def _load(path: Path) -> Any:
 
 
 def _store(path: Path, value: Any) -> None:
+    """Write `value` atomically to `path` (`<kind>-<key>.pkl`) and remove the folder's other entries of that kind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
+    kind = path.name.split("-", 1)[0]
+    for old in path.parent.glob(f"{kind}-*.pkl"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
 
 def _finish(run: RunParams, trial: TrialData) -> Analysis:
@@ -347,14 +363,13 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell,
         candidates=heterogeneity_candidates(run, trial, kept), candidate_share=run.heterogeneity.candidate_share,
     )  # fmt: skip
+    extra = dict(tests.extra)
     if trial.spec.outcome.type == "time_to_event":
         from subgroups.heterogeneity import hazard_scale_test
 
-        tests.extra["hazard_scale"] = hazard_scale_test(
-            trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate
-        )
+        extra["hazard_scale"] = hazard_scale_test(trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate)
     modifiers = modifier_tests(effects.scores, trial.X.loc[kept], trial.encoder.original_of, trial.family_of)
-    tests = dataclasses.replace(tests, modifiers=modifiers)
+    tests = dataclasses.replace(tests, modifiers=modifiers, extra=extra)
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)
     found = candidate_subgroups(run, trial, effects, tests) + found  # pre-specified first
     found = protect_subgroups(trial, effects, found, run.report.min_cell, run.estimation.seed)
