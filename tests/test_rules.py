@@ -176,26 +176,32 @@ def test_binary_subgroups_report_events_per_arm():
 
 
 def test_rule_tree_draws_every_first_split_and_its_refinements():
+    """One box per side of each hypothesis: a first split (subgroup and complement), then each refinement
+    (subgroup and sibling) under the side it splits, with the numbers the table reports."""
     import matplotlib
 
     matplotlib.use("Agg")
     from subgroups import plots
 
-    def cand(rule, status="exploratory"):
-        return {"rule": rule, "effect": 0.1, "ci_low": 0.0, "ci_high": 0.2, "prevalence": 0.3, "status": status}
+    def hypothesis(rule, comparator, status="exploratory", parent=None, effect=0.1):
+        reported = {"estimator": "held-out", "effect": effect, "ci_low": effect - 0.1, "ci_high": effect + 0.1}
+        reported |= {"comparator_effect": -0.05, "comparator_ci_low": -0.15, "comparator_ci_high": 0.05}
+        return {"rule": rule, "comparator": comparator, "parent": parent, "level": 2 if parent else 1, "status": status,
+                "prevalence": 0.3, "reported": reported}  # fmt: skip
 
     candidates = [
-        cand("a ≥ 1", "validated"),
-        cand("a = 0"),
-        cand("a ≥ 1 and b > 2"),
-        cand("a ≥ 1 and b ≤ 2"),
-        cand("a = 0 and c > 1"),
+        hypothesis("a ≥ 1", "a = 0", "validated", effect=0.42),
+        hypothesis("a ≥ 1 and b > 2", "a ≥ 1 and b ≤ 2", parent="a ≥ 1"),
+        hypothesis("a = 0 and c > 1", "a = 0 and c ≤ 1", parent="a = 0"),
     ]
     ax = plots.rule_tree(candidates, {"estimate": 0.05, "ci_low": 0.0, "ci_high": 0.1, "scale": "difference in means"})
     texts = [t.get_text() for t in ax.texts]
-    assert len(texts) == 1 + len(candidates)
-    assert texts[0].startswith("All patients") and any(t.startswith("… and b > 2") for t in texts)
-    assert sum("validated" in t for t in texts) == 1
+    assert len(texts) == 1 + 2 * len(candidates)  # all patients, then two sides per hypothesis
+    assert texts[0].startswith("All patients")
+    assert {"… and b > 2", "… and b ≤ 2", "… and c > 1", "… and c ≤ 1"} <= {t.split("\n")[0] for t in texts}
+    carriers = next(t for t in texts if t.startswith("a ≥ 1\n"))
+    assert "+0.42 (0.32 to 0.52)" in carriers  # the reported estimate, formatted as in the table
+    assert sum("validated" in t for t in texts) == 1  # the complement's box carries the hypothesis' status
 
 
 def test_selective_estimate_without_selection_is_the_usual_estimate():
