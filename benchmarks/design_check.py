@@ -52,7 +52,7 @@ def eligible_and_alpha(analysis, design: str, frame: pd.DataFrame) -> tuple[np.n
     option = analysis.design.option(design)
     if design == "enrichment":
         rule = next(s for s in analysis.subgroups if s.rule == analysis.results["design"]["subgroup"])
-        return rule.contains(frame), option.alpha_subgroup
+        return rule.contains(frame).to_numpy(), option.alpha_subgroup
     return np.ones(len(frame), dtype=bool), option.alpha_overall
 
 

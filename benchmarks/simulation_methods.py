@@ -164,14 +164,14 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     best = most_credible_subgroup(validated)
     # M5: the design the report recommends and the subgroup it was planned for.
     menu, planned = analysis.design, analysis.results["design"]["subgroup"]
-    planned_members = next((s.contains(rep.test.data) for s in analysis.subgroups if s.rule == planned), None)
+    planned_members = next((s.contains(rep.test.data).to_numpy() for s in analysis.subgroups if s.rule == planned), None)
     return MethodOutput(
         p_het=p_het,
         imp=analysis.importance.reindex(FEATURES).fillna(0.0),
         tau_hat_train=cate,
         tau_hat_test=np.asarray(analysis.effect(rep.test.data), float),
         ate_hat=float(analysis.results["ate"]["estimate"]),
-        subgroup=None if best is None else best.contains(rep.test.data),
+        subgroup=None if best is None else best.contains(rep.test.data).to_numpy(),
         theta_hat_G=math.nan if best is None else float(best.reported_effect),  # adjusted for selection
         design={"recommended": menu.recommended if menu is not None else "all_comers", "members": planned_members},
         imp_tests=modifier_evidence(analysis.results),

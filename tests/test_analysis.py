@@ -245,3 +245,163 @@ def test_pre_specified_candidates_reach_the_decision_and_the_subgroups(demo_anal
         wrong = a.params.model_copy(update={"heterogeneity": het.model_copy(update={"candidates": bad})})
         with pytest.raises(DataError, match=message):
             heterogeneity_candidates(wrong, a.data, kept)
+
+
+# --- in a notebook: repr, summary, frame, plots, effect on new rows, membership --------------------
+
+
+def test_repr_is_short_and_gives_the_headline_numbers(demo_analysis):
+    from subgroups.narrative import effect_text
+
+    a, results = demo_analysis, demo_analysis.results
+    text = repr(a)
+    assert len(text.splitlines()) <= 15 and len(text.encode()) < 2048 and "array(" not in text
+    ate = results["ate"]
+    assert effect_text(ate["estimate"], ate["ci_low"], ate["ci_high"]) in text
+    shown = results["subgroups"]["candidates"]
+    validated = [c for c in shown if c["status"] == "validated"]
+    assert f"{len(validated)} of {len(shown)} hypotheses validated" in text and validated[0]["hypothesis"] in text
+    enrichment = next(o for o in results["design"]["options"] if o["design"] == results["design"]["recommended"])
+    assert f"N = {enrichment['n_randomized']:,} randomized" in text and "detected at α = 0.05" in text
+    assert "1,000 on drug (treated), 1,000 on placebo (control)" in text
+    # Each subgroup prints as one line (no dataclass dump of its conditions and estimates).
+    for s in a.subgroups:
+        line = repr(s)
+        assert "\n" not in line and len(line) < 300 and s.hypothesis in line and s.status in line
+    r = a.subgroups[0].reported()
+    assert effect_text(r["effect"], r["ci_low"], r["ci_high"]) in repr(a.subgroups[0])
+    assert len(repr(a.data)) < 1000 and len(repr(a.effects)) < 1000
+
+
+def test_summary_and_html_show_the_numbers_of_results_json_escaped(demo_analysis):
+    import copy
+    import dataclasses
+
+    from subgroups.narrative import effect_text
+
+    results = demo_analysis.results
+    summary = demo_analysis.summary()
+    text = str(summary)
+    ate, first = results["ate"], results["subgroups"]["candidates"][0]
+    assert effect_text(ate["estimate"], ate["ci_low"], ate["ci_high"]) in text
+    r = first["reported"]
+    assert first["hypothesis"] in text and effect_text(r["effect"], r["ci_low"], r["ci_high"]) in text
+    assert list(summary.tables) == ["Average effect", "Heterogeneity claims", "Subgroup hypotheses", "Designs for the next trial"]
+    rows = len(results["subgroups"]["candidates"]) + len(results["subgroups"]["prespecified"])
+    assert len(summary.tables["Subgroup hypotheses"]) == rows
+    assert len(summary.tables["Designs for the next trial"]) == len(results["design"]["options"])
+    assert "D2 enrichment (recommended)" in text and results["subgroups"]["conclusion"] in text
+    # Every user string is escaped in HTML (a title, a hypothesis).
+    hostile = copy.deepcopy(results)
+    hostile["params"]["report"]["title"] = "<script>alert(1)</script>"
+    hostile["subgroups"]["candidates"][0]["hypothesis"] = "<b>bold</b> vs rest"
+    tricked = dataclasses.replace(demo_analysis, results=hostile)
+    for page in (tricked._repr_html_(), tricked.summary()._repr_html_()):
+        assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<b>bold</b>" not in tricked.summary()._repr_html_() and "&lt;b&gt;bold&lt;/b&gt;" in tricked.summary()._repr_html_()
+
+
+def test_subgroups_frame_has_one_row_per_hypothesis_with_the_reported_numbers(demo_analysis):
+    results = demo_analysis.results
+    frame = demo_analysis.subgroups_frame()
+    records = results["subgroups"]["candidates"] + results["subgroups"]["prespecified"]
+    assert len(frame) == len(records) + sum(len(v) for v in results["subgroups"]["too_small"].values())
+    assert list(frame["hypothesis"][: len(records)]) == [c["hypothesis"] for c in records]
+    for column in ("effect", "ci_low", "ci_high", "comparator_effect", "difference"):
+        np.testing.assert_array_equal(frame[column][: len(records)], [c["reported"][column] for c in records])
+    assert list(frame["p_adjusted"][: len(records)]) == [c["p_adjusted"] for c in records]
+    assert list(frame["n_treated"][: len(records)]) == [c["n_treated"] for c in records]
+    assert list(frame["source"]).count("pre-specified") == len(results["subgroups"]["prespecified"])
+    assert frame.loc[0, "status"] == "validated" and frame.loc[0, "estimator"] == "adjusted for selection"
+
+
+def test_plot_methods_draw_on_the_given_axes(demo_analysis):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3)
+    try:
+        a = demo_analysis
+        drawn = [
+            a.plot_forest(ax=axes[0, 0]),
+            a.plot_forest(ax=axes[0, 1], which="prespecified"),
+            a.plot_effects(ax=axes[0, 2]),
+            a.plot_importance(ax=axes[1, 0]),
+            a.plot_toc(ax=axes[1, 1]),
+            a.plot_design(ax=axes[1, 2]),
+        ]
+        assert all(got is want for got, want in zip(drawn, axes.flat))
+        assert len(axes[0, 0].get_yticklabels()) == min(12, len(a.results["subgroups"]["candidates"]))
+        assert axes[1, 0].get_yticklabels()[-1].get_text() == a.importance.index[0]
+        with pytest.raises(subgroups.ParameterError, match="which="):
+            a.plot_forest(which="all")
+    finally:
+        plt.close(fig)
+
+
+def test_effect_refuses_unseen_levels_and_missing_values_unless_imputed(demo_analysis):
+    a = demo_analysis
+    new = simulate_trial("PM-SNP", n=40, seed=31, b1_rel=2).data
+    baseline = a.effect(new)
+    unseen = new.copy()
+    unseen.loc[3, "smoking"] = "vaping"
+    with pytest.raises(subgroups.DataError, match=r"feature 'smoking' .* level\(s\) 'vaping' not seen .*index 3") as error:
+        a.effect(unseen)
+    assert "\n" not in str(error.value)
+    with pytest.raises(subgroups.DataError, match="level"):
+        a.effect(unseen, impute=True)  # imputation is for missing values, not for unknown levels
+    gap = new.copy()
+    gap.loc[5, "bmi"] = np.nan
+    with pytest.raises(
+        subgroups.DataError, match=r"feature 'bmi' .* missing values \(1 row\(s\), first at index 5\).*impute=True"
+    ):
+        a.effect(gap)
+    # impute=True repeats the analysed data's imputation: the training median.
+    imputed = a.effect(gap, impute=True)
+    filled = gap.copy()
+    filled.loc[5, "bmi"] = a.data.encoder.medians["bmi"]
+    np.testing.assert_allclose(imputed, a.effect(filled))
+    np.testing.assert_allclose(np.delete(imputed, 5), np.delete(baseline, 5))
+    no_level = new.copy()
+    no_level.loc[2, "smoking"] = None  # the analysed data had no missing smoking, so no "(missing)" level
+    with pytest.raises(subgroups.DataError, match="had none in the analysed data"):
+        a.effect(no_level, impute=True)
+    text = new.astype({"bmi": object})
+    text.loc[1, "bmi"] = "thirty"
+    with pytest.raises(subgroups.DataError, match="not numbers"):
+        a.effect(text)
+
+
+def test_effect_warns_when_the_calibrated_effect_is_constant(demo_analysis):
+    import dataclasses
+    import warnings
+
+    from subgroups.errors import ConstantEffectWarning
+
+    a = demo_analysis
+    new = simulate_trial("PM-SNP", n=30, seed=32, b1_rel=2).data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConstantEffectWarning)
+        assert np.ptp(a.effect(new)) > 0  # slope 1.13 clipped to 1: no warning
+    flat = dataclasses.replace(a.tests, calibration=dataclasses.replace(a.tests.calibration, estimate=-0.4))
+    clipped = dataclasses.replace(a, tests=flat)
+    with pytest.warns(ConstantEffectWarning, match="clipped to 0") as caught:
+        values = clipped.effect(new)
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    np.testing.assert_allclose(values, a.results["ate"]["estimate"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConstantEffectWarning)
+        assert np.ptp(clipped.effect(new, calibrated=False)) > 0
+
+
+def test_contains_is_a_mask_aligned_to_the_input_index(demo_analysis):
+    carriers = demo_analysis.subgroups[0]
+    assert carriers.rule == "snp_01 ≥ 1 (carrier)"
+    shuffled = demo_analysis.data.features.sample(frac=1.0, random_state=3)
+    shuffled.index = shuffled.index + 1000
+    inside = carriers.contains(shuffled)
+    assert isinstance(inside, pd.Series) and inside.dtype == bool and inside.index.equals(shuffled.index)
+    pd.testing.assert_series_equal(inside, (shuffled["snp_01"] >= 1).rename(carriers.rule))
+    assert len(shuffled[inside]) == int((shuffled["snp_01"] >= 1).sum()) > 0

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import html
 import json
 import pickle
 import platform
@@ -50,15 +51,32 @@ class Analysis:
     found: tuple[Subgroup, ...] = ()
     menu: DesignMenu | None = None
 
-    def effect(self, df: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
+    def effect(self, df: pd.DataFrame, calibrated: bool = True, impute: bool = False) -> np.ndarray:
         """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`.
 
         By default calibrated by the held-out BLP slope (`calibrate`): the model's differences between
-        patients are scaled by the share of them the calibration test finds real. `calibrated=False`
-        gives the effect model's own predictions (what SHAP explains).
+        patients are scaled by the share of them the calibration test finds real; when that slope is
+        clipped to 0 every row gets the average effect, and a `ConstantEffectWarning` says so.
+        `calibrated=False` gives the effect model's own predictions (what SHAP explains).
+
+        Category levels the analysed data did not have, and values that are not numbers in a numeric
+        feature, are a `DataError` (the model has no estimate for them). So are missing feature values,
+        unless `impute=True`: then they are imputed as in the analysed data (numbers: its median, with
+        the missing indicator when it had missing values; categories: its level "(missing)").
         """
-        raw = self.effects.effect(self.data.encoder.transform(df))
-        return self.calibrate(raw) if calibrated else raw
+        raw = self.effects.effect(self.data.encoder.transform(checked_new_rows(self.data, df, impute)))
+        if not calibrated:
+            return raw
+        if self.calibration_slope == 0.0:
+            from subgroups.errors import ConstantEffectWarning
+
+            warnings.warn(
+                f"calibrated effects are constant: the held-out calibration slope is clipped to 0, so every row gets the "
+                f"average effect {self.effects.ate.estimate:+.3g}; effect(df, calibrated=False) gives the model's own predictions",
+                ConstantEffectWarning,
+                stacklevel=2,
+            )
+        return self.calibrate(raw)
 
     @property
     def calibration_slope(self) -> float:
@@ -106,6 +124,307 @@ class Analysis:
     def design(self) -> DesignMenu | None:
         """Designs for the next trial (D1-D5) with sizes, screening, power, assurance; recommended + reasons."""
         return self.menu
+
+    # --- in a notebook: short text, tables and figures from `results` (the numbers of the reports) ---
+
+    def __repr__(self) -> str:
+        lines = headline(self.results)
+        width = max(len(label) for label, _ in lines[1:])
+        return "\n".join([lines[0][1]] + [f"  {label + ':':<{width + 1}} {value}" for label, value in lines[1:]])
+
+    def _repr_html_(self) -> str:
+        lines = headline(self.results)
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+                       for k, v in lines[1:])  # fmt: skip
+        return f"<div><strong>{html.escape(lines[0][1])}</strong><table>{rows}</table></div>"
+
+    def summary(self) -> AnalysisSummary:
+        """The results in tables, in the style of a statsmodels results summary: `print(a.summary())`, or
+        display it in a notebook. Average effect; heterogeneity claims; subgroup hypotheses; designs."""
+        return AnalysisSummary.from_results(self.results)
+
+    def subgroups_frame(self) -> pd.DataFrame:
+        """One row per subgroup hypothesis (discovered, then pre-specified) with the numbers `reported` in
+        results.json: counts below `report.min_cell` stay suppressed, and a hypothesis too small to report
+        has no rule and no numbers."""
+        return subgroups_table(self.results)
+
+    def plot_forest(self, ax: Any = None, which: str = "candidates", **kwargs: Any) -> Any:
+        """Forest plot of the subgroup hypotheses (`which`: "candidates" or "prespecified"); returns `ax`."""
+        from subgroups import plots
+        from subgroups.errors import ParameterError
+
+        if which not in ("candidates", "prespecified"):
+            raise ParameterError(f"plot_forest: which={which!r}; use 'candidates' or 'prespecified'")
+        if which == "prespecified":
+            kwargs.setdefault("title", "Pre-specified subgroups")
+        return plots.forest(self.results["subgroups"][which], self.results["ate"], ax=ax, **kwargs)
+
+    def plot_effects(self, ax: Any = None) -> Any:
+        """Histogram of the cross-fitted per-patient effects with the calibrated spread and the average effect."""
+        from subgroups import plots
+
+        cate = self.effects.cate
+        return plots.effect_distribution(cate, self.results["ate"], ax=ax, calibrated=self.calibrate(cate),
+                                         min_cell=self.params.report.min_cell)  # fmt: skip
+
+    def plot_importance(self, ax: Any = None, top: int = 15, by: str = "feature") -> Any:
+        """Mean |SHAP| of the effect model per feature (`by="family"`: per family); returns `ax`."""
+        from subgroups import plots
+        from subgroups.errors import ParameterError
+
+        if by == "family":
+            return plots.family_importance(self.importance_by_family, ax=ax)
+        if by != "feature":
+            raise ParameterError(f"plot_importance: by={by!r}; use 'feature' or 'family'")
+        return plots.importance(self.importance, self.data.family_of, top=top, ax=ax)
+
+    def plot_toc(self, ax: Any = None) -> Any:
+        """Targeting operator characteristic (held-out): extra effect among the top-ranked patients."""
+        from subgroups import plots
+
+        return plots.toc(self.tests.toc, self.results["ate"]["scale"], ax=ax)
+
+    def plot_design(self, ax: Any = None, kind: str = "burden") -> Any:
+        """Randomized and screened patients per design (`kind="power"`: power and assurance against N)."""
+        from subgroups import plots
+        from subgroups.errors import ParameterError
+
+        if self.menu is None:
+            raise ParameterError(f"plot_design: no design was planned ({self.results['design']['note']})")
+        if kind == "power":
+            if self.menu.curves is None or not len(self.menu.curves):
+                raise ParameterError("plot_design: no power curves were computed for this design menu; use kind='burden'")
+            return plots.power_assurance(self.menu.curves, self.menu.recommended, ax=ax)
+        if kind != "burden":
+            raise ParameterError(f"plot_design: kind={kind!r}; use 'burden' or 'power'")
+        return plots.design_burden(self.menu.to_frame(), self.menu.recommended, ax=ax)
+
+
+def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.DataFrame:
+    """`df` after the checks `Analysis.effect` makes before encoding (one-line `DataError`s): numeric features
+    hold numbers, categorical features only levels of the analysed data, and no feature value is missing
+    unless `impute` (a category that had no missing values in the analysed data cannot be imputed)."""
+    from subgroups.errors import DataError
+
+    encoder = trial.encoder
+
+    def where(mask: pd.Series) -> str:
+        rows = list(df.index[mask.to_numpy()])
+        return f"{len(rows)} row(s), first at index {rows[0]!r}"
+
+    for name in (*encoder.numeric, *encoder.categorical):
+        if name not in df.columns:
+            continue  # the encoder names every absent column in one line
+        column = df[name]
+        isna = column.isna()
+        if name in encoder.numeric:
+            text = pd.to_numeric(column, errors="coerce").isna() & ~isna
+            if text.any():
+                raise DataError(
+                    f"feature '{name}' of the new data has values that are not numbers ({where(text)}: "
+                    f"{column[text].iloc[0]!r}); the analysed data had numbers there"
+                )
+        else:
+            levels = encoder.categorical[name]
+            unseen = ~isna & ~column.astype(str).isin(levels)
+            if unseen.any():
+                new = sorted(set(column[unseen].astype(str)))
+                shown = ", ".join(repr(v) for v in new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+                known = ", ".join(repr(v) for v in levels[:10]) + (", …" if len(levels) > 10 else "")
+                raise DataError(
+                    f"feature '{name}' of the new data has level(s) {shown} not seen in the analysed data ({where(unseen)}); "
+                    f"the model has no estimate for them: use one of {known}"
+                )
+        if isna.any():
+            if not impute:
+                raise DataError(
+                    f"feature '{name}' of the new data has missing values ({where(isna)}); fill them, or pass impute=True "
+                    "to impute them as in the analysed data"
+                )
+            if name in encoder.categorical and "(missing)" not in encoder.categorical[name]:
+                raise DataError(
+                    f"feature '{name}' of the new data has missing values ({where(isna)}) but had none in the analysed data, "
+                    "so there is no imputation to repeat; fill them"
+                )
+    return df
+
+
+def _value(value: Any, spec: str = ".3g", missing: str = "–") -> str:
+    """A number as the reports format it, or `missing` for null; a suppressed count ("<10") as it is."""
+    if value is None:
+        return missing
+    if isinstance(value, str):
+        return value
+    return format(value, spec)
+
+
+def _p(p: float | None) -> str:
+    """A p-value after "p": "< 0.001" or "= 0.0123" ("= –" when null)."""
+    return "< 0.001" if p is not None and p < 0.001 else f"= {_value(p)}"
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else _value(value)
+
+
+def headline(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) lines of `Analysis.__repr__` and `_repr_html_`, from results.json: the first is the title."""
+    from subgroups.narrative import effect_text
+
+    data, ate, het, sub, design = (results[k] for k in ("data", "ate", "heterogeneity", "subgroups", "design"))
+    title = (results["params"].get("report") or {}).get("title")
+    arms, out = data["arms"], data["outcome"]
+    unit = f" {ate['unit']}" if ate.get("unit") else ""
+    lines = [("", f"subgroups.Analysis {results['name']!r}" + (f": {title}" if title else ""))]
+    lines.append(("data", f"{_count(data['n'])} patients ({data['study']}): {_count(data['n_treated'])} on {arms['treated']} "
+                          f"(treated), {_count(data['n_control'])} on {arms['control']} (control)"))  # fmt: skip
+    better = "higher" if out["higher_is_better"] else "lower"
+    lines.append(("outcome", f"{out['name']} ({out['type']}, {better} is better); effect: {ate['scale']}{unit}"))
+    hr = ate.get("hazard_ratio")
+    hr_text = f"; hazard ratio {effect_text(hr['estimate'], hr['ci_low'], hr['ci_high']).lstrip('+')}" if hr else ""
+    lines.append(("average effect", f"{effect_text(ate['estimate'], ate['ci_low'], ate['ci_high'])}{unit}, "
+                  f"{ate['ci_level']:.0%} CI, p {_p(ate['p_value'])}, {ate['status']}{hr_text}"))  # fmt: skip
+    calibration = het["calibration"]
+    claims = het.get("claims") or []
+    rejected = sum(bool(c.get("rejected")) for c in claims)
+    lines.append(("heterogeneity", f"{'detected' if het['detected'] else 'not detected'} at α = {het['alpha']:g} "
+                  f"(calibration slope {_value(calibration['estimate'])}, one-sided p {_p(calibration['p_value'])}"
+                  + (f"; {rejected} of {len(claims)} claims rejected" if len(claims) > 1 else "") + ")"))  # fmt: skip
+    shown = [c for c in sub["candidates"]]
+    validated = [c for c in shown if c["status"] == "validated"]
+    hidden = len(sub["too_small"]["candidates"])
+    text = f"{len(validated)} of {len(shown)} hypotheses validated" + (f" ({hidden} too small to report)" if hidden else "")
+    if validated:
+        first, r = validated[0], validated[0]["reported"]
+        text += f"; first: {first['hypothesis']}, {effect_text(r['effect'], r['ci_low'], r['ci_high'])} [{r['estimator']}]"
+    lines.append(("subgroups", text + (f"; {len(sub['prespecified'])} pre-specified" if sub["prespecified"] else "")))
+    options = {o["design"]: o for o in design.get("options") or []}
+    if design.get("recommended") in options:
+        best = options[design["recommended"]]
+        target = "" if design["recommended"] == "all_comers" or not design.get("subgroup") else f" in {design['subgroup']}"
+        screened = best.get("n_screened_expected")
+        more = (
+            f", about {np.ceil(screened):,.0f} screened"
+            if screened is not None and screened > (best["n_randomized"] or 0)
+            else ""
+        )
+        lines.append(("next trial", f"{design['recommended'].replace('_', ' ')}{target}: N = {_count(best['n_randomized'])} "
+                      f"randomized{more}, power {_value(best.get('power_any'), '.0%')}, assurance {_value(best.get('assurance_any'), '.0%')}"))  # fmt: skip
+    else:
+        lines.append(("next trial", design.get("note") or "no design planned"))
+    prov = results["provenance"]
+    lines.append(("provenance", f"data sha256 {prov['data_sha256'][:12]}…, seed {prov['seed']}, subgroups "
+                  f"{prov['packages'].get('subgroups')}, {prov['generated_at']}"))  # fmt: skip
+    lines.append(("more", "summary(), subgroups_frame(), plot_forest(ax=...), effect(new_rows), results"))
+    return lines
+
+
+SUBGROUP_COLUMNS = ("hypothesis", "status", "estimator", "effect", "ci_low", "ci_high", "comparator_effect", "difference",
+                    "p_adjusted", "prevalence", "n_treated", "n_control", "rule", "level", "source")  # fmt: skip
+
+
+def subgroups_table(results: dict[str, Any]) -> pd.DataFrame:
+    """`Analysis.subgroups_frame`: one row per hypothesis as results.json reports it (suppressed stays suppressed)."""
+    rows = []
+    for source, key in (("discovered", "candidates"), ("pre-specified", "prespecified")):
+        section = results["subgroups"]
+        for c in section[key] + section["too_small"][key]:
+            r = c.get("reported") or {}
+            rows.append({
+                "hypothesis": c.get("hypothesis", c["rule"]), "status": c.get("status"), "estimator": r.get("estimator"),
+                "effect": r.get("effect"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high"),
+                "comparator_effect": r.get("comparator_effect"), "difference": r.get("difference"),
+                "p_adjusted": c.get("p_adjusted"), "prevalence": c.get("prevalence"),
+                "n_treated": c.get("n_treated"), "n_control": c.get("n_control"),
+                "rule": c["rule"], "level": c.get("level", 1), "source": source,
+            })  # fmt: skip
+    frame = pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))
+    numbers = ["effect", "ci_low", "ci_high", "comparator_effect", "difference", "p_adjusted", "prevalence"]
+    frame[numbers] = frame[numbers].astype(float)
+    return frame
+
+
+class AnalysisSummary:
+    """`Analysis.summary()`: the headline results as titled tables (statsmodels-style); `print` it, or let a
+    notebook display it. `tables` maps each title to its DataFrame (formatted text, as in the reports)."""
+
+    def __init__(self, title: str, header: list[tuple[str, str]], tables: dict[str, pd.DataFrame], notes: list[str]):
+        self.title, self.header, self.tables, self.notes = title, header, tables, notes
+
+    @classmethod
+    def from_results(cls, results: dict[str, Any]) -> AnalysisSummary:
+        from subgroups.narrative import effect_text
+
+        lines = headline(results)
+        ate, het, sub, design = (results[k] for k in ("ate", "heterogeneity", "subgroups", "design"))
+        level = f"{ate['ci_level']:.0%} CI"
+        effect_rows = [{"": "average effect", "scale": ate["scale"] + (f" ({ate['unit']})" if ate.get("unit") else ""),
+                        f"estimate ({level})": effect_text(ate["estimate"], ate["ci_low"], ate["ci_high"]),
+                        "p": _p(ate["p_value"]).lstrip("= "), "n": _count(ate["n"]), "status": ate["status"]}]  # fmt: skip
+        if hr := ate.get("hazard_ratio"):
+            effect_rows.append({"": "hazard ratio", "scale": "treated vs control (Cox)",
+                                f"estimate ({level})": effect_text(hr["estimate"], hr["ci_low"], hr["ci_high"]).lstrip("+"),
+                                "p": _value(hr.get("p_value")), "n": _count(ate["n"]), "status": "secondary summary"})  # fmt: skip
+        claims = [{"claim": c["claim"], "origin": c.get("origin", ""), "p": _p(c["p_value"]).lstrip("= "),
+                   "adjusted p": _p(c["p_adjusted"]).lstrip("= "),
+                   "rejected": "yes" if c.get("rejected") else "no"} for c in het.get("claims") or []]  # fmt: skip
+        for key, label in (("autoc", "AUTOC (supporting)"), ("qini", "Qini (supporting)")):
+            t = het[key]
+            claims.append({"claim": f"{label} {_value(t['estimate'])}", "origin": "held-out ranking", "p": _p(t["p_value"]).lstrip("= "),
+                           "adjusted p": "–", "rejected": "–"})  # fmt: skip
+        frame = subgroups_table(results)
+        hypotheses = pd.DataFrame({
+            "hypothesis (subgroup vs comparator)": frame["hypothesis"], "status": frame["status"],
+            "estimate": frame["estimator"].fillna("–"),
+            f"effect ({level})": [effect_text(*(None if pd.isna(v) else v for v in x))
+                                  for x in zip(frame["effect"], frame["ci_low"], frame["ci_high"])],
+            "comparator": [_value(None if pd.isna(v) else v, "+.3g") for v in frame["comparator_effect"]],
+            "difference": [_value(None if pd.isna(v) else v, "+.3g") for v in frame["difference"]],
+            "adjusted p": [_p(None if pd.isna(v) else v).lstrip("= ") for v in frame["p_adjusted"]],
+            "n (treated + control)": [f"{_count(t)} + {_count(c)}" if t is not None else "–"
+                                      for t, c in zip(frame["n_treated"], frame["n_control"])],
+        })  # fmt: skip
+        tables = {"Average effect": pd.DataFrame(effect_rows), "Heterogeneity claims": pd.DataFrame(claims),
+                  "Subgroup hypotheses": hypotheses}  # fmt: skip
+        options = design.get("options") or []
+        if options:
+            tables["Designs for the next trial"] = pd.DataFrame([{
+                "design": f"{o.get('label', '')} {o['design'].replace('_', ' ')}".strip()
+                + (" (recommended)" if o["design"] == design.get("recommended") else ""),
+                "claims": o.get("claims") or "",
+                "N randomized": "not estimable" if o.get("estimable") is False else _count(o["n_randomized"]),
+                "screened (expected)": _value(None if o.get("n_screened_expected") is None else np.ceil(o["n_screened_expected"]), ",.0f"),
+                "power (any claim)": _value(o.get("power_any"), ".0%"),
+                "assurance (any claim)": _value(o.get("assurance_any"), ".0%"),
+            } for o in options])  # fmt: skip
+        notes = [het["decision"], sub["conclusion"]] + ([design["note"]] if design.get("note") else [])
+        return cls(lines[0][1], lines[1:-1], tables, notes)
+
+    def __str__(self) -> str:
+        blocks = {title: table.to_string(index=False) for title, table in self.tables.items()}
+        width = max([78, len(self.title) + 4] + [len(line) for text in blocks.values() for line in text.splitlines()])
+        width = min(width, 160)
+        label = max(len(k) for k, _ in self.header)
+        out = [self.title.center(width), "=" * width]
+        out += [f"{k + ':':<{label + 1}} {v}" for k, v in self.header]
+        for title, text in blocks.items():
+            out += ["", f" {title} ".center(width, "-"), text]
+        out += ["=" * width, "Notes:"] + [f"[{i}] {note}" for i, note in enumerate(self.notes, 1)]
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        header = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.header
+        )
+        parts = [f"<h4>{html.escape(self.title)}</h4>", f"<table>{header}</table>"]
+        for title, table in self.tables.items():
+            parts += [f"<h5>{html.escape(title)}</h5>", table.to_html(index=False, escape=True, border=0)]
+        parts.append("<ol>" + "".join(f"<li>{html.escape(note)}</li>" for note in self.notes) + "</ol>")
+        return "<div>" + "".join(parts) + "</div>"
 
 
 def _unknown_rule(rule: str, found: tuple[Subgroup, ...]) -> Subgroup:
@@ -430,7 +749,7 @@ def protect_subgroups(trial: TrialData, effects: EffectModel, found: list[Subgro
     frame = trial.features.loc[kept].reset_index(drop=True)
     T = trial.treatment[kept]
     half = split_halves(T, seed)
-    inside = {s.rule: s.contains(frame) for s in found}
+    inside = {s.rule: s.contains(frame).to_numpy() for s in found}
 
     def region(rule: str, level: int, rows: np.ndarray) -> np.ndarray | None:
         """Members (within `rows`) of the side `rule` at depth `level`; None when it is not among `found`."""
@@ -604,7 +923,7 @@ def _estimation_counts(run: RunParams, trial: TrialData, effects: EffectModel, b
     T = trial.treatment[kept]
     half = split_halves(T, run.estimation.seed)
     estimation = np.isin(half, best.estimation_halves) if best.estimation_halves else np.ones(T.size, dtype=bool)
-    inside = best.contains(trial.features.loc[kept].reset_index(drop=True))
+    inside = best.contains(trial.features.loc[kept].reset_index(drop=True)).to_numpy()
     kind = trial.spec.outcome.type
     events = trial.event[kept] if kind == "time_to_event" else effects.outcome if kind == "binary" else None
     counts = []

@@ -163,6 +163,15 @@ class TrialData:
     def arm_labels(self) -> tuple[str, str]:
         return str(self.spec.treatment.treated), str(self.spec.treatment.control)
 
+    def __repr__(self) -> str:  # the tables and arrays would fill a screen
+        treated, control = self.arm_labels
+        families = ", ".join(f"{fam} {len(names)}" for fam, names in self.families.items() if names)
+        return (
+            f"<TrialData: {self.source}, {self.n} patients ({int(self.treatment.sum())} on {treated}, "
+            f"{int((1 - self.treatment).sum())} on {control}); outcome {self.spec.outcome.name!r} ({self.spec.outcome.type}); "
+            f"{len(self.family_of)} features ({families}); sha256 {self.fingerprint[:12]}…>"
+        )
+
 
 # --- reading -------------------------------------------------------------------------------------
 

@@ -134,6 +134,13 @@ class EffectModel:
     def scale(self) -> str:
         return self.ate.scale
 
+    def __repr__(self) -> str:  # the arrays and fold models would fill a screen
+        a = self.ate
+        return (
+            f"<EffectModel: {self.chosen} ({self.learner} requested), {len(self.fold_models)} folds, {self.cate.size} patients; "
+            f"average effect {a.estimate:+.3g} ({a.level:.0%} CI {a.ci_low:.3g} to {a.ci_high:.3g}), {a.scale}>"
+        )
+
     def analysed(self, n: int) -> np.ndarray:
         """Boolean mask of the `n` input rows that were analysed (all of them when none were trimmed)."""
         return self.retained if self.retained.size else np.ones(n, dtype=bool)

@@ -15,3 +15,7 @@ class DataError(SubgroupsError, ValueError):
 
 class RunError(SubgroupsError, RuntimeError):
     """A notebook run failed; the message names the notebook and the reason."""
+
+
+class ConstantEffectWarning(UserWarning):
+    """Calibrated per-patient effects are one number: the held-out calibration slope was clipped to 0."""

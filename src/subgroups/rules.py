@@ -234,9 +234,21 @@ class Subgroup:
             return self.adjusted_effect, self.adjusted_se, self.adjusted_complement_effect, self.adjusted_complement_se
         return self.effect, self.se, rest, rest_se
 
-    def contains(self, df: pd.DataFrame) -> np.ndarray:
-        """Boolean membership for rows of new data with the same (original) feature columns."""
-        return members(self.conditions, df)
+    def contains(self, df: pd.DataFrame) -> pd.Series:
+        """Boolean membership of each row of `df` (original feature columns), aligned to `df.index`:
+        `df[s.contains(df)]` are the subgroup's patients. `members(s.conditions, df)` gives a plain array."""
+        return pd.Series(members(self.conditions, df), index=df.index, name=self.rule, dtype=bool)
+
+    def __repr__(self) -> str:
+        if reason := self.extra.get("too_small"):
+            return f"<Subgroup: too small to report ({reason}); {self.status}>"
+        from subgroups.narrative import effect_text
+
+        r = self.reported()
+        return (
+            f"<Subgroup: {self.hypothesis}; {self.status}; effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} "
+            f"vs {r['comparator_effect']:+.3g} [{r['estimator']}]; adjusted p = {self.p_adjusted:.3g}>"
+        )
 
     def to_dict(self, min_cell: int) -> dict[str, Any]:
         """JSON-ready record; a hypothesis too small to report (`subgroups.privacy`) keeps only that it exists.
@@ -834,7 +846,7 @@ def hazard_ratios(
         return out
     half = split_halves(T, seed)
     estimation = np.isin(half, subgroup.estimation_halves) if subgroup.estimation_halves else np.ones(T.size, dtype=bool)
-    inside = subgroup.contains(data.features.loc[retained].reset_index(drop=True))
+    inside = subgroup.contains(data.features.loc[retained].reset_index(drop=True)).to_numpy()
     return {
         "subgroup": _log_hazard_ratio(time, event, T, estimation & inside, weights),
         "complement": _log_hazard_ratio(time, event, T, estimation & ~inside, weights),
@@ -862,7 +874,7 @@ def subgroup_profile(data: TrialData, subgroup: Subgroup, min_cell: int = 10, to
     """
     columns = ["family", "feature", "in subgroup", "rest", "standardized difference", "share"]
     frame = data.features
-    inside = subgroup.contains(frame)
+    inside = subgroup.contains(frame).to_numpy()
     if subgroup.extra.get("too_small") or too_small_reason((subgroup.n_treated, subgroup.n_control), None, min_cell):
         return pd.DataFrame(columns=columns)
 
