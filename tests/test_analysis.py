@@ -35,6 +35,7 @@ def test_effect_on_new_patients_tracks_the_truth(demo_analysis):
     assert estimated[carriers].mean() > estimated[~carriers].mean()
 
 
+@pytest.mark.slow
 def test_analyze_accepts_a_data_frame_and_a_dict(small_csv: Path):
     import pandas as pd
 
@@ -44,6 +45,7 @@ def test_analyze_accepts_a_data_frame_and_a_dict(small_csv: Path):
     assert a.results["data"]["n"] == 400 and a.results["provenance"]["data_source"] == "data frame"
 
 
+@pytest.mark.slow
 def test_open_analysis_reuses_the_cached_fit(small_csv: Path, tmp_path: Path, monkeypatch):
     params = small_params(small_csv)
     first = subgroups.open_analysis(params, cache_dir=tmp_path)
@@ -133,6 +135,7 @@ def test_without_detected_heterogeneity_the_recommendation_is_all_comers(demo_an
     assert menu is not None and menu.recommended == "all_comers"
 
 
+@pytest.mark.slow
 def test_same_inputs_give_identical_results_json(small_csv: Path):
     params = small_params(small_csv)
     texts = []
@@ -156,6 +159,7 @@ def test_trial_design_parameters_reach_the_plan(demo_analysis):
         load_params(a.params, {"trial_design.power": 1.0})
 
 
+@pytest.mark.slow
 def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis, tmp_path: Path):
     # Demo (real heterogeneity): the slope stays near 1 and calibration barely changes the predictions.
     fresh = simulate_trial("PM-SNP", n=1000, seed=99, b1_rel=2)
@@ -177,6 +181,7 @@ def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis,
     assert flat.results["effects"]["calibrated"]["cate_sd"] < 0.5 * flat.results["effects"]["cate_sd"]
 
 
+@pytest.mark.slow
 def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitted_propensity(monkeypatch):
     from lifelines import CoxPHFitter
     from support import FAST
@@ -313,6 +318,30 @@ def test_subgroups_frame_has_one_row_per_hypothesis_with_the_reported_numbers(de
     assert list(frame["n_treated"][: len(records)]) == [c["n_treated"] for c in records]
     assert list(frame["source"]).count("pre-specified") == len(results["subgroups"]["prespecified"])
     assert frame.loc[0, "status"] == "validated" and frame.loc[0, "estimator"] == "adjusted for selection"
+
+
+def test_suppressed_and_missing_results_stay_so_in_the_frame_the_repr_and_the_summary(demo_analysis):
+    import copy
+    import dataclasses
+
+    from subgroups.privacy import TOO_SMALL
+
+    results = copy.deepcopy(demo_analysis.results)
+    results["subgroups"]["candidates"] = [dict(c, status="exploratory") for c in results["subgroups"]["candidates"]]
+    results["subgroups"]["candidates"][1]["n_control"] = "<10"
+    hidden = {"rule": TOO_SMALL, "hypothesis": TOO_SMALL, "too_small": "fewer than 10", "level": 1, "status": "exploratory"}
+    results["subgroups"]["too_small"]["candidates"] = [hidden]
+    results["design"] = {"subgroup": None, "note": "No design planned: no events in one arm", "curves": None}
+    a = dataclasses.replace(demo_analysis, results=results)
+    frame = a.subgroups_frame()
+    assert frame.iloc[-1]["hypothesis"] == TOO_SMALL and frame.iloc[-1][["effect", "p_adjusted"]].isna().all()
+    assert frame.loc[1, "n_control"] == "<10" and frame.loc[0, "n_control"] == results["subgroups"]["candidates"][0]["n_control"]
+    text = repr(a)
+    assert f"0 of {len(results['subgroups']['candidates'])} hypotheses validated (1 too small to report)" in text
+    assert "next trial:     No design planned: no events in one arm" in text and "first:" not in text
+    summary = a.summary()
+    assert "Designs for the next trial" not in summary.tables and "<10" in str(summary)
+    assert summary.tables["Subgroup hypotheses"].iloc[-1].tolist()[:3] == [TOO_SMALL, "exploratory", "–"]
 
 
 def test_plot_methods_draw_on_the_given_axes(demo_analysis):

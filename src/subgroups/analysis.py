@@ -280,7 +280,7 @@ def headline(results: dict[str, Any]) -> list[tuple[str, str]]:
     lines.append(("data", f"{_count(data['n'])} patients ({data['study']}): {_count(data['n_treated'])} on {arms['treated']} "
                           f"(treated), {_count(data['n_control'])} on {arms['control']} (control)"))  # fmt: skip
     better = "higher" if out["higher_is_better"] else "lower"
-    lines.append(("outcome", f"{out['name']} ({out['type']}, {better} is better); effect: {ate['scale']}{unit}"))
+    lines.append(("outcome", f"{out['name']} ({out['type']}, {better} is better); effect: {ate['scale']}"))
     hr = ate.get("hazard_ratio")
     hr_text = f"; hazard ratio {effect_text(hr['estimate'], hr['ci_low'], hr['ci_high']).lstrip('+')}" if hr else ""
     lines.append(("average effect", f"{effect_text(ate['estimate'], ate['ci_low'], ate['ci_high'])}{unit}, "
@@ -327,21 +327,27 @@ SUBGROUP_COLUMNS = ("hypothesis", "status", "estimator", "effect", "ci_low", "ci
 def subgroups_table(results: dict[str, Any]) -> pd.DataFrame:
     """`Analysis.subgroups_frame`: one row per hypothesis as results.json reports it (suppressed stays suppressed)."""
     rows = []
-    for source, key in (("discovered", "candidates"), ("pre-specified", "prespecified")):
-        section = results["subgroups"]
-        for c in section[key] + section["too_small"][key]:
-            r = c.get("reported") or {}
-            rows.append({
-                "hypothesis": c.get("hypothesis", c["rule"]), "status": c.get("status"), "estimator": r.get("estimator"),
-                "effect": r.get("effect"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high"),
-                "comparator_effect": r.get("comparator_effect"), "difference": r.get("difference"),
-                "p_adjusted": c.get("p_adjusted"), "prevalence": c.get("prevalence"),
-                "n_treated": c.get("n_treated"), "n_control": c.get("n_control"),
-                "rule": c["rule"], "level": c.get("level", 1), "source": source,
-            })  # fmt: skip
+    section = results["subgroups"]
+    listed = [("discovered", c) for c in section["candidates"]] + [("pre-specified", c) for c in section["prespecified"]]
+    hidden = [("discovered", c) for c in section["too_small"]["candidates"]]
+    hidden += [("pre-specified", c) for c in section["too_small"]["prespecified"]]
+    # Reported hypotheses first, then those too small to report (no rule, no numbers).
+    for source, c in listed + hidden:
+        r = c.get("reported") or {}
+        rows.append({
+            "hypothesis": c.get("hypothesis", c["rule"]), "status": c.get("status"), "estimator": r.get("estimator"),
+            "effect": r.get("effect"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high"),
+            "comparator_effect": r.get("comparator_effect"), "difference": r.get("difference"),
+            "p_adjusted": c.get("p_adjusted"), "prevalence": c.get("prevalence"),
+            "n_treated": c.get("n_treated"), "n_control": c.get("n_control"),
+            "rule": c["rule"], "level": c.get("level", 1), "source": source,
+        })  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))
     numbers = ["effect", "ci_low", "ci_high", "comparator_effect", "difference", "p_adjusted", "prevalence"]
     frame[numbers] = frame[numbers].astype(float)
+    for column in ("n_treated", "n_control"):  # integers, unless a count is suppressed ("<10") or absent
+        values = [row[column] for row in rows]
+        frame[column] = pd.Series(values, dtype=int if all(isinstance(v, int) for v in values) else object)
     return frame
 
 
