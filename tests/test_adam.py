@@ -278,3 +278,35 @@ def test_dermatologic_event_analysis_runs_end_to_end(tmp_path: Path):
     audit = (run / "01_data_audit.html").read_text()
     assert "MMSE Total" in audit and "Baseline BMI (kg/m^2)" in audit
     assert "parameter TTDE (Time to First Dermatologic Event); population ITTFL = Y (254 of 254 subjects)" in audit
+
+
+def test_the_report_s_kaplan_meier_curves_are_lifelines_on_the_same_records_and_stop_at_small_risk_sets():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lifelines import KaplanMeierFitter
+
+    from subgroups import plots
+
+    trial = load_trial(DERM_YAML)
+    ax = plots.kaplan_meier(trial.outcome, trial.event, trial.treatment, trial.arm_labels, 10, "days")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {HIGH, PLACEBO}
+    for arm, label in ((1, HIGH), (0, PLACEBO)):
+        t, e = trial.outcome[trial.treatment == arm], trial.event[trial.treatment == arm]
+        km = KaplanMeierFitter().fit(t, e)
+        x, y = lines[label].get_data()
+        np.testing.assert_allclose(y, km.predict(x), atol=1e-12)
+        assert min((t >= value).sum() for value in x) >= 10  # never drawn where fewer than 10 are at risk
+    texts = [text.get_text() for text in ax.texts]
+    assert "84" in texts and "86" in texts and not any(text.isdigit() and 0 < int(text) < 10 for text in texts)
+
+
+def test_the_average_effect_sentence_says_when_there_is_no_clear_difference():
+    from subgroups.narrative import difference_clause
+
+    results = {"data": {"arms": {"treated": "high dose", "control": "placebo"}, "outcome": {"higher_is_better": False}}}
+    results["ate"] = {"estimate": 0.04, "ci_low": -0.2, "ci_high": 0.28, "ci_level": 0.95}
+    assert "no clear difference" in difference_clause(results)
+    results["ate"] = {"estimate": -0.5, "ci_low": -0.8, "ci_high": -0.2, "ci_level": 0.95}
+    assert "favour <code>high dose</code>" in difference_clause(results)  # lower is better and the effect is negative

@@ -141,10 +141,19 @@ def ate_sentence(results: dict[str, Any]) -> str:
     return (
         f"**Average effect of {md_code(results['data']['arms']['treated'])} versus {md_code(results['data']['arms']['control'])} "
         f"({ate['scale']}): {number(ate['estimate'])}{unit} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
-        f"{p_text(ate['p_value'])}; n = {ate['n']}).** "
+        f"{p_text(ate['p_value'])}; n = {ate['n']}).** {difference_clause(results)} "
         f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}.{horizon_clause(ate)} "
         f"Method: {ate['method']}.{hazard_ratio_clause(results)}"
     )
+
+
+def difference_clause(results: dict[str, Any]) -> str:
+    """What the average effect's CI says in words: no clear difference when it includes 0, else which arm it favours."""
+    ate, arms = results["ate"], results["data"]["arms"]
+    if ate["ci_low"] <= 0 <= ate["ci_high"]:
+        return f"The {ate['ci_level']:.0%} CI includes no difference: on average these data show no clear difference between the arms."
+    better = (ate["estimate"] > 0) == results["data"]["outcome"]["higher_is_better"]
+    return f"On average the data favour {md_code(arms['treated'] if better else arms['control'])}."
 
 
 def horizon_clause(ate: dict[str, Any]) -> str:

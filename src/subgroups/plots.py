@@ -255,3 +255,50 @@ def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes
         f"Subgroup hypotheses as a tree ({ate['scale']}; validated: adjusted for selection, others: held-out)", fontsize=9
     )
     return ax
+
+
+def kaplan_meier(
+    time: np.ndarray,
+    event: np.ndarray,
+    treatment: np.ndarray,
+    arms: tuple[str, str],
+    min_cell: int = 10,
+    unit: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    """Kaplan-Meier curves per arm (lifelines), each drawn only while at least `min_cell` of its patients
+    are at risk (the tail of a curve follows single patients), with the numbers at risk beneath.
+
+    `arms` = (treated label, control label); `treatment` is 1 for treated. Numbers at risk below
+    `min_cell` are shown as "<min_cell". Returns the Axes; each arm's line carries its label.
+    """
+    from lifelines import KaplanMeierFitter
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import blended_transform_factory
+
+    ax = _axes(ax, (7.0, 4.6))
+    time, event, treatment = np.asarray(time, float), np.asarray(event, int), np.asarray(treatment, int)
+    ticks = [x for x in MaxNLocator(6).tick_values(0.0, float(np.max(time))) if 0 <= x <= np.max(time)]
+    below = blended_transform_factory(ax.transData, ax.transAxes)
+    for row, (arm, label, color) in enumerate(((1, arms[0], "#ca0020"), (0, arms[1], "#2166ac"))):
+        t, e = time[treatment == arm], event[treatment == arm]
+        fit = KaplanMeierFitter().fit(t, e)
+        at_risk = np.array([(t >= x).sum() for x in fit.timeline])
+        shown = fit.timeline[at_risk >= min_cell]
+        ax.step(
+            shown, fit.survival_function_.iloc[: shown.size, 0].to_numpy(), where="post", color=color, lw=1.8, label=str(label)
+        )
+        y = -0.24 - 0.07 * row
+        ax.text(-0.01, y, f"at risk, {label}", transform=ax.transAxes, ha="right", va="center", fontsize=7, color=color,
+                parse_math=False)  # fmt: skip
+        for x in ticks:
+            n = int((t >= x).sum())
+            ax.text(x, y, str(n) if n >= min_cell or n == 0 else f"<{min_cell}", transform=below, ha="center", va="center",
+                    fontsize=7, color=color)  # fmt: skip
+    ax.set_xticks(ticks)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share without the event")
+    ax.set_xlabel(f"time{f' ({unit})' if unit else ''}; curves stop where fewer than {min_cell} patients remain at risk")
+    ax.set_title("Kaplan-Meier curves by arm")
+    ax.legend(fontsize=8, loc="lower left")
+    return ax
