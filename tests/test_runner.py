@@ -16,6 +16,9 @@ from support import ACTG_YAML, FAST, small_params
 from subgroups import runner
 from subgroups.errors import RunError
 
+# The module fixtures run `subgroups run` end to end (papermill kernels): the whole module is slow, `make check` skips it.
+pytestmark = pytest.mark.slow
+
 MARKERS = {"id": "QZXPATIENT", "bmi": "31.7654321", "crp": "98765.4321", "age": "18.1234567", "response": "4.8675309"}
 
 
@@ -73,7 +76,7 @@ def test_reports_are_self_contained_without_code(marked_run: Path):
 def assert_no_marker_in_outputs(run_dir: Path, markers: dict[str, str]) -> None:
     """No planted marker in any HTML report or in results.json of a finished run."""
     outputs = [*run_dir.glob("*.html"), run_dir / "results.json"]
-    assert len(outputs) == len(runner.NOTEBOOKS) + 2
+    assert len(outputs) == len(runner.NOTEBOOKS) + 3  # the pages, index.html, report.html and results.json
     for path in outputs:
         text = path.read_text()
         for marker in markers.values():
@@ -448,3 +451,127 @@ def test_every_headline_number_is_the_same_on_the_index_the_pages_and_results_js
     if validated:  # the index quotes the first validated hypothesis with the estimate the table shows
         r = validated[0]["reported"]
         assert f"effect {r['effect']:+.3g} (95% CI {r['ci_low']:.3g} to {r['ci_high']:.3g})" in html.unescape(index)
+
+
+def _summary_sentences(page: str) -> list[str]:
+    from bs4 import BeautifulSoup
+
+    return [li.get_text() for li in BeautifulSoup(page, "html.parser").select("ol.sg-summary-sentences > li")]
+
+
+def test_index_opens_with_five_sentences_whose_numbers_are_those_of_results_json(marked_run: Path):
+    import math
+
+    from subgroups.narrative import effect_text
+
+    results = json.loads((marked_run / "results.json").read_text())
+    endpoint, average, heterogeneity, subgroups, design = _summary_sentences((marked_run / "index.html").read_text())
+    data, ate, h = results["data"], results["ate"], results["heterogeneity"]
+    assert endpoint.startswith(f"Endpoint: {data['outcome']['name']} (continuous; higher is better)")
+    assert f"the {ate['scale']}, drug minus placebo, in the outcome's own units" in endpoint
+    assert average.startswith(
+        f"Average treatment effect: {ate['estimate']:+.3g} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g};"
+    )
+    assert f"n = {ate['n']}); status: {ate['status']}." in average
+    assert (
+        heterogeneity
+        == f"Heterogeneity: {'detected' if h['detected'] else 'not detected'} at α = {h['alpha']:g}. {h['decision']}"
+    )
+    validated = [c for c in results["subgroups"]["candidates"] if c["status"] == "validated"]
+    if validated:
+        r = validated[0]["reported"]
+        assert (
+            f"Validated subgroup: {validated[0]['hypothesis']}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])}"
+            in subgroups
+        )
+    else:
+        assert subgroups.startswith(f"Subgroup search: {results['subgroups']['conclusion']}")
+    pre = results["subgroups"]["prespecified"]
+    assert len(pre) == 4
+    assert f"of the {len(pre)} pre-specified subgroups" in subgroups or f"of {len(pre)} pre-specified" in subgroups
+    if not any(c["p_adjusted"] < 0.05 for c in pre):
+        assert f"(smallest Holm-adjusted p = {min(c['p_adjusted'] for c in pre):.3g})" in subgroups
+    d = results["design"]
+    option = next(o for o in d["options"] if o["design"] == d["recommended"])
+    assert design.startswith(f"Recommended next trial: {option['title']}")
+    assert (
+        f"{option['n_randomized']} patients randomized, {math.ceil(option['n_screened_expected']):,} screened (expected)"
+        in design
+    )
+    assert f"power {option['power_any']:.0%} and assurance {option['assurance_any']:.0%}" in design
+    # The design page's table shows the same N, screening, power and assurance.
+    design_page = (marked_run / "05_trial_design.html").read_text()
+    assert f"<td>{option['n_randomized']}</td>" in design_page and f"<td>{option['assurance_any']:.0%}</td>" in design_page
+
+
+def test_index_explains_a_prespecified_subgroup_that_holds_when_the_search_found_none(marked_run: Path):
+    """ACTG 175 (issue 16): a pre-specified subgroup significant after Holm while the search found no credible subgroup."""
+    from subgroups.narrative import effect_text
+
+    results = json.loads((marked_run / "results.json").read_text())
+    results["heterogeneity"]["detected"] = False
+    for c in results["subgroups"]["candidates"]:
+        c["status"], c["p_adjusted"] = "exploratory", 0.5
+    results["subgroups"]["candidates"][0]["p_adjusted"] = 0.0004  # significant, but gated by the heterogeneity test
+    pre = results["subgroups"]["prespecified"][1]
+    pre["p_adjusted"] = 0.0213
+    page = runner.index_page(results, [])
+    subgroups = _summary_sentences(page)[3]
+    r = pre["reported"]
+    assert "1 of 4 pre-specified subgroups differs from the rest after Holm adjustment at α = 0.05" in subgroups
+    assert f"{pre['hypothesis']}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against" in subgroups
+    assert "Holm-adjusted p = 0.0213" in subgroups
+    assert "The two answers differ because they test different things" in subgroups and "which it did not." in subgroups
+    first = results["subgroups"]["candidates"][0]["hypothesis"]
+    assert f"Its strongest rule, {first}, has adjusted p < 0.001, but a discovered rule is called validated only" in subgroups
+    # Without the conflict there is nothing to explain.
+    pre["p_adjusted"] = 0.2
+    assert "The two answers differ" not in _summary_sentences(runner.index_page(results, []))[3]
+
+
+def test_every_page_has_the_header_and_links_that_resolve(marked_run: Path):
+    from bs4 import BeautifulSoup
+
+    results = json.loads((marked_run / "results.json").read_text())
+    study = results["params"]["report"]["title"]
+    pages = {"index": "Summary", **runner.TITLES, "report": "All pages"}
+    assert {path.stem for path in marked_run.glob("*.html")} == set(pages)
+    for stem, title in pages.items():
+        soup = BeautifulSoup((marked_run / f"{stem}.html").read_text(), "html.parser")
+        headers = soup.select("header.sg-header")
+        assert len(headers) == 1, stem
+        header = headers[0]
+        assert header.select_one(".sg-study").get_text() == study and header.select_one(".sg-page").get_text() == title
+        assert results["provenance"]["data_sha256"][:16] in header.get_text() and "subgroups 0.1.0" in header.get_text()
+        links = [a["href"] for a in header.select("nav a")]
+        assert len(links) == len(runner.NOTEBOOKS) + 2, stem
+        for link in links:
+            if link.startswith("#"):
+                assert soup.find(id=link[1:]) is not None, f"{stem}: no section {link}"
+            else:
+                assert (marked_run / link).is_file(), f"{stem}: broken link {link}"
+        if stem != "report":
+            assert set(links) == {"index.html", *(f"{nb}.html" for nb in runner.NOTEBOOKS), "report.html"}
+            assert [a["href"] for a in header.select("a[aria-current=page]")] == [f"{stem}.html"]
+    index = BeautifulSoup((marked_run / "index.html").read_text(), "html.parser")
+    terms = [dt.get_text() for dt in index.select("#glossary + dl dt")]
+    assert terms == ["RMST", "Holm", "Calibration slope", "AUTOC / Qini", "Assurance", "MaST", "Enrichment", "Stratified",
+                     "Adaptive enrichment"]  # fmt: skip
+    assert all(len(dd.get_text()) > 60 for dd in index.select("#glossary + dl dd"))
+
+
+def test_report_html_holds_every_page_in_one_file(marked_run: Path):
+    from bs4 import BeautifulSoup
+
+    assert "report.html" in json.loads((marked_run / "status.json").read_text())["outputs"]
+    text = (marked_run / "report.html").read_text()
+    report = BeautifulSoup(text, "html.parser")
+    assert [s["id"] for s in report.select("section.sg-section")] == ["summary", *runner.NOTEBOOKS]
+    assert _summary_sentences(text) == _summary_sentences((marked_run / "index.html").read_text())
+    for notebook in runner.NOTEBOOKS:
+        page = BeautifulSoup((marked_run / f"{notebook}.html").read_text(), "html.parser")
+        section = report.find(id=notebook)
+        shown = [img["src"] for img in section.find_all("img")]
+        assert shown and shown == [img["src"] for img in page.main.find_all("img")], notebook  # the figures, inline
+        assert section.select_one(".sg-page-body").get_text() == page.main.get_text(), notebook
+    assert 'src="http' not in text and 'href="http' not in text

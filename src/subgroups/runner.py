@@ -1,8 +1,9 @@
 """One run: validate, fit once, execute the notebooks with papermill, render HTML, write the index.
 
 Layout of ``runs/<name>/``: ``params.yaml`` (resolved), ``NN_*.ipynb`` (executed copies),
-``NN_*.html`` (reports without code), ``results.json``, ``status.json``, ``index.html`` (written
-last, only when everything succeeded), ``cache/`` (the fitted model, row-level: never rendered)
+``NN_*.html`` (reports without code, each with a header and links to the others), ``results.json``,
+``status.json``, ``report.html`` (every page in one file, to share), ``index.html`` (the executive
+summary; written last, only when everything succeeded), ``cache/`` (the fitted model, row-level: never rendered)
 and ``.subgroups.lock``.
 
 A run never deletes what it did not write. ``status.json`` carries the suite's signature and the
@@ -20,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import html
 import json
 import os
 import re
@@ -56,6 +56,7 @@ OUTPUTS = (
     "status.json",
     "results.json",
     "index.html",
+    "report.html",
     *(f"{nb}.{ext}" for nb in NOTEBOOKS for ext in ("ipynb", "html")),
 )
 KEPT = ("cache", LOCK_NAME)  # kept across runs, never removed
@@ -269,9 +270,11 @@ def _run_locked(run_params: RunParams, run_dir: Path, kernel: str) -> RunResult:
         reports = []
         for notebook in NOTEBOOKS:
             executed = _execute(notebook, params_file, run_dir, kernel)
-            reports.append(render_html(executed, run_dir / f"{notebook}.html", f"{run_params.name}: {TITLES[notebook]}"))
+            header = page_header(analysis.results, notebook)
+            reports.append(render_html(executed, run_dir / f"{notebook}.html", f"{run_params.name}: {TITLES[notebook]}", header))
         results_text = json.dumps(analysis.results, indent=2, allow_nan=False) + "\n"
         (run_dir / "results.json").write_text(results_text, encoding="utf-8")
+        (run_dir / REPORT).write_text(report_page(analysis.results, reports), encoding="utf-8")
         index = run_dir / "index.html"
         index.write_text(index_page(analysis.results, reports), encoding="utf-8")
         _write_status(run_dir, "succeeded")
@@ -290,8 +293,9 @@ def _run_locked(run_params: RunParams, run_dir: Path, kernel: str) -> RunResult:
 
 
 def _mark_failed(run_dir: Path, reason: str) -> None:
-    with contextlib.suppress(OSError):
-        (run_dir / "index.html").unlink(missing_ok=True)
+    for page in ("index.html", "report.html"):  # a failed run never looks complete
+        with contextlib.suppress(OSError):
+            (run_dir / page).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         _write_status(run_dir, "failed", reason=reason)
 
@@ -327,11 +331,16 @@ def _execute(notebook: str, params_file: Path, run_dir: Path, kernel: str) -> Pa
 
 
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE)
+_BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
 _EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", re.IGNORECASE)
 
 
-def render_html(executed: Path, target: Path, title: str) -> Path:
-    """Render an executed notebook to self-contained HTML: no code, no prompts, no stderr, no CDN."""
+def render_html(executed: Path, target: Path, title: str, header: str = "") -> Path:
+    """Render an executed notebook to self-contained HTML: no code, no prompts, no stderr, no CDN.
+
+    `header` (an HTML fragment, `page_header`) is placed right after ``<body>``: the study, the page
+    and links to the other pages, added here so the notebooks stay free of it.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -345,93 +354,156 @@ def render_html(executed: Path, target: Path, title: str) -> Path:
     exporter.embed_images = True
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _EXTERNAL_LINK.sub("", _EXTERNAL_SCRIPT.sub("", body))
+    if header:
+        body = _BODY.sub(lambda found: found.group(0) + "\n" + header, body, count=1)
     target.write_text(body, encoding="utf-8")
     return target
 
 
+_STYLE_PAGE = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:0 auto 2rem;padding:0 1rem;color:#222;line-height:1.45}"
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-.tag{display:inline-block;padding:.05rem .4rem;border-radius:.3rem;background:#eef;font-size:.85em}.muted{color:#666;font-size:.9em}
+.sg-summary{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#222;line-height:1.45}.sg-summary a{color:#224;text-decoration:underline}
+.sg-summary h1{font-size:1.6rem}.sg-summary h2{font-size:1.2rem;margin-top:2rem}.sg-summary table{border-collapse:collapse}
+.sg-summary td,.sg-summary th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+.sg-summary .tag{display:inline-block;padding:.05rem .4rem;border-radius:.3rem;background:#eef;font-size:.85em}.sg-summary .muted{color:#666;font-size:.9em}
+.sg-summary ol.sg-summary-sentences li{margin:.35rem 0}.sg-summary dt{font-weight:600;margin-top:.5rem}.sg-summary dd{margin-left:1.2rem}
 """
+REPORT = "report.html"  # every page in one self-contained file, to share
 
 
-def _survival_rows(results: dict[str, Any]) -> str:
-    """Index rows of a time-to-event run: the horizon with its rule, and the hazard ratio as a secondary summary."""
-    esc, ate = html.escape, results["ate"]
-    rows = ""
-    if ate.get("horizon"):
-        h = ate["horizon"]
-        rows += (
-            f"<tr><td>{esc(h['kind'].capitalize())} of the average effect</td><td>{h['value']:g} {esc(h['unit'])}: "
-            f"{esc(h['rule'])}</td><td></td></tr>\n"
-        )
+def _template(name: str) -> Any:
+    """A Jinja2 template shipped in subgroups/templates (package data), with autoescaping on."""
+    import importlib.resources
+
+    import jinja2
+
+    def load(template: str) -> str:
+        return importlib.resources.files("subgroups").joinpath("templates", template).read_text(encoding="utf-8")
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(load), autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    return env.get_template(name)
+
+
+def _study(results: dict[str, Any]) -> str:
+    return results["params"]["report"].get("title") or results["name"]
+
+
+def page_header(results: dict[str, Any], current: str, *, in_report: bool = False) -> str:
+    """The header of every page: study, page title, date, data fingerprint, version, and links to the other pages.
+
+    `current` is a notebook name, "index" or "report"; in the combined report the links are anchors to its sections.
+    """
+    prov = results["provenance"]
+    pages = [("index", "Summary"), *((nb, TITLES[nb]) for nb in NOTEBOOKS)]
+    if in_report:
+        links = [(f"#{'summary' if stem == 'index' else stem}", label, False) for stem, label in pages]
+        links.append((REPORT, "All pages in one file", True))
+    else:
+        links = [(f"{stem}.html", label, stem == current) for stem, label in pages]
+        links.append((REPORT, "All pages in one file (to share)", current == "report"))
+    page = "All pages" if in_report else "Summary" if current == "index" else TITLES.get(current, current)
+    return _template("header.html.j2").render(
+        study=_study(results),
+        page=page,
+        generated=prov["generated_at"],
+        fingerprint=prov["data_sha256"][:16],
+        version=prov["packages"].get("subgroups", "?"),
+        links=links,
+    )
+
+
+def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False) -> str:
+    """The index's content (executive summary, links, tables, glossary), shared by index.html and report.html."""
+    from subgroups.narrative import GLOSSARY, index_summary
+
+    data, ate, imp, design = results["data"], results["ate"], results["importance"], results["design"]
+    unit = f" {ate['unit']}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
     hr = ate.get("hazard_ratio")
-    if hr and hr.get("estimate") is not None:
-        rows += (
-            f"<tr><td>Hazard ratio (treated vs control; secondary summary)</td><td>{hr['estimate']:.3g} "
-            f"({hr['ci_level']:.0%} CI {fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}); {esc(hr['method'])}</td>"
-            '<td><span class="tag">secondary</span></td></tr>\n'
-        )
-    return rows
+    recommended = (design.get("recommended") or "none").replace("_", " ")
+    if design.get("subgroup") and design.get("recommended") not in (None, "all_comers"):
+        recommended += f" for {design['subgroup']}"
+    if design.get("note"):
+        recommended += f": {design['note']}"
+    links = [(f"#{p.stem}" if anchors else p.name, TITLES.get(p.stem, p.stem)) for p in reports]
+    if reports and not anchors:
+        links.append((REPORT, "All pages in one file (to share)"))
+    return _template("summary.html.j2").render(
+        title=_study(results),
+        name=results["name"],
+        version=results["provenance"]["packages"].get("subgroups", "?"),
+        prov=results["provenance"],
+        packages=", ".join(f"{k} {v}" for k, v in results["provenance"]["packages"].items()),
+        check=(results.get("audit") or {}).get("randomization"),
+        data=data,
+        min_cell=results["params"]["report"]["min_cell"],
+        sentences=index_summary(results),
+        links=links,
+        dropped="; ".join(f"{c} {w}" for w, c in data["dropped"].items()) or "none",
+        ate=ate,
+        ate_value=f"{ate['estimate']:+.3g}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
+        f"p = {ate['p_value']:.3g}; n = {ate['n']})",
+        horizon=ate.get("horizon"),
+        hazard_ratio=(
+            f"{hr['estimate']:.3g} ({hr['ci_level']:.0%} CI {fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}); {hr['method']}"
+            if hr and hr.get("estimate") is not None
+            else None
+        ),
+        het=results["heterogeneity"],
+        subgroups=results["subgroups"],
+        subgroup_tag="validated"
+        if any(c["status"] == "validated" for c in results["subgroups"]["candidates"])
+        else "exploratory",
+        design_text=recommended,
+        effects=results["effects"],
+        top_features=list(imp["by_feature"].items())[:5],
+        families=list(imp["by_family"].items()),
+        imp=imp,
+        gap=fmt(imp["approximation_gap_mean_abs"], ".3g"),
+        gap_share=fmt(imp["approximation_gap_relative_to_effect_sd"], ".0%"),
+        glossary=GLOSSARY,
+    )
 
 
 def index_page(results: dict[str, Any], reports: list[Path]) -> str:
-    """The run's landing page: headline numbers, each labelled, and links to the reports."""
-    esc = html.escape
-    data, ate, imp = results["data"], results["ate"], results["importance"]
-    top = list(imp["by_feature"].items())[:5]
-    rows_imp = "".join(f"<tr><td>{esc(k)}</td><td>{v:.3g}</td></tr>" for k, v in top)
-    rows_fam = "".join(f"<tr><td>{esc(k)}</td><td>{v:.3g}</td></tr>" for k, v in imp["by_family"].items())
-    links = "".join(f'<li><a href="{esc(p.name)}">{esc(TITLES.get(p.stem, p.stem))}</a></li>' for p in reports)
-    prov = results["provenance"]
-    dropped = "; ".join(f"{esc(str(c))} {esc(w)}" for w, c in data["dropped"].items()) or "none"
-    title = results["params"]["report"].get("title") or results["name"]
-    unit = f" {esc(ate['unit'])}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
-    check = (results.get("audit") or {}).get("randomization")
-    study_note = (
-        '<p style="border:2px solid #b00;background:#fee;padding:.6rem .8rem"><strong>Warning: the randomization check '
-        f"failed.</strong> {esc(check['message'])}. The average effect is therefore not labelled confirmatory.</p>"
-        if check and not check["passed"]
-        else '<p class="muted">Observational data: every estimate and claim below assumes no unmeasured confounding (all '
-        "common causes of treatment and outcome are among the features); the data cannot confirm this.</p>"
-        if data["study"] == "observational"
-        else ""
+    """The run's landing page: an executive summary in five sentences, links, headline numbers, glossary."""
+    from markupsafe import Markup  # fragments rendered by the autoescaped templates, or constants: already safe
+
+    return _template("index.html.j2").render(
+        title=_study(results),
+        style=Markup(_STYLE_PAGE + _STYLE),  # noqa: S704
+        header=Markup(page_header(results, "index")),  # noqa: S704
+        summary=Markup(_summary(results, reports)),  # noqa: S704
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}: subgroup analysis</title><style>{_STYLE}</style></head>
-<body>
-<h1>{esc(title)}: subgroup analysis</h1>
-{study_note}
-<p class="muted">This page and the linked reports contain aggregated results only: counts, means, estimates with
-confidence intervals, and figures. No patient-level values or identifiers. Counts below {results["params"]["report"]["min_cell"]} are shown as "&lt;{results["params"]["report"]["min_cell"]}".</p>
-<h2>Reports</h2><ul>{links}</ul>
-<h2>Headline numbers</h2>
-<table>
-<tr><th>what</th><th>value</th><th>status</th></tr>
-<tr><td>Patients analysed</td><td>{esc(str(data["n_treated"]))} on <code>{esc(data["arms"]["treated"])}</code>, {esc(str(data["n_control"]))} on <code>{esc(data["arms"]["control"])}</code></td><td></td></tr>
-<tr><td>Excluded</td><td>{dropped}</td><td></td></tr>
-<tr><td>Outcome</td><td><code>{esc(data["outcome"]["name"])}</code> ({esc(data["outcome"]["type"])})</td><td></td></tr>
-<tr><td>Average effect ({esc(ate["scale"])}, treated − control)</td><td>{ate["estimate"]:+.3g}{unit} ({ate["ci_level"]:.0%} CI {ate["ci_low"]:.3g} to {ate["ci_high"]:.3g}{unit}; p = {ate["p_value"]:.3g}; n = {ate["n"]})</td><td><span class="tag">{esc(ate["status"])}</span></td></tr>
-{_survival_rows(results)}<tr><td>Is the effect heterogeneous? ({esc(results["heterogeneity"]["primary_test"])})</td><td>{esc(results["heterogeneity"]["decision"])}</td><td><span class="tag">{"detected" if results["heterogeneity"]["detected"] else "not detected"}</span></td></tr>
-<tr><td>Subgroups</td><td>{esc(results["subgroups"]["conclusion"])}</td><td><span class="tag">{"validated" if any(c["status"] == "validated" for c in results["subgroups"]["candidates"]) else "exploratory"}</span></td></tr>
-<tr><td>Recommended next trial</td><td>{esc((results["design"].get("recommended") or "none").replace("_", " "))}{(" for " + esc(results["design"]["subgroup"])) if results["design"].get("subgroup") and results["design"].get("recommended") not in (None, "all_comers") else ""}{(": " + esc(results["design"]["note"])) if results["design"].get("note") else ""}</td><td><span class="tag">planning</span></td></tr>
-<tr><td>Spread of per-patient effect estimates (SD)</td><td>{results["effects"]["cate_sd"]:.3g}</td><td><span class="tag">exploratory</span></td></tr>
-</table>
-<h2>Features that change the estimated effect (mean |SHAP|, effect scale) <span class="tag">exploratory</span></h2>
-<table><tr><th>feature</th><th>importance</th></tr>{rows_imp}</table>
-<h3>By family</h3><table><tr><th>family</th><th>importance</th></tr>{rows_fam}</table>
-<p class="muted">SHAP on {imp["rows_used"]} of {imp["rows_total"]} patients; approximation gap {fmt(imp["approximation_gap_mean_abs"], ".3g")}
-({fmt(imp["approximation_gap_relative_to_effect_sd"], ".0%")} of the effect SD).</p>
-<h2>Provenance</h2>
-<table>
-<tr><td>data</td><td>{esc(prov["data_source"])}</td></tr>
-<tr><td>data sha256</td><td><code>{esc(prov["data_sha256"])}</code></td></tr>
-<tr><td>seed</td><td>{prov["seed"]}</td></tr>
-<tr><td>git commit</td><td>{esc(str(prov["git_commit"]))}</td></tr>
-<tr><td>generated</td><td>{esc(prov["generated_at"])}</td></tr>
-<tr><td>packages</td><td>{esc(", ".join(f"{k} {v}" for k, v in prov["packages"].items()))}</td></tr>
-</table>
-<p class="muted">Full numbers: <a href="results.json">results.json</a>; parameters: <a href="params.yaml">params.yaml</a>.</p>
-</body></html>
-"""
+
+
+_HEAD = re.compile(r"<head[^>]*>(.*?)</head>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
+_MAIN = re.compile(r"<main[^>]*>(.*?)</main>", re.IGNORECASE | re.DOTALL)
+
+
+def report_page(results: dict[str, Any], reports: list[Path]) -> str:
+    """All pages in one self-contained file: the index's summary first, then each notebook page's body (images inline).
+
+    The notebook pages share one stylesheet (nbconvert's lab template), taken once from the first page.
+    """
+    from markupsafe import Markup  # nbconvert's rendered pages (names escaped there) and autoescaped fragments
+
+    sections, head = [], ""
+    for path in reports:
+        text = path.read_text(encoding="utf-8")
+        if not head and (found := _HEAD.search(text)):
+            head = _TITLE.sub("", found.group(1))
+        body = _MAIN.search(text)
+        if body is None:
+            raise RunError(f"{path}: the rendered page has no <main> element; re-run to render it again")
+        sections.append((path.stem, TITLES.get(path.stem, path.stem), Markup(body.group(1))))  # noqa: S704
+    return _template("report.html.j2").render(
+        title=_study(results),
+        notebook_head=Markup(head),  # noqa: S704
+        style=Markup(_STYLE),  # noqa: S704
+        header=Markup(page_header(results, "report", in_report=True)),  # noqa: S704
+        summary=Markup(_summary(results, reports, anchors=True)),  # noqa: S704
+        sections=sections,
+    )
