@@ -527,7 +527,7 @@ def subgroups_summary(results: dict[str, Any]) -> str:
             f"at α = {alpha:g} ({named})."
         )
     else:
-        smallest = min(c["p_adjusted"] for c in pre if c["p_adjusted"] is not None) if pre else None
+        smallest = min((c["p_adjusted"] for c in pre if c["p_adjusted"] is not None), default=None)
         stated = (
             f" Pre-specified: none of the {len(pre)} pre-specified subgroups differs from the rest after Holm adjustment "
             f"(smallest Holm-adjusted {adjusted_p_text(smallest)})."
