@@ -13,6 +13,7 @@ from support import small_params
 import subgroups
 from subgroups import analysis as analysis_module
 from subgroups.datasets.synthetic import simulate_trial
+from subgroups.errors import ConstantEffectWarning
 
 
 def test_results_are_json_and_name_their_scale(demo_analysis):
@@ -175,7 +176,11 @@ def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis,
     flat = subgroups.analyze(None, small_params(tmp_path / "flat.csv"))
     new = simulate_trial("PM-SNP", n=2000, seed=98, b1_rel=0)
     assert np.ptp(new.true_effect) < 1e-9
-    raw, cal = flat.effect(new.data, calibrated=False), flat.effect(new.data)
+    raw = flat.effect(new.data, calibrated=False)
+    # A slope clipped to 0 (as here) makes every calibrated effect the average effect, and effect() says so.
+    with pytest.warns(ConstantEffectWarning, match="clipped to 0"):
+        cal = flat.effect(new.data)
+    assert flat.calibration_slope == 0.0 and np.ptp(cal) == 0.0
     truth = new.true_effect
     assert np.mean((cal - truth) ** 2) < 0.5 * np.mean((raw - truth) ** 2), (flat.calibration_slope, np.std(raw))
     assert flat.results["effects"]["calibrated"]["cate_sd"] < 0.5 * flat.results["effects"]["cate_sd"]
@@ -406,8 +411,6 @@ def test_effect_refuses_unseen_levels_and_missing_values_unless_imputed(demo_ana
 def test_effect_warns_when_the_calibrated_effect_is_constant(demo_analysis):
     import dataclasses
     import warnings
-
-    from subgroups.errors import ConstantEffectWarning
 
     a = demo_analysis
     new = simulate_trial("PM-SNP", n=30, seed=32, b1_rel=2).data
