@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,6 +71,7 @@ def test_auto_compares_every_candidate_and_selects_across_folds(demo_analysis):
 
 
 @pytest.mark.parametrize("learner", ["t_learner", "x_learner", "dr_learner"])
+@pytest.mark.slow
 def test_held_out_estimates_never_use_the_patients_own_outcomes(learner):
     frame = simulate_trial("PM-SNP", n=300, seed=2, b1_rel=2).data
     params = load_params(
@@ -117,6 +120,7 @@ def test_randomized_trial_uses_known_probability(demo_analysis):
     np.testing.assert_allclose(demo_analysis.effects.propensity, 0.5)
 
 
+@pytest.mark.slow
 def test_constant_continuous_effect_is_recovered():
     trial, model = _fit("PM-NULL-a", 1000, 3, {"column": "response", "type": "continuous"})
     assert model.ate.ci_low <= 0.304 <= model.ate.ci_high
@@ -124,6 +128,7 @@ def test_constant_continuous_effect_is_recovered():
     assert np.sqrt(np.mean((model.cate - 0.304) ** 2)) < 0.25
 
 
+@pytest.mark.slow
 def test_binary_outcome_is_estimated_as_risk_difference():
     trial, model = _fit("PM-NULL-b", 1000, 4, {"column": "response", "type": "binary"})
     assert model.ate.scale == "risk difference"
@@ -131,6 +136,7 @@ def test_binary_outcome_is_estimated_as_risk_difference():
     assert np.all(np.abs(model.cate) <= 1)
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers():
     _, first = _fit("PM-SNP", 500, 9, {"column": "response", "type": "continuous"})
     _, second = _fit("PM-SNP", 500, 9, {"column": "response", "type": "continuous"})
@@ -211,6 +217,7 @@ OBSERVATIONAL = {
 }
 
 
+@pytest.mark.slow
 def test_observational_study_removes_confounding_and_reports_overlap():
     frame, tau = confounded_trial(2000, seed=4, strength=2.5)
     treated = (frame["arm"] == "drug").to_numpy()
@@ -248,6 +255,7 @@ def test_no_overlap_is_a_one_line_error():
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_too_few_trees_for_out_of_bag_estimates_is_a_one_line_error():
     # 8 trees, each on 45% of 2,000 patients: about 3 patients are expected in every tree.
     frame = simulate_trial("PM-SNP", n=2000, seed=6, b1_rel=2).data
@@ -259,3 +267,29 @@ def test_too_few_trees_for_out_of_bag_estimates_is_a_one_line_error():
     with pytest.raises(ParameterError, match="too few for out-of-bag") as info:
         fit_effects(load_trial(params, frame), params.estimation)
     assert "\n" not in str(info.value)
+
+
+def test_the_cox_t_learner_recovers_survival_effects_that_differ_by_group():
+    """PM-TTE L2 (true HR 0.5 for carriers with severity >= 40, 1.1 elsewhere): the Cox T-learner, fitted to the
+    patients' own times and events, predicts a larger benefit in S(x) on ΔS(24) and tracks the truth."""
+    from subgroups.effects import SurvivalTarget, _Context, _cox_t_learner
+
+    train = simulate_trial("PM-TTE", n=3000, seed=3, level="L2")
+    test = simulate_trial("PM-TTE", n=2000, seed=4, level="L2")
+    params = load_params({"name": "tte", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+                          "outcome": {"type": "time_to_event", "time": "time", "event": "event"},
+                          "features": {"genetic": ["snp_*"], "disease": ["severity", "crp"], "other": ["age"]},
+                          "id_column": "patient_id"}})  # fmt: skip
+    trial, other = load_trial(params, train.data), load_trial(params, test.data)
+    ctx = _Context(params.estimation, False, None, SurvivalTarget(trial.outcome, trial.event, 24.0, "survival"))
+    X = trial.X.to_numpy(float)
+    model = _cox_t_learner(X, trial.treatment, np.zeros(trial.n), ctx, None)
+    effect = model.effect(other.X[trial.X.columns].to_numpy(float))
+    inside = test.true_subgroup
+    assert effect[inside].mean() - effect[~inside].mean() > 0.05  # truth: +0.19 vs -0.02 on ΔS(24)
+    assert np.corrcoef(effect, test.true_effect)[0, 1] > 0.5
+    assert abs(effect.mean() - test.true_effect.mean()) < 0.03
+    rmst = _cox_t_learner(
+        X, trial.treatment, np.zeros(trial.n), replace(ctx, survival=replace(ctx.survival, estimand="rmst")), None
+    )
+    assert np.corrcoef(rmst.effect(other.X[trial.X.columns].to_numpy(float)), test.extra_truth["rmst_diff"])[0, 1] > 0.5

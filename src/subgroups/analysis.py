@@ -647,7 +647,12 @@ def _finish(run: RunParams, trial: TrialData) -> Analysis:
     # against other processes (batch runs, notebooks) on a small machine.
     with threadpool_limits(limits=1 if trial.n < 20_000 else None):
         outcome, scale = analysis_outcome(trial, run.report.min_cell)
-        effects = fit_effects(trial, run.estimation, outcome=outcome, scale=scale)
+        survival = None
+        if trial.spec.outcome.type == "time_to_event":
+            from subgroups import outcomes
+
+            survival = (outcomes.trial_horizon(trial, run.report.min_cell).value, trial.spec.outcome.estimand)
+        effects = fit_effects(trial, run.estimation, outcome=outcome, scale=scale, survival=survival)
         explanation = explain_effects(effects, trial, run.estimation.shap_rows, run.estimation.seed)
     return _assemble(run, trial, effects, explanation)
 

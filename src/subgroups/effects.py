@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -266,10 +266,25 @@ def _classifier(cfg: EstimationParams) -> Any:
 
 
 @dataclass(frozen=True)
+class SurvivalTarget:
+    """A time-to-event outcome as survival learners see it: each patient's own time and event, and the
+    estimand of the pseudo-observations the other learners analyse (RMST up to, or survival at, `horizon`)."""
+
+    time: np.ndarray
+    event: np.ndarray
+    horizon: float
+    estimand: str  # "rmst" or "survival"
+
+    def rows(self, mask: np.ndarray) -> SurvivalTarget:
+        return SurvivalTarget(self.time[mask], self.event[mask], self.horizon, self.estimand)
+
+
+@dataclass(frozen=True)
 class _Context:
     cfg: EstimationParams
     binary: bool
     propensity_model: Any  # unfitted; KnownPropensity in an RCT
+    survival: SurvivalTarget | None = None  # time to event: the training rows' own times and events
 
 
 class _TwoModels:
@@ -410,13 +425,58 @@ def _t_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outco
     return outcome_models  # the nuisance outcome models are the T-learner: no second fit
 
 
+COX_PENALIZER = 0.1  # ridge penalty of the per-arm Cox models (lifelines' `penalizer`, on standardized columns)
+
+
+class _CoxArms:
+    """Cox T-learner: one ridge-penalized Cox proportional-hazards model per arm, fitted to the patients'
+    own times and events (Cox 1972; lifelines), so that it sees the hazard-scale signal that pseudo-values
+    of one horizon blur; the effect is the difference of the two predicted survival curves on the
+    analysis' estimand: S₁(t*|x) − S₀(t*|x), or the difference of their areas up to the horizon (RMST)."""
+
+    def __init__(self, models: tuple[Any, Any], keep: tuple[np.ndarray, np.ndarray], horizon: float, estimand: str):
+        self.models, self.keep, self.horizon, self.estimand = models, keep, horizon, estimand
+
+    def _value(self, arm: int, X: np.ndarray) -> np.ndarray:
+        model, keep = self.models[arm], self.keep[arm]
+        frame = pd.DataFrame(X[:, keep], columns=[f"x{j}" for j in np.flatnonzero(keep)])
+        if self.estimand == "survival":
+            return model.predict_survival_function(frame, times=[self.horizon]).to_numpy()[0]
+        times = model.baseline_survival_.index.to_numpy(dtype=float)
+        grid = np.unique(np.concatenate([[0.0], times[times < self.horizon], [self.horizon]]))
+        curves = model.predict_survival_function(frame, times=grid).to_numpy()  # grid × patients, right-continuous steps
+        return np.sum(curves[:-1] * np.diff(grid)[:, None], axis=0)
+
+    def effect(self, X: np.ndarray) -> np.ndarray:
+        return self._value(1, X) - self._value(0, X)
+
+
+def _cox_t_learner(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> Any:
+    from lifelines import CoxPHFitter
+
+    target = ctx.survival
+    if target is None:
+        raise DataError("estimation.learner: cox_t_learner needs a time-to-event outcome")
+    models, keeps = [], []
+    for arm in (0, 1):
+        rows = T == arm
+        keep = X[rows].std(axis=0) > 0  # a column constant in one arm has no coefficient there
+        frame = pd.DataFrame(X[rows][:, keep], columns=[f"x{j}" for j in np.flatnonzero(keep)])
+        frame["time"], frame["event"] = target.time[rows], target.event[rows]
+        models.append(CoxPHFitter(penalizer=COX_PENALIZER).fit(frame, duration_col="time", event_col="event"))
+        keeps.append(keep)
+    return _CoxArms((models[0], models[1]), (keeps[0], keeps[1]), target.horizon, target.estimand)
+
+
 # One registry: adding a learner is one function and one line. Fold learners are fitted per
 # fold on the other folds; out-of-bag learners once on all patients, after the nuisances.
 LEARNERS: dict[str, Callable[..., Any]] = {
     "t_learner": _t_learner,
     "x_learner": _x_learner,
     "dr_learner": _dr_learner,
+    "cox_t_learner": _cox_t_learner,
 }
+SURVIVAL_LEARNERS = ("cox_t_learner",)  # candidates of `learner: auto` for time-to-event outcomes only
 OUT_OF_BAG_LEARNERS: dict[str, Callable[..., tuple[Any, np.ndarray]]] = {
     "causal_forest": _causal_forest,
 }
@@ -455,7 +515,11 @@ def _propensity(
 
 
 def fit_effects(
-    data: TrialData, cfg: EstimationParams, outcome: np.ndarray | None = None, scale: tuple[str, str] | None = None
+    data: TrialData,
+    cfg: EstimationParams,
+    outcome: np.ndarray | None = None,
+    scale: tuple[str, str] | None = None,
+    survival: tuple[float, str] | None = None,
 ) -> EffectModel:
     """Cross-fit the candidate learners and return out-of-fold effects, AIPW scores and the ATE.
 
@@ -468,6 +532,9 @@ def fit_effects(
         `data.outcome`.
     scale : (name, estimand), optional
         How the effect is expressed; default from the outcome type.
+    survival : (horizon, "rmst" or "survival"), optional
+        For a time-to-event outcome: what the pseudo-observations estimate. Survival learners
+        (the Cox T-learner) then join the candidates, fitted to the patients' own times and events.
     """
     outcome_type = data.spec.outcome.type
     if outcome is None:
@@ -497,9 +564,12 @@ def fit_effects(
                 )
     X, T, Y, folds = X_all[retained], T_all[retained], Y_all[retained], all_folds[retained]
     e = np.clip(e_all[retained], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
-    ctx = _Context(cfg, binary, propensity_model)
+    target = None
+    if survival is not None and outcome_type == "time_to_event":
+        target = SurvivalTarget(np.asarray(data.outcome, float)[retained], np.asarray(data.event)[retained], *survival)
+    ctx = _Context(cfg, binary, propensity_model, target)
 
-    names = list(CANDIDATES) if cfg.learner == "auto" else [cfg.learner]
+    names = list(CANDIDATES) + (list(SURVIVAL_LEARNERS) if target is not None else []) if cfg.learner == "auto" else [cfg.learner]
     n = T.size
     mu0, mu1 = np.empty(n), np.empty(n)
     cand = {name: np.empty(n) for name in names}
@@ -512,8 +582,9 @@ def fit_effects(
             outcome_models = _fit_outcome_models(X[train], T[train], Y[train], ctx)
             family_losses = np.add(family_losses, np.add(outcome_models.model0.losses_, outcome_models.model1.losses_))
             mu0[test], mu1[test] = outcome_models.predict_arms(X[test])
+            fold_ctx = ctx if target is None else replace(ctx, survival=target.rows(train))
             for name in (name for name in names if name in LEARNERS):
-                model = LEARNERS[name](X[train], T[train], Y[train], ctx, outcome_models)
+                model = LEARNERS[name](X[train], T[train], Y[train], fold_ctx, outcome_models)
                 models[name].append(model)
                 cand[name][test] = model.effect(X[test])
         for name in (name for name in names if name in OUT_OF_BAG_LEARNERS):

@@ -219,7 +219,7 @@ class DataSpec(_Strict):
 class EstimationParams(_Strict):
     """How effects are estimated. One integer seed reaches every model."""
 
-    learner: Literal["auto", "t_learner", "x_learner", "dr_learner", "causal_forest"] = "auto"
+    learner: Literal["auto", "t_learner", "x_learner", "dr_learner", "causal_forest", "cox_t_learner"] = "auto"
     folds: int = Field(default=5, ge=2, le=20)
     seed: int = Field(default=7, ge=0, le=MAX_SEED)
     n_estimators: int = Field(default=400, ge=8, le=10_000)
