@@ -35,7 +35,7 @@ def test_suppress_count():
 def test_complementary_suppression_hides_a_second_cell():
     shown = suppress_group(pd.Series({"a": 3, "b": 40, "c": 25}), 10)
     # With the total published, hiding only "a" would reveal it as total - b - c.
-    assert shown.to_dict() == {"a": "<10", "b": 40, "c": "<10"}
+    assert shown.to_dict() == {"a": "<10", "b": 40, "c": "suppressed"}  # c (25) is hidden, but it is not below 10
     two_small = suppress_group(pd.Series({"a": 3, "b": 4, "c": 50}), 10)
     assert two_small.to_dict() == {"a": "<10", "b": "<10", "c": 50}
 

@@ -149,7 +149,7 @@ def test_events_per_arm_are_counted_on_the_estimation_half_and_suppressed_when_s
     assert _suppress_events(None, 40, 10) is None
     assert _suppress_events(12, 40, 10) == 12
     assert _suppress_events(4, 40, 10) == "<10"
-    assert _suppress_events(35, 40, 10) == "<10"  # 5 without an event could be recovered from n
+    assert _suppress_events(35, 40, 10) == "suppressed"  # 5 without an event could be recovered from n; 35 is not small
     assert _suppress_events(0, 40, 10) == 0
 
 

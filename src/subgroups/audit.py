@@ -86,9 +86,13 @@ def audit_trial(trial: TrialData, min_cell: int = 10, seed: int = 0) -> Audit:
     treated, control = trial.arm_labels
     arm, n_by_arm = _arms(trial)
 
+    names = dict(zip((treated, control), trial.arm_names))
     arms = pd.DataFrame(
         {
-            "arm": [f"{treated} (treated)", f"{control} (control)"],
+            "arm": [
+                f"{names[label]} ({which}{'' if names[label] == label else f'; {trial.spec.treatment.column} = {label}'})"
+                for label, which in ((treated, "treated"), (control, "control"))
+            ],
             "patients": [suppress_count(n_by_arm[treated], min_cell), suppress_count(n_by_arm[control], min_cell)],
         }
     )
@@ -103,7 +107,8 @@ def audit_trial(trial: TrialData, min_cell: int = 10, seed: int = 0) -> Audit:
         schema_rows.append(
             {
                 "feature": name,
-                **({"label": trial.labels.get(name, "")} if trial.labels else {}),  # variable labels (e.g. ADaM metadata)
+                **({"label": trial.labels.get(name, "")} if trial.labels else {}),  # data.labels, else the files' labels
+                **({"unit": trial.units.get(name, "")} if trial.units else {}),
                 "family": trial.family_of[name],
                 "type": kind,
                 "missing": missing if is_suppressed(missing) else f"{missing} ({_pct(int(missing), trial.n):.1f}%)",
@@ -123,13 +128,22 @@ def _arms(trial: TrialData) -> tuple[np.ndarray, dict[str, int]]:
     return arm, {treated: int(trial.treatment.sum()), control: int((1 - trial.treatment).sum())}
 
 
+def _is_dosage(trial: TrialData, name: str) -> bool:
+    """A genetic feature coded as allele dosage (0/1/2): the audit shows carriers (dosage ≥ 1), not a mean dosage."""
+    values = pd.to_numeric(trial.features[name], errors="coerce").dropna()
+    return trial.family_of.get(name) == "genetic" and set(pd.unique(values)) <= {0, 1, 2} and (values == 2).any()
+
+
 def balance_table(trial: TrialData, min_cell: int = 10) -> pd.DataFrame:
-    """Standardized difference per feature (numeric) or level (0/1, categorical), with arm summaries."""
+    """Standardized difference per feature (numeric) or level (0/1, categorical; carriers of a 0/1/2 genotype),
+    with arm summaries; a "label" column when the variable dictionary names the features."""
     treated, control = trial.arm_labels
     arm, n_by_arm = _arms(trial)
     balance_rows = []
     for name in trial.feature_names:
         col = trial.features[name]
+        if _is_dosage(trial, name):
+            col = pd.to_numeric(col, errors="coerce").ge(1).astype(float).where(col.notna())  # carrier: dosage ≥ 1
         if trial.encoder.describe(name) == "numeric" and not _is_binary(col):
             values = pd.to_numeric(col, errors="coerce").astype(float)
             parts = {a: values[arm == a] for a in (treated, control)}
@@ -162,6 +176,7 @@ def balance_table(trial: TrialData, min_cell: int = 10) -> pd.DataFrame:
         levels = sorted(text.unique())
         if _is_binary(col) and "0" in levels:
             levels = [lv for lv in levels if lv != "0"]  # one row for a 0/1 feature: share of 1
+        carrier = _is_dosage(trial, name)
         cells = {}
         for a in (treated, control):
             counts = text[arm == a].value_counts().reindex(sorted(text.unique()), fill_value=0)
@@ -175,7 +190,7 @@ def balance_table(trial: TrialData, min_cell: int = 10) -> pd.DataFrame:
             balance_rows.append(
                 {
                     "feature": name,
-                    "level": f"= {level}, n (%)",
+                    "level": "carriers (dosage ≥ 1), n (%)" if carrier and level == "1" else f"= {level}, n (%)",
                     treated: _count_cell(cells[treated][0][level], n_by_arm[treated]),
                     control: _count_cell(cells[control][0][level], n_by_arm[control]),
                     "SMD": float("nan") if hidden else round(float(smd), 3),
@@ -183,22 +198,29 @@ def balance_table(trial: TrialData, min_cell: int = 10) -> pd.DataFrame:
             )
     balance = pd.DataFrame(balance_rows, columns=["feature", "level", treated, control, "SMD"])
     balance["|SMD| > 0.1"] = np.where(balance["SMD"].abs() > IMBALANCE, "yes", "")
+    if trial.labels:
+        balance.insert(1, "label", balance["feature"].map(lambda f: trial.labels.get(f, "")))
+    names = dict(zip((treated, control), trial.arm_names))
+    others = set(balance.columns) - set(names)
+    if list(names) != list(names.values()) and len(set(names.values())) == 2 and not set(names.values()) & others:
+        balance = balance.rename(columns=names)  # the arms' display names (data.treatment.labels)
     return balance
 
 
 def _outcome_summary(trial: TrialData, arm: np.ndarray, n_by_arm: dict[str, int], min_cell: int) -> pd.DataFrame:
     spec = trial.spec.outcome
+    names = dict(zip(trial.arm_labels, trial.arm_names))
     rows = []
     for a in trial.arm_labels:
         mask = arm == a
         if spec.type == "continuous":
             y = trial.outcome[mask]
-            rows.append({"arm": a, "summary": "mean (SD)", "value": f"{y.mean():.3g} ({y.std(ddof=1):.3g})"})
+            rows.append({"arm": names[a], "summary": "mean (SD)", "value": f"{y.mean():.3g} ({y.std(ddof=1):.3g})"})
         else:
             hits = int((trial.event if spec.type == "time_to_event" else trial.outcome)[mask].sum())
             what = "events, n (%)" if spec.type == "time_to_event" else "responders (outcome = 1), n (%)"
             counts = suppress_group(pd.Series({"yes": hits, "no": int(mask.sum()) - hits}), min_cell)
-            rows.append({"arm": a, "summary": what, "value": _count_cell(counts["yes"], n_by_arm[a])})
+            rows.append({"arm": names[a], "summary": what, "value": _count_cell(counts["yes"], n_by_arm[a])})
     return pd.DataFrame(rows)
 
 
@@ -291,7 +313,8 @@ class RandomizationCheck:
 
 
 def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    """As `subgroups.narrative.p_text` (which imports this module): "p < 0.001", else 2 significant digits."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
 def declared_allocation(trial: TrialData) -> tuple[str, str, float]:

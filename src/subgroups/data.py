@@ -145,7 +145,8 @@ class TrialData:
     n_read: int
     dropped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # warnings about the input (e.g. duplicated rows), also issued as DataWarning
-    labels: dict[str, str] = field(default_factory=dict)  # column -> variable label (SAS transport metadata), when known
+    # column -> variable label: `data.labels` of the parameters, else the SAS transport metadata, when known
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -162,6 +163,18 @@ class TrialData:
     @property
     def arm_labels(self) -> tuple[str, str]:
         return str(self.spec.treatment.treated), str(self.spec.treatment.control)
+
+    @property
+    def arm_names(self) -> tuple[str, str]:
+        """How the reports name the arms: `data.treatment.labels`, else the arms' values (`arm_labels`)."""
+        names = self.spec.treatment.labels
+        treated, control = self.arm_labels
+        return names.treated or treated, names.control or control
+
+    @property
+    def units(self) -> dict[str, str]:
+        """column -> unit, from `data.labels`."""
+        return {name: entry.unit for name, entry in self.spec.labels.items() if entry.unit and name in self.labels}
 
     def __repr__(self) -> str:  # the tables and arrays would fill a screen
         treated, control = self.arm_labels
@@ -633,6 +646,12 @@ def prepare_trial(
         raise DataError(f"{source}: column name '{dup}' appears more than once; rename the duplicates")
     frame.columns = [str(c) for c in frame.columns]
     n_read = len(frame)
+    unknown = [name for name in spec.labels if name not in frame.columns]
+    if unknown:
+        raise DataError(
+            f"data.labels: {', '.join(repr(n) for n in unknown)} {'is not a column' if len(unknown) == 1 else 'are not columns'} "
+            f"of {source}; label only columns of the data (check the spelling, or remove the entry)"
+        )
     for role, name in (("treatment", spec.treatment.column), *((f"outcome {c}", c) for c in spec.outcome.columns)):
         if name not in frame.columns:
             close = [c for c in frame.columns if c.lower() == name.lower()]
@@ -715,5 +734,9 @@ def prepare_trial(
         n_read=n_read,
         dropped=dropped,
         notes=notes,
-        labels={name: text for name, text in (variable_labels or {}).items() if name in names or name in spec.outcome.columns},
+        labels={
+            name: text
+            for name, text in {**(variable_labels or {}), **{k: v.label for k, v in spec.labels.items()}}.items()
+            if name in names or name in spec.outcome.columns
+        },
     )

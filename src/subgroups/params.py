@@ -27,12 +27,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ArmNames(_Strict):
+    """How the reports name the two arms (e.g. treated: "ZDV + ddI"); unset: the arm's value in the data."""
+
+    treated: str | None = Field(default=None, min_length=1)
+    control: str | None = Field(default=None, min_length=1)
+
+
+class VariableLabel(_Strict):
+    """One entry of the variable dictionary (`data.labels`): what a column means, and its unit."""
+
+    label: str = Field(min_length=1)
+    unit: str | None = Field(default=None, min_length=1)
+
+
 class TreatmentSpec(_Strict):
     """Which column holds the arm, and which two labels are compared (never guessed)."""
 
     column: str
     treated: Label
     control: Label
+    labels: ArmNames = Field(default_factory=ArmNames)  # display names of the arms in the reports
     # Declared randomization ratio treated:control ("2:1" or [2, 1]); unset: data.randomization_probability, else 1:1.
     allocation: str | None = None
     strict: bool = False  # study: rct: a failed randomization check (subgroups.audit) stops the run instead of warning
@@ -183,6 +198,16 @@ class DataSpec(_Strict):
     randomization_probability: float | None = Field(default=None, gt=0, lt=1)
     missing: Literal["impute", "drop", "error"] = "impute"
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    # Variable dictionary: column -> {label, unit} (a plain string is the label), shown in every table and figure;
+    # columns that are not in the data are an error (`subgroups.data`); these win over labels read from the files.
+    labels: dict[str, VariableLabel] = Field(default_factory=dict)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_text(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): {"label": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @field_validator("features")
     @classmethod

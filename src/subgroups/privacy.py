@@ -5,7 +5,8 @@ Every page, figure, the index and results.json follow the same rules, with ``m``
 * A count between 1 and m - 1 is shown as "<m" (0 is shown: it discloses nobody). When a group of
   counts has a known total, one hidden cell could be recovered by subtraction, so the next smallest
   cell of that group is hidden too (complementary suppression; Hundepool et al. 2012, *Statistical
-  Disclosure Control*, ch. 4).
+  Disclosure Control*, ch. 4). That cell holds m or more and is shown as "suppressed", never as
+  "<m", and every table holding one carries `SUPPRESSED_NOTE` beneath it.
 * A total is not shown next to a part that would reveal a hidden count by subtraction (rows read
   minus rows analysed when fewer than m rows were excluded).
 * A subgroup hypothesis is reported only when the subgroup and its comparator each hold at least m
@@ -29,6 +30,11 @@ import numpy as np
 import pandas as pd
 
 TOO_SMALL = "too small to report"
+SUPPRESSED = "suppressed"  # a count of min_cell or more, hidden only so that a small cell cannot be recovered
+SUPPRESSED_NOTE = (
+    "“suppressed”: a count that is not small itself, hidden only so that a small count elsewhere in its group "
+    "cannot be recovered by subtraction (complementary suppression)."
+)
 
 
 def suppress_count(count: int, min_cell: int) -> int | str:
@@ -40,21 +46,34 @@ def suppress_count(count: int, min_cell: int) -> int | str:
 def suppress_group(counts: pd.Series, min_cell: int) -> pd.Series:
     """Suppress small counts of one group whose total is published, with complementary suppression.
 
-    Returns an object Series of ints and "<min_cell" texts, same index as `counts`.
+    Returns an object Series of ints, "<min_cell" texts (counts 1 to min_cell - 1) and `SUPPRESSED`
+    (the complement: a count of min_cell or more hidden only to protect the small one), same index as `counts`.
     """
     counts = counts.astype(int)
     hidden = (counts > 0) & (counts < min_cell)
+    out = counts.astype(object)
+    out[hidden] = f"<{min_cell}"
     if int(hidden.sum()) == 1 and len(counts) > 1:
         candidates = counts[~hidden & (counts > 0)]
         if not candidates.empty:
-            hidden[candidates.idxmin()] = True
-    out = counts.astype(object)
-    out[hidden] = f"<{min_cell}"
+            out[candidates.idxmin()] = SUPPRESSED
     return out
 
 
+def suppress_events(events: int | None, n: int, min_cell: int) -> int | str | None:
+    """Events among `n` patients whose n is shown: "<min_cell" when the events are a small count, `SUPPRESSED`
+    when the patients without an event (n minus events) are (the events themselves are then not small)."""
+    if events is None:
+        return None
+    events = int(events)
+    if 0 < events < min_cell:
+        return f"<{min_cell}"
+    return SUPPRESSED if 0 < int(n) - events < min_cell else events
+
+
 def is_suppressed(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("<")
+    """True for a count hidden by this policy: "<min_cell" (small) or `SUPPRESSED` (complementary)."""
+    return isinstance(value, str) and (value.startswith("<") or value == SUPPRESSED)
 
 
 def small(count: int | None, min_cell: int) -> bool:

@@ -46,7 +46,7 @@ from subgroups.effects import EffectModel
 from subgroups.errors import DataError, ParameterError
 from subgroups.inference import graphical_adjusted_p
 from subgroups.params import SubgroupParams
-from subgroups.privacy import rounded_share, suppress_count, too_small_reason, too_small_record
+from subgroups.privacy import rounded_share, suppress_count, suppress_events, too_small_reason, too_small_record
 
 NUMERIC_OPS = {
     "le": ("≤", np.less_equal),
@@ -752,10 +752,9 @@ def parse_condition(expression: str, data: TrialData) -> Condition:
 
 
 def _suppress_events(events: int | None, n: int, min_cell: int) -> int | str | None:
-    """Events shown unless they, or the patients without one (n minus events, since n is shown), are a small cell."""
-    if events is None:
-        return None
-    return f"<{min_cell}" if 0 < events < min_cell or 0 < n - events < min_cell else int(events)
+    """Events shown unless they ("<min_cell"), or the patients without one (n minus events, since n is shown;
+    then "suppressed"), are a small cell (`subgroups.privacy.suppress_events`)."""
+    return suppress_events(events, n, min_cell)
 
 
 def events_by_arm(data: TrialData, rows: np.ndarray, inside: np.ndarray) -> dict[str, int | None]:
