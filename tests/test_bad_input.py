@@ -392,3 +392,17 @@ def test_a_warning_about_the_data_is_one_line_on_the_command_line(tmp_path: Path
     warned = [line for line in err.splitlines() if line.startswith("warning:")]
     assert code == 0 and len(warned) == 1, err
     assert "DataWarning" not in err and ".py:" not in err
+
+
+# --- labels (issue 16.4) ---
+
+
+def test_labels_of_columns_not_in_the_data_are_one_line_naming_them(tmp_path: Path, capsys):
+    path = tmp_path / "trial.csv"
+    _frame().to_csv(path, index=False)
+    labels = {"age": {"label": "Age", "unit": "years"}, "karnof": "Karnofsky score", "cd4_baseline": {"label": "CD4"}}
+    code, err = _run(tmp_path, capsys, small_params(path, data__labels=labels), path)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "data.labels: 'karnof', 'cd4_baseline' are not columns of" in err and "'age'" not in err, err
+    code, err = _run(tmp_path, capsys, small_params(path, data__labels={"age": {"label": "Age", "units": "years"}}), path)
+    assert code == 2 and len(err.splitlines()) == 1 and "units" in err, err  # a misspelt key is named, on one line

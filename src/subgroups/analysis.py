@@ -177,7 +177,7 @@ class Analysis:
             return plots.family_importance(self.importance_by_family, ax=ax)
         if by != "feature":
             raise ParameterError(f"plot_importance: by={by!r}; use 'feature' or 'family'")
-        return plots.importance(self.importance, self.data.family_of, top=top, ax=ax)
+        return plots.importance(self.importance, self.data.family_of, top=top, ax=ax, results=self.results)
 
     def plot_toc(self, ax: Any = None) -> Any:
         """Targeting operator characteristic (held-out): extra effect among the top-ranked patients."""
@@ -1108,6 +1108,9 @@ def build_results(
             # Rows read minus rows analysed would give a small number of excluded rows away: then not shown.
             "n_read": suppress_total(trial.n_read, trial.n, min_cell),
             "arms": {"treated": treated, "control": control},
+            # The variable dictionary (data.labels, else the files' labels) and the arms' display names, as the pages show them.
+            "labels": {name: {"label": text, "unit": trial.units.get(name)} for name, text in trial.labels.items()},
+            "arm_names": dict(zip(("treated", "control"), trial.arm_names)),
             "n_treated": suppress_count(n_treated, min_cell),
             "n_control": suppress_count(n_control, min_cell),
             "dropped": suppress_reasons(trial.dropped, min_cell),

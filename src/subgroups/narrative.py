@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import string
+from html import escape as escape_html
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from subgroups.audit import Audit
-from subgroups.privacy import TOO_SMALL
+from subgroups.privacy import SUPPRESSED, SUPPRESSED_NOTE, TOO_SMALL
 
 # Line breaks that Markdown (or str.splitlines) would honour: a label must not start a new block.
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -47,17 +48,58 @@ def number(value: float, digits: int = 3) -> str:
     return f"{value:+.{digits}g}" if abs(value) >= 1e-3 else f"{value:+.2e}"
 
 
-def p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+def p_value(p: float | None) -> str:
+    """A p-value as every table prints it: "< 0.001" below 0.001, else 2 significant digits ("0.038"); "–" when null."""
+    return "–" if p is None else "< 0.001" if p < 0.001 else f"{p:.2g}"
+
+
+def p_text(p: float | None) -> str:
+    """A p-value in a sentence: "p < 0.001", else "p = 0.038" (2 significant digits, as `p_value`)."""
+    return "p n/a" if p is None else "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+# --- names as the reader knows them (the variable dictionary, data.labels) ------------------------
+
+
+def display_name(name: object, results: dict[str, Any] | None, unit: bool = False) -> str:
+    """How the reports name a variable: its label from the variable dictionary (`results["data"]["labels"]`:
+    `data.labels` of the parameters, else the data file's labels), with " (unit)" when `unit`; else the
+    column name. Plain text: escape it (`md_escape`, `md_code`) before it reaches Markdown."""
+    entry = ((results or {}).get("data") or {}).get("labels", {}).get(str(name))
+    if not entry:
+        return str(name)
+    return entry["label"] + (f" ({entry['unit']})" if unit and entry.get("unit") else "")
+
+
+def arm_name(which: str, results: dict[str, Any]) -> str:
+    """How the reports name an arm ("treated" or "control"): `data.treatment.labels`, else its value in the data."""
+    data = results["data"]
+    return (data.get("arm_names") or {}).get(which) or str(data["arms"][which])
+
+
+def display_rule(text: str, results: dict[str, Any] | None) -> str:
+    """A rule, hypothesis or comparator with every labelled feature named by its label ("Karnofsky score ≥ 90").
+
+    Replaces a feature name only where a condition starts (the start, or after a space, "{" or "(") and an
+    operator follows, as the rules are written (`subgroups.rules.Condition.text`); longest names first.
+    """
+    labels = ((results or {}).get("data") or {}).get("labels") or {}
+    if not labels or not isinstance(text, str):
+        return text
+    names = sorted(labels, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?:^|(?<=[ {(]))(" + "|".join(re.escape(n) for n in names) + r")(?= (?:≤|<|>|≥|=|≠|in \{|not in \{|missing|recorded))"
+    )
+    return pattern.sub(lambda m: labels[m.group(1)]["label"], text)
+
 
 
 def data_summary(results: dict[str, Any], audit: Audit) -> str:
     data = results["data"]
-    arms = data["arms"]
     lines = [
         f"**Data:** {md_escape(results['provenance']['data_source'])} (sha256 `{results['provenance']['data_sha256'][:16]}…`).",
-        f"**Comparison:** {md_code(arms['treated'])} (treated, {data['n_treated']} patients) versus "
-        f"{md_code(arms['control'])} (control, {data['n_control']} patients); {data['study'].upper()} data.",
+        f"**Comparison:** {_arm_md('treated', results)} (treated, {data['n_treated']} patients) versus "
+        f"{_arm_md('control', results)} (control, {data['n_control']} patients); {data['study'].upper()} data.",
         f"**Outcome:** {md_code(data['outcome']['name'])} ({data['outcome']['type'].replace('_', '-')}; "
         f"{'higher' if data['outcome']['higher_is_better'] else 'lower'} is better).",
     ]
@@ -80,7 +122,7 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
         "**Balance:** every feature has |standardized difference| ≤ 0.1 between arms."
         if not imbalanced
         else f"**Balance:** {len(imbalanced)} feature(s) differ between arms by more than 0.1 SD: "
-        + ", ".join(md_code(f) for f in imbalanced[:10])
+        + ", ".join(md_escape(display_name(f, results)) for f in imbalanced[:10])
         + f". {chance}"
     )
     if check and not check["passed"]:
@@ -88,6 +130,12 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
     elif data["study"] == "observational":
         lines.append(f"**Observational data:** {NO_UNMEASURED_CONFOUNDING}")
     return "\n\n".join(lines)
+
+
+def _arm_md(which: str, results: dict[str, Any]) -> str:
+    """An arm in Markdown: its display name, with its value in the data as code when the two differ."""
+    name, value = arm_name(which, results), str(results["data"]["arms"][which])
+    return md_code(value) if name == value else f"{md_escape(name)} ({md_code(value)})"
 
 
 NO_UNMEASURED_CONFOUNDING = (
@@ -139,7 +187,7 @@ def ate_sentence(results: dict[str, Any]) -> str:
     level = f"{ate['ci_level']:.0%}"
     unit = f" {ate['unit']}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
     return (
-        f"**Average effect of {md_code(results['data']['arms']['treated'])} versus {md_code(results['data']['arms']['control'])} "
+        f"**Average effect of {md_escape(arm_name('treated', results))} versus {md_escape(arm_name('control', results))} "
         f"({ate['scale']}): {number(ate['estimate'])}{unit} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
         f"{p_text(ate['p_value'])}; n = {ate['n']}).** {difference_clause(results)} "
         f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}.{horizon_clause(ate)} "
@@ -173,8 +221,8 @@ def hazard_ratio_clause(results: dict[str, Any]) -> str:
     if not hr or hr.get("estimate") is None:
         return ""
     return (
-        f" Secondary summary: hazard ratio of {md_code(results['data']['arms']['treated'])} versus "
-        f"{md_code(results['data']['arms']['control'])} {hr['estimate']:.3g} ({hr['ci_level']:.0%} CI "
+        f" Secondary summary: hazard ratio of {md_escape(arm_name('treated', results))} versus "
+        f"{md_escape(arm_name('control', results))} {hr['estimate']:.3g} ({hr['ci_level']:.0%} CI "
         f"{fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}; below 1: a lower event rate on treatment; {hr['method']})."
     )
 
@@ -261,7 +309,7 @@ def heterogeneity_sentence(results: dict[str, Any]) -> str:
 def importance_sentence(results: dict[str, Any]) -> str:
     imp = results["importance"]
     ranked = list(imp["by_feature"].items())
-    top = ", ".join(f"{md_code(name)} ({value:.3g})" for name, value in ranked[:3])
+    top = ", ".join(f"{md_escape(display_name(name, results))} ({value:.3g})" for name, value in ranked[:3])
     fam = max(imp["by_family"].items(), key=lambda kv: kv[1]) if imp["by_family"] else ("none", 0.0)
     return (
         f"Features that most change the estimated effect (mean |SHAP| on the effect scale): {top}. "
@@ -288,13 +336,16 @@ def modifier_sentence(results: dict[str, Any]) -> str:
         "robust scores, one test per feature, Holm-adjusted for testing them all. "
     )
     if hits:
-        named = ", ".join(f"{md_code(r['feature'])} (Holm-adjusted p = {r['p_holm']:.2g})" for r in hits[:5])
+        named = ", ".join(
+            f"{md_escape(display_name(r['feature'], results))} (Holm-adjusted {p_text(r['p_holm'])})" for r in hits[:5]
+        )
         found = f"**The effect changes with {named}** at α = {alpha:g}."
     else:
         best = rows[0]
         found = (
-            f"No single feature changes the effect detectably after adjustment (smallest: {md_code(best['feature'])}, "
-            f"two-sided p = {best['p_value']:.2g}, Holm-adjusted {best['p_holm']:.2g})."
+            f"No single feature changes the effect detectably after adjustment (smallest: "
+            f"{md_escape(display_name(best['feature'], results))}, two-sided {p_text(best['p_value'])}, Holm-adjusted "
+            f"{p_value(best['p_holm'])})."
         )
     return (
         intro + found + " These tests see only effects that change steadily with one feature; status: supporting evidence. "
@@ -308,21 +359,41 @@ def modifier_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
     rows = mods["table"][:top] if mods else []
     return pd.DataFrame(
         {
-            "feature": [r["feature"] for r in rows],
+            "feature": [display_name(r["feature"], results) for r in rows],
             "family": [r["family"] for r in rows],
             "change in effect per SD (SE)": [
                 f"{r['slope_per_sd']:+.3g} ({r['se']:.2g})" if r["columns"] == 1 else f"joint test of {r['columns']} columns"
                 for r in rows
             ],
-            "p (two-sided)": [f"{r['p_value']:.2g}" for r in rows],
-            "Holm-adjusted p": [f"{r['p_holm']:.2g}" for r in rows],
+            "p (two-sided)": [p_value(r["p_value"]) for r in rows],
+            "Holm-adjusted p": [p_value(r["p_holm"]) for r in rows],
         }
     )
 
 
 def table(frame: pd.DataFrame) -> str:
-    """A DataFrame as a plain HTML table without the index."""
-    return frame.to_html(index=False, border=0, classes="sg-table", na_rep="", escape=True)
+    """A DataFrame as a plain HTML table without the index, with a footnote for each kind of hidden count
+    it holds (`suppression_notes`)."""
+    html = frame.to_html(index=False, border=0, classes="sg-table", na_rep="", escape=True)
+    notes = suppression_notes(frame)
+    return html + "".join(f'\n<p class="sg-note"><small>{escape_html(note)}</small></p>' for note in notes)
+
+
+_SMALL_CELL = re.compile(r"(?:^|\s)<(\d+)(?:\s|$)")
+_SUPPRESSED_CELL = re.compile(r"(?:^|[\s(/])" + re.escape(SUPPRESSED) + r"(?:[\s)/]|$)")
+
+
+def suppression_notes(frame: pd.DataFrame) -> list[str]:
+    """The footnotes a table's hidden counts need (subgroups.privacy): "<m" for a small count, and
+    "suppressed" for a count hidden only to protect a small one."""
+    cells = [str(v) for v in frame.to_numpy().ravel() if isinstance(v, str)]
+    notes = []
+    small = next((m.group(1) for c in cells if (m := _SMALL_CELL.search(c))), None)
+    if small is not None:
+        notes.append(f"“<{small}”: a count between 1 and {int(small) - 1}, not shown so that no patient can be singled out.")
+    if any(_SUPPRESSED_CELL.search(c) for c in cells):
+        notes.append(SUPPRESSED_NOTE)
+    return notes
 
 
 EVENT_COLUMN = {"binary": "outcome = 1, treated / control", "time_to_event": "events, treated / control"}
@@ -348,13 +419,13 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
         r = c["reported"]
         rows.append(
             {
-                "hypothesis (subgroup vs comparator)": c.get("hypothesis", c["rule"]),
+                "hypothesis (subgroup vs comparator)": display_rule(c.get("hypothesis", c["rule"]), results),
                 "status": c["status"],
                 "estimate": r["estimator"],
                 f"effect in subgroup ({level})": effect_text(r["effect"], r["ci_low"], r["ci_high"]),
                 f"effect in comparator ({level})": effect_text(r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"]),
                 f"difference ({level})": effect_text(r["difference"], r["difference_ci_low"], r["difference_ci_high"]),
-                "adjusted p": "–" if c["p_adjusted"] is None else f"{c['p_adjusted']:.3g}",
+                "adjusted p": p_value(c["p_adjusted"]),
                 **(
                     {"unadjusted held-out effect": effect_text(c["effect"], c["ci_low"], c["ci_high"]) if c["selection_adjusted"] else "–"}
                     if adjusted
@@ -383,8 +454,9 @@ def testing_sentence(results: dict[str, Any]) -> str:
     return results["subgroups"].get("testing", "")
 
 
-def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
-    """A subgroup's feature profile for reading: shares as percentages, means to 3 significant digits."""
+def profile_table(profile: pd.DataFrame, results: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A subgroup's feature profile for reading: shares as percentages, means to 3 significant digits;
+    features named by the variable dictionary of `results` when given."""
 
     def show(value: float, share: bool) -> str:
         return "" if not np.isfinite(value) else f"{value:.0%}" if share else f"{value:.3g}"
@@ -392,7 +464,7 @@ def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "family": profile["family"],
-            "feature": profile["feature"],
+            "feature": [display_name(f, results) for f in profile["feature"]],
             "in subgroup": [show(v, s) for v, s in zip(profile["in subgroup"], profile["share"])],
             "rest": [show(v, s) for v, s in zip(profile["rest"], profile["share"])],
             "standardized difference": [f"{v:+.2f}" for v in profile["standardized difference"]],
@@ -402,17 +474,18 @@ def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
 
 def subgroup_sentence(results: dict[str, Any]) -> str:
     sub = results["subgroups"]
-    return f"**{md_escape(sub['conclusion'])}** Scale: {md_escape(results['ate']['scale'])}. Method: {md_escape(sub['method'])}."
+    return f"**{md_escape(display_rule(sub['conclusion'], results))}** Scale: {md_escape(results['ate']['scale'])}. Method: {md_escape(sub['method'])}."
 
 
-def subgroup_heading(subgroup: Any) -> str:
-    """The heading of one subgroup's profile: its rule (escaped), status and share of patients; for a subgroup
-    too small to report (subgroups.privacy) only that (its profile is empty)."""
+def subgroup_heading(subgroup: Any, results: dict[str, Any] | None = None) -> str:
+    """The heading of one subgroup's profile: its rule (escaped; labelled features named as in the variable
+    dictionary of `results`), status and share of patients; for a subgroup too small to report
+    (subgroups.privacy) only that (its profile is empty)."""
     reason = (getattr(subgroup, "extra", None) or {}).get("too_small")
     if reason:
         return f"**{TOO_SMALL}** ({md_escape(reason)})"
     share = (getattr(subgroup, "extra", None) or {}).get("prevalence_shown", subgroup.prevalence)
-    return f"**{md_escape(subgroup.rule)}** ({md_escape(subgroup.status)}; {share:.0%} of patients)"
+    return f"**{md_escape(display_rule(subgroup.rule, results))}** ({md_escape(subgroup.status)}; {share:.0%} of patients)"
 
 
 def design_sentence(results: dict[str, Any]) -> str:

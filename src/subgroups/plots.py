@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from subgroups.audit import IMBALANCE, Audit
-from subgroups.narrative import effect_text
+from subgroups.narrative import display_name, effect_text
 from subgroups.privacy import merged_bin_edges
 
 # Names from the data are drawn as typed: without this, matplotlib reads `$...$` as mathtext (a
@@ -27,10 +27,12 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 def balance(audit: Audit, ax: Axes | None = None) -> Axes:
     """Standardized differences between arms per feature (level), with the ±0.1 band."""
     table = audit.balance.copy()
-    table["label"] = np.where(
+    # The variable dictionary's label where the audit has one (data.labels), else the column name.
+    name = table["label"].where(table["label"].astype(str) != "", table["feature"]) if "label" in table else table["feature"]
+    table["tick"] = np.where(
         table["level"] == "mean (SD)",
-        table["feature"],
-        table["feature"] + " " + table["level"].str.replace(", n (%)", "", regex=False),
+        name,
+        name + " " + table["level"].str.replace(", n (%)", "", regex=False),
     )
     table = table.iloc[::-1]
     ax = _axes(ax, (6.5, max(3.0, 0.22 * len(table) + 1)))
@@ -40,7 +42,7 @@ def balance(audit: Audit, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="black", lw=0.8)
     reach = max(0.25, 1.15 * float(table["SMD"].abs().max()))
     ax.set_xlim(-reach, reach)
-    ax.set_yticks(np.arange(len(table)), table["label"], fontsize=7, **LITERAL)
+    ax.set_yticks(np.arange(len(table)), table["tick"], fontsize=7, **LITERAL)
     ax.set_xlabel("standardized difference (treated − control)")
     ax.set_title("Baseline balance between arms (grey band: |SMD| ≤ 0.1)")
     return ax
@@ -94,13 +96,16 @@ def overlap(
     return ax
 
 
-def importance(by_feature: pd.Series, family_of: dict[str, str], top: int = 15, ax: Axes | None = None) -> Axes:
-    """Mean |SHAP| of the effect model for the `top` features, coloured by family."""
+def importance(
+    by_feature: pd.Series, family_of: dict[str, str], top: int = 15, ax: Axes | None = None, results: dict | None = None
+) -> Axes:
+    """Mean |SHAP| of the effect model for the `top` features, coloured by family; features named by the
+    variable dictionary of `results` (`narrative.display_name`) when given."""
     shown = by_feature.head(top).iloc[::-1]
     ax = _axes(ax, (6.5, max(2.5, 0.3 * len(shown) + 1)))
     colors = [FAMILY_COLORS.get(family_of.get(name, "other"), "#636363") for name in shown.index]
     ax.barh(np.arange(len(shown)), shown.to_numpy(), color=colors)
-    ax.set_yticks(np.arange(len(shown)), [str(name) for name in shown.index], **LITERAL)
+    ax.set_yticks(np.arange(len(shown)), [display_name(name, results) for name in shown.index], **LITERAL)
     ax.set_xlabel("mean |SHAP value| on the effect (effect scale)")
     ax.set_title(f"Which features change the estimated effect (top {len(shown)})")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in FAMILY_COLORS.values()]
