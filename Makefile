@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine (Python 3.11 and make):
 #   make demo   -> .venv with the pinned packages, Jupyter kernel, both built-in runs into runs/
-#   make test   -> same set-up, then ruff and pytest
+#   make test   -> same set-up, then ruff and pytest (the full suite, what .ci/run runs)
+#   make check  -> ruff and the fast tests (pytest -m "not slow", under 2 minutes on 2 cores): the edit loop
 # Re-running is fast: the environment is rebuilt only when pyproject.toml or constraints.txt change.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lab install clean
+.PHONY: demo test check lab install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "subgroups needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -27,6 +28,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

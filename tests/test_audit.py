@@ -115,6 +115,7 @@ def test_balance_test_holds_its_level_over_randomizations():
     assert (p < RANDOMIZATION_ALPHA).sum() <= 5
 
 
+@pytest.mark.slow
 def test_randomized_trials_are_rarely_flagged_and_confounded_ones_always():
     params, rng = _null_params(), np.random.default_rng(5)
     randomized, confounded, worst, c_stats = 0, 0, [], []

@@ -33,6 +33,7 @@ def test_sweeps_expand_and_single_runs_refuse_them(small_csv: Path, tmp_path: Pa
         expand([path, path])
 
 
+@pytest.mark.slow
 def test_batch_on_a_local_cluster_isolates_failures(small_csv: Path, tmp_path: Path):
     good = _write(tmp_path, "good", small_params(small_csv, name="good"))
     bad_tree = small_params(small_csv, name="bad")
@@ -72,6 +73,7 @@ def test_summary_cells_that_a_spreadsheet_would_run_start_with_a_quote():
     assert frame.loc[0, "name"] == "=1+1"  # a copy: the returned summary keeps the raw values
 
 
+@pytest.mark.slow
 def test_results_identical_with_one_or_two_workers(small_csv: Path, tmp_path: Path):
     import json
 

@@ -171,6 +171,7 @@ def rows_of(out: Path) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p, dtype={"cell": str}) for p in sorted(out.glob("*.csv"))], ignore_index=True)
 
 
+@pytest.mark.slow
 def test_smoke_tier_writes_every_scenario_cell_rep_method(smoke_run):
     out, fits, log = smoke_run
     reps = simulate.TIERS["smoke"]["reps_alt"]
@@ -206,6 +207,7 @@ def test_smoke_tier_writes_every_scenario_cell_rep_method(smoke_run):
     assert rows.loc[rows["metric"] == "error", "value"].eq(0).all()
 
 
+@pytest.mark.slow
 def test_rerunning_skips_finished_replications(smoke_run):
     out, _, _ = smoke_run
     before = len(rows_of(out))
@@ -213,6 +215,7 @@ def test_rerunning_skips_finished_replications(smoke_run):
     assert len(rows_of(out)) == before
 
 
+@pytest.mark.slow
 def test_summary_reports_means_with_monte_carlo_standard_errors(smoke_run, tmp_path):
     out, _, _ = smoke_run
     report = tmp_path / "simulation.md"
@@ -229,6 +232,7 @@ def test_summary_reports_means_with_monte_carlo_standard_errors(smoke_run, tmp_p
     assert "Code versions" in summarize.render(table, [], "cmd", "smoke", "**Code versions**: see the log.")
 
 
+@pytest.mark.slow
 def test_a_folder_of_one_tier_refuses_the_other(smoke_run):
     out, _, _ = smoke_run
     with pytest.raises(SystemExit, match="smoke-tier"):
@@ -283,6 +287,7 @@ def test_design_metrics_count_targeted_designs_and_size_enrichment_at_the_true_e
     assert design_metrics(MethodOutput({}, None, None, None, 0.5), truth) == {}
 
 
+@pytest.mark.slow
 def test_design_check_simulation_reproduces_the_power_formula_at_the_truth(demo_analysis):
     import design_check
 
@@ -313,6 +318,7 @@ def test_rule_recovery_checks_the_cut_point_range_and_the_factor_split():
     }
 
 
+@pytest.mark.slow
 def test_b2_univariate_tests_find_the_modifier_and_hold_their_level():
     from simulation_methods import Replication, run_b2
 
@@ -355,6 +361,7 @@ def test_the_randomization_flag_is_scored_only_when_a_randomization_was_declared
     assert randomization_failed({"audit": {"randomization": None}}) is None and randomization_failed({}) is None
 
 
+@pytest.mark.slow
 def test_the_agnostic_ceiling_holds_its_level_and_reaches_the_published_power():
     """Ceiling (true nuisances, per-feature tests, Bonferroni over 30 features): about 0.41 at PM-SNP
     b1_rel = 2 (n = 500, 300 trials in the benchmark's specification); at most 0.05 on PM-NULL-a.

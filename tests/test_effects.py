@@ -144,6 +144,7 @@ def test_same_seed_same_numbers():
     assert first.ate == second.ate
 
 
+@pytest.mark.slow
 def test_time_to_event_effect_is_a_restricted_mean_difference():
     sim = simulate_trial("PM-TTE", n=800, seed=3, level="L2")
     params = {
@@ -248,6 +249,7 @@ def test_randomized_trial_overlap_is_by_design(demo_analysis):
     assert "known probability of treatment (0.5)" in narrative.overlap_sentence(demo_analysis.results)
 
 
+@pytest.mark.slow
 def test_no_overlap_is_a_one_line_error():
     frame, _ = confounded_trial(600, seed=5, strength=0, deterministic=True)
     with pytest.raises(DataError, match="do not overlap") as info:

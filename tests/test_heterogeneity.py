@@ -25,6 +25,7 @@ def test_calibration_slope_recovers_known_slope():
     assert slope.p_value < 1e-10
 
 
+@pytest.mark.slow
 def test_null_rejection_rates_are_nominal():
     # 2,000 null trials at α = 0.05: MC SE of the rate is 0.0049; accept within 3 SE.
     rng = np.random.default_rng(2)
@@ -86,6 +87,7 @@ def _features(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str,
     return X, original, {"snp": "genetic", "smoking": "lifestyle"}
 
 
+@pytest.mark.slow
 def test_feature_modification_tests_hold_their_error_rate_and_find_a_modifier():
     # 400 null data sets (effect the same for everyone): any Holm-adjusted rejection at α = 0.05 is a
     # family-wise error; MC SE of the rate ≈ 0.011, accept up to 0.05 + 3 SE.
@@ -122,6 +124,7 @@ def _candidates(X: np.ndarray, rule: np.ndarray | None = None) -> tuple:
     return features if rule is None else (*features, Candidate("x0 > 0", "rule", inside=rule))
 
 
+@pytest.mark.slow
 def test_pre_specified_candidates_and_the_agnostic_test_hold_the_family_wise_error_together():
     """Null: a constant effect. Three noise candidates share 80% of alpha with the agnostic test: any claim in at
     most alpha of trials (3 Monte-Carlo SE); without candidates the decision is the calibration test alone."""

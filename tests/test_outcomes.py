@@ -137,6 +137,7 @@ def test_survival_pseudo_values_equal_lifelines_jackknife(case):
     assert km_survival(time, event, landmark) == pytest.approx(lifelines_survival(time, event, landmark), abs=1e-12)
 
 
+@pytest.mark.slow
 def test_pseudo_values_within_groups_equal_lifelines_jackknife():
     rng = np.random.default_rng(5)
     time, event = tied_times(rng, 60)
@@ -149,6 +150,7 @@ def test_pseudo_values_within_groups_equal_lifelines_jackknife():
         assert np.abs(pseudo(time, event, 6.0) - expected).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_pseudo_values_equal_jackknife_on_many_random_samples():
     """300 small samples drawn to hit ties, tiny samples, zero-reaching and censored tails."""
     rng = np.random.default_rng(6)

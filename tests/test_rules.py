@@ -153,6 +153,7 @@ def test_events_per_arm_are_counted_on_the_estimation_half_and_suppressed_when_s
     assert _suppress_events(0, 40, 10) == 0
 
 
+@pytest.mark.slow
 def test_binary_subgroups_report_events_per_arm():
     from subgroups import analyze
 
@@ -216,6 +217,7 @@ def test_selective_estimate_without_selection_is_the_usual_estimate():
 
 
 @pytest.mark.parametrize("mu", [0.0, 1.0, 3.0])
+@pytest.mark.slow
 def test_selective_estimate_is_median_unbiased_and_covers_given_selection(mu):
     # T ~ N(mu, 1) reported only when |T| > 2.4 (the Bonferroni threshold for ~10 candidates).
     rng = np.random.default_rng(11)
@@ -302,6 +304,7 @@ def test_a_refinement_is_tested_only_after_its_parent_with_the_alpha_it_passes_o
     assert orphan.status == "exploratory" and orphan.p_adjusted == 1.0
 
 
+@pytest.mark.slow
 def test_the_subgroup_hypotheses_hold_the_family_wise_error():
     """Two level-1 splits, each with two refinements, all null with independent uniform p-values:
     the graphical procedure rejects any of them in at most alpha of trials (3 Monte-Carlo SE)."""
