@@ -19,9 +19,6 @@ from subgroups.errors import RunError
 # The module fixtures run `subgroups run` end to end (papermill kernels): the whole module is slow, `make check` skips it.
 pytestmark = pytest.mark.slow
 
-# The module fixtures run `subgroups run` end to end (papermill kernels): the whole module is slow, `make check` skips it.
-pytestmark = pytest.mark.slow
-
 MARKERS = {"id": "QZXPATIENT", "bmi": "31.7654321", "crp": "98765.4321", "age": "18.1234567", "response": "4.8675309"}
 
 
