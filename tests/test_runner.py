@@ -524,6 +524,9 @@ def test_index_explains_a_prespecified_subgroup_that_holds_when_the_search_found
     assert "The two answers differ because they test different things" in subgroups and "which it did not." in subgroups
     first = results["subgroups"]["candidates"][0]["hypothesis"]
     assert f"Its strongest rule, {first}, has adjusted p < 0.001, but a discovered rule is called validated only" in subgroups
+    # A unit declared in the variable dictionary labels the endpoint.
+    results["params"]["data"]["labels"] = {"response": {"label": "Symptom score", "unit": "points"}}
+    assert "drug minus placebo, in points." in _summary_sentences(runner.index_page(results, []))[0]
     # Without the conflict there is nothing to explain.
     pre["p_adjusted"] = 0.2
     assert "The two answers differ" not in _summary_sentences(runner.index_page(results, []))[3]

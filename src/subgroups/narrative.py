@@ -538,7 +538,10 @@ def endpoint_summary(results: dict[str, Any]) -> str:
     """Sentence 1: the endpoint, the effect scale and its unit."""
     data, ate = results["data"], results["ate"]
     outcome = data["outcome"]
-    unit = f"in {ate['unit']}" if ate.get("unit") else "in the outcome's own units"
+    # The unit of a continuous outcome, when the variable dictionary (data.labels) declares one.
+    entry = (results["params"]["data"].get("labels") or {}).get(results["params"]["data"]["outcome"].get("column") or "")
+    declared = entry.get("unit") if isinstance(entry, dict) else None
+    unit = f"in {ate['unit']}" if ate.get("unit") else f"in {declared}" if declared else "in the outcome's own units"
     if outcome["type"] == "binary":
         unit = "as a difference in proportions"
     return (
