@@ -1,0 +1,222 @@
+"""Two-stage adaptive enrichment (design D4): a vectorised simulator of the trial with an interim
+choice between stopping, continuing in F and restricting to S, closed testing with an
+inverse-normal combination of the stages (Jenkins, Stone & Jennison 2011; Wassmer & Dragalin 2015),
+returning its simulated operating characteristics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from subgroups.design.checks import _INTERSECTIONS, IntersectionTest, _check_alpha, _check_positive, _check_probability
+from subgroups.design.normal import _max_normal_sf, _z
+from subgroups.design.results import _FrameMixin
+from subgroups.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class AdaptiveEnrichmentResult(_FrameMixin):
+    """Simulated operating characteristics of a two-stage adaptive-enrichment design.
+
+    Attributes
+    ----------
+    reject_subgroup, reject_overall, reject_any : float
+        P(reject H_S), P(reject H_F), P(reject at least one): power, or type I error under a null.
+    probability_enrich, probability_continue, probability_futility : float
+        Interim decisions.
+    expected_n_randomized, expected_n_screened : float
+        E[N randomized] and E[N screened].
+    n_screened_quantile : float
+        Quantile (``screen_quantile``) of the number screened.
+    reject_any_se : float
+        Monte-Carlo standard error of ``reject_any``.
+    n_stage1, n_stage2 : int
+        Planned randomized patients per stage.
+    prevalence : float
+        P(marker positive).
+    n_simulations, seed : int
+        Simulation size and seed.
+    intersection_test : str
+        Test of H_S and H_F jointly within each stage.
+    """
+
+    reject_subgroup: float
+    reject_overall: float
+    reject_any: float
+    probability_enrich: float
+    probability_continue: float
+    probability_futility: float
+    expected_n_randomized: float
+    expected_n_screened: float
+    n_screened_quantile: float
+    reject_any_se: float
+    n_stage1: int
+    n_stage2: int
+    prevalence: float
+    n_simulations: int
+    seed: int
+    intersection_test: str
+
+    def standard_error(self, probability: float) -> float:
+        """Monte-Carlo standard error of a simulated probability."""
+        return math.sqrt(probability * (1 - probability) / self.n_simulations)
+
+
+def _intersection_z(z_s: np.ndarray, z_f: np.ndarray, rho: float, test: str) -> np.ndarray:
+    """z-score of the stage-wise p-value of H_S and H_F jointly."""
+    if test == "spiessens_debois":
+        # Spiessens & Debois (2010): p = P(max(Z_S, Z_F) > observed max) under the null.
+        p = _max_normal_sf(np.maximum(z_s, z_f), rho)
+    else:
+        p_s, p_f = stats.norm.sf(z_s), stats.norm.sf(z_f)
+        p_min, p_max = np.minimum(p_s, p_f), np.maximum(p_s, p_f)
+        if test == "simes":
+            p = np.minimum(2 * p_min, p_max)  # Simes (1986)
+        else:
+            p = np.minimum(1.0, 2 * p_min)  # Bonferroni
+    return stats.norm.isf(np.clip(p, 1e-300, 1.0 - 1e-16))
+
+
+def simulate_adaptive_enrichment(
+    prevalence: float,
+    effect_subgroup: Any,
+    effect_complement: Any,
+    n_stage1: int,
+    n_stage2: int,
+    *,
+    sd: float = 1.0,
+    allocation_ratio: float = 1.0,
+    alpha: float = 0.025,
+    intersection_test: IntersectionTest = "spiessens_debois",
+    futility_z: float = 0.0,
+    enrich_below_z: float = 0.0,
+    n_simulations: int = 100_000,
+    seed: int = 0,
+    screen_quantile: float = 0.9,
+) -> AdaptiveEnrichmentResult:
+    """Simulate a two-stage adaptive-enrichment trial (research note section 5.2).
+
+    Stage 1 randomizes ``n_stage1`` all-comers. The stratum z-statistics are
+    Z_S1 ~ N(theta_S sqrt(pi n1 r)/(sd (1 + r)), 1), likewise Z_Sc1, and
+    Z_F1 = sqrt(pi) Z_S1 + sqrt(1 - pi) Z_Sc1 (stratified overall). At the interim: stop for
+    futility if Z_S1 and Z_F1 are both below ``futility_z``; else restrict stage 2 to S if
+    Z_Sc1 < ``enrich_below_z``; else continue in F. Stage 2 uses its own data only. H_S and H_F
+    are tested by closed testing: each of H_S, H_F and their intersection is tested by the
+    inverse-normal combination C = w1 z1 + w2 z2 with pre-fixed weights
+    w_k = sqrt(n_k / (n1 + n2)), rejecting when C >= z_{1-alpha} (Bauer & Koehne 1994;
+    Lehmacher & Wassmer 1999). After enrichment the intersection's stage-2 p-value is H_S's and
+    H_F cannot be rejected. Futility is binding. Same structure as rpact
+    ``getSimulationEnrichmentMeans`` and asd ``subpop.sim``.
+
+    Binary and time-to-event outcomes plug in through a standardised effect: pass
+    effect / per-patient SD with ``sd=1`` (for time to event, -log HR times sqrt(event
+    probability)).
+
+    Parameters
+    ----------
+    prevalence : float
+        P(marker positive) among screened patients.
+    effect_subgroup, effect_complement : float or array_like
+        Difference in means in S and Sc (positive = benefit). Arrays of length
+        ``n_simulations`` give one true effect per simulated trial (for assurance).
+    n_stage1, n_stage2 : int
+        Randomized patients in each stage.
+    sd : float
+        Outcome standard deviation.
+    allocation_ratio : float
+        Treated per control patient.
+    alpha : float
+        One-sided family-wise level.
+    intersection_test : {"spiessens_debois", "simes", "bonferroni"}
+        Stage-wise test of the intersection hypothesis.
+    futility_z, enrich_below_z : float
+        Interim thresholds (``-inf`` switches a rule off).
+    n_simulations : int
+        Simulated trials.
+    seed : int
+        Seed of the numpy generator.
+    screen_quantile : float
+        Quantile reported for the number screened.
+
+    Returns
+    -------
+    AdaptiveEnrichmentResult
+    """
+    _check_probability(prevalence, "prevalence", "the marker prevalence, e.g. 0.4")
+    _check_alpha(alpha)
+    _check_positive(sd, "sd", "the outcome standard deviation")
+    _check_positive(allocation_ratio, "allocation_ratio", "treated per control patient, e.g. 1")
+    if intersection_test not in _INTERSECTIONS:
+        raise ParameterError(f"intersection_test={intersection_test!r} is not one of {_INTERSECTIONS}; pick one")
+    if int(n_stage1) < 1 or int(n_stage2) < 1:
+        raise ParameterError(f"n_stage1={n_stage1!r}, n_stage2={n_stage2!r}: both stages need at least one patient")
+    if int(n_simulations) < 100:
+        raise ParameterError(f"n_simulations={n_simulations!r} is too small; pass at least 1000")
+    n_sim = int(n_simulations)
+    pi = float(prevalence)
+    r = allocation_ratio
+    n1, n2 = float(n_stage1), float(n_stage2)
+    scale = math.sqrt(r) / (sd * (1 + r))  # drift per sqrt(patient) per unit effect
+    theta_s = np.broadcast_to(np.asarray(effect_subgroup, dtype=float), (n_sim,))
+    theta_c = np.broadcast_to(np.asarray(effect_complement, dtype=float), (n_sim,))
+
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal((4, n_sim))
+    rho = math.sqrt(pi)  # sqrt(n_S / n_F) at every stage where F is randomized
+
+    z_s1 = theta_s * scale * math.sqrt(pi * n1) + e[0]
+    z_c1 = theta_c * scale * math.sqrt((1 - pi) * n1) + e[1]
+    z_f1 = math.sqrt(pi) * z_s1 + math.sqrt(1 - pi) * z_c1
+
+    stop = (z_s1 < futility_z) & (z_f1 < futility_z)
+    enrich = ~stop & (z_c1 < enrich_below_z)
+    go_on = ~stop & ~enrich
+
+    # Stage 2 from its own data: all-comers when continuing, S only when enriching.
+    z_s2_continue = theta_s * scale * math.sqrt(pi * n2) + e[2]
+    z_c2 = theta_c * scale * math.sqrt((1 - pi) * n2) + e[3]
+    z_f2 = math.sqrt(pi) * z_s2_continue + math.sqrt(1 - pi) * z_c2
+    z_s2_enrich = theta_s * scale * math.sqrt(n2) + e[2]
+    z_s2 = np.where(enrich, z_s2_enrich, z_s2_continue)
+
+    z_i1 = _intersection_z(z_s1, z_f1, rho, intersection_test)
+    z_i2 = np.where(enrich, z_s2, _intersection_z(z_s2_continue, z_f2, rho, intersection_test))
+
+    w1, w2 = math.sqrt(n1 / (n1 + n2)), math.sqrt(n2 / (n1 + n2))
+    c = _z(alpha)
+    reject_intersection = w1 * z_i1 + w2 * z_i2 >= c
+    reject_s = ~stop & reject_intersection & (w1 * z_s1 + w2 * z_s2 >= c)
+    reject_f = go_on & reject_intersection & (w1 * z_f1 + w2 * z_f2 >= c)
+    reject_any = reject_s | reject_f
+
+    n_randomized = n1 + n2 * (~stop)
+    extra = np.zeros(n_sim)
+    if enrich.any():
+        # Screening until n2 marker-positives are found: n2 + NegBin(n2, pi) patients.
+        extra[enrich] = rng.negative_binomial(max(int(round(n2)), 1), pi, size=int(enrich.sum()))
+    n_screened = n1 + n2 * (~stop) + extra
+
+    p_any = float(reject_any.mean())
+    return AdaptiveEnrichmentResult(
+        reject_subgroup=float(reject_s.mean()),
+        reject_overall=float(reject_f.mean()),
+        reject_any=p_any,
+        probability_enrich=float(enrich.mean()),
+        probability_continue=float(go_on.mean()),
+        probability_futility=float(stop.mean()),
+        expected_n_randomized=float(n_randomized.mean()),
+        expected_n_screened=float(n_screened.mean()),
+        n_screened_quantile=float(np.quantile(n_screened, screen_quantile)),
+        reject_any_se=math.sqrt(p_any * (1 - p_any) / n_sim),
+        n_stage1=int(n_stage1),
+        n_stage2=int(n_stage2),
+        prevalence=pi,
+        n_simulations=n_sim,
+        seed=int(seed),
+        intersection_test=intersection_test,
+    )
