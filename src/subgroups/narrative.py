@@ -563,7 +563,7 @@ def average_effect_summary(results: dict[str, Any]) -> str:
 def heterogeneity_summary(results: dict[str, Any]) -> str:
     """Sentence 3: is the heterogeneity real? The verdict, then the decision as the effects page states it."""
     h = results["heterogeneity"]
-    return f"Heterogeneity: {'detected' if h['detected'] else 'not detected'} at α = {h['alpha']:g}. {h['decision']}"
+    return h["decision"]  # it opens with the verdict ("Heterogeneity detected at α = …" / "No credible heterogeneity at α = …")
 
 
 def _subgroup_effect(c: dict[str, Any]) -> str:
