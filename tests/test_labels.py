@@ -184,3 +184,21 @@ def test_labels_reach_the_importance_modifier_and_subgroup_tables():
     assert row["outcome = 1, treated / control"] == "suppressed / 40"
     html = narrative.table(table)
     assert SUPPRESSED_NOTE in html and "&lt;10" not in html
+
+
+def test_figures_name_features_by_their_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from subgroups import plots
+
+    results = _results()
+    ax = plots.forest(results["subgroups"]["candidates"], {"estimate": 30.0, "scale": "risk difference"}, results=results)
+    assert [t.get_text().splitlines()[0] for t in ax.get_yticklabels()] == [
+        "Karnofsky score ≤ 90 and Baseline CD4 < 300 vs not (Karnofsky score ≤ 90 and Baseline CD4 < 300)"
+    ]
+    ax = plots.importance(pd.Series({"cd40": 0.5, "age": 0.2}), {"cd40": "disease", "age": "other"}, results=results)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["age", "Baseline CD4"]
+    plt.close("all")

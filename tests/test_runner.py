@@ -490,7 +490,7 @@ def test_index_opens_with_five_sentences_whose_numbers_are_those_of_results_json
     assert len(pre) == 4
     assert f"of the {len(pre)} pre-specified subgroups" in subgroups or f"of {len(pre)} pre-specified" in subgroups
     if not any(c["p_adjusted"] < 0.05 for c in pre):
-        assert f"(smallest Holm-adjusted p = {min(c['p_adjusted'] for c in pre):.3g})" in subgroups
+        assert f"(smallest Holm-adjusted p = {min(c['p_adjusted'] for c in pre):.2g})" in subgroups  # p >= 0.05 here
     d = results["design"]
     option = next(o for o in d["options"] if o["design"] == d["recommended"])
     assert design.startswith(f"Recommended next trial: {option['title']}")
@@ -578,3 +578,59 @@ def test_report_html_holds_every_page_in_one_file(marked_run: Path):
         assert shown and shown == [img["src"] for img in page.main.find_all("img")], notebook  # the figures, inline
         assert section.select_one(".sg-page-body").get_text() == page.main.get_text(), notebook
     assert 'src="http' not in text and 'href="http' not in text
+
+
+# --- labels, number formats and suppression on the pages (issue 16.4, 16.5) ---
+
+
+def _page_text(run_dir: Path, stem: str) -> str:
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup((run_dir / f"{stem}.html").read_text(), "html.parser").get_text(" ")
+
+
+def test_the_variable_dictionary_names_variables_and_arms_on_the_pages(marked_actg_run: Path):
+    from subgroups.narrative import display_rule
+
+    results = json.loads((marked_actg_run / "results.json").read_text())
+    assert results["data"]["labels"]["karnof"] == {"label": "Karnofsky score", "unit": "points, 0-100"}
+    assert results["data"]["arm_names"] == {"treated": "ZDV + ddI", "control": "ZDV alone"}
+    audit = _page_text(marked_actg_run, "01_data_audit")
+    assert "ZDV + ddI (treated; arm = ZDV+ddI)" in audit and "Karnofsky score" in audit and "points, 0-100" in audit
+    explain = _page_text(marked_actg_run, "03_explain")
+    for row in results["heterogeneity"]["modifiers"]["table"][:10]:  # the modifier table
+        assert results["data"]["labels"][row["feature"]]["label"] in explain, row["feature"]
+    top = next(iter(results["importance"]["by_feature"]))
+    assert f"{results['data']['labels'][top]['label']} (" in explain  # the importance sentence
+    shown = [c for c in results["subgroups"]["prespecified"] if c.get("hypothesis") != "too small to report"]
+    page = _page_text(marked_actg_run, "04_subgroups")
+    assert shown and all(display_rule(c["hypothesis"], results) in page for c in shown)
+    assert "Baseline CD4 count < 300" in page
+
+
+def test_hidden_counts_say_what_they_are_and_p_values_read_below_0_001(marked_actg_run: Path):
+    import re
+
+    from subgroups.privacy import SUPPRESSED_NOTE, suppress_events
+
+    results = json.loads((marked_actg_run / "results.json").read_text())
+    frame = pd.read_csv(marked_actg_run.parents[1] / "actg.csv")
+    frame = frame[frame["arm"].isin(["ZDV+ddI", "ZDV"])]
+    for c in results["subgroups"]["prespecified"]:  # estimated on all patients: the counts can be recomputed
+        if "events_treated" not in c:
+            continue
+        expression = c["rule"].replace("≥", ">=").replace("≤", "<=").replace("≠", "!=").replace(" = ", " == ")
+        inside = frame[frame.eval(expression)]
+        for arm, key in (("ZDV+ddI", "events_treated"), ("ZDV", "events_control")):
+            rows = inside[inside["arm"] == arm]
+            assert c[key] == suppress_events(int(rows["event"].sum()), len(rows), 10), (c["rule"], key)
+    from bs4 import BeautifulSoup
+
+    for stem in (*runner.NOTEBOOKS, "index"):
+        text = _page_text(marked_actg_run, stem)
+        assert not re.search(r"p = \d(\.\d+)?e-\d", text), stem
+        page = BeautifulSoup((marked_actg_run / f"{stem}.html").read_text(), "html.parser")
+        cells = [td.get_text() for td in page.find_all("td")]
+        if any("suppressed" in cell for cell in cells):  # a complementary suppression is explained under its table
+            assert SUPPRESSED_NOTE in text, stem
+    assert results["ate"]["p_value"] < 0.001 and "p < 0.001" in _page_text(marked_actg_run, "02_effects")

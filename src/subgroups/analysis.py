@@ -158,7 +158,7 @@ class Analysis:
             raise ParameterError(f"plot_forest: which={which!r}; use 'candidates' or 'prespecified'")
         if which == "prespecified":
             kwargs.setdefault("title", "Pre-specified subgroups")
-        return plots.forest(self.results["subgroups"][which], self.results["ate"], ax=ax, **kwargs)
+        return plots.forest(self.results["subgroups"][which], self.results["ate"], ax=ax, **{"results": self.results, **kwargs})
 
     def plot_effects(self, ax: Any = None) -> Any:
         """Histogram of the cross-fitted per-patient effects with the calibrated spread and the average effect."""

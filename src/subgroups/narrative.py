@@ -530,8 +530,8 @@ def design_table(menu: Any) -> pd.DataFrame:
 
 
 def adjusted_p_text(p: float | None) -> str:
-    """ "p = 0.0382": an adjusted p-value as the subgroup table prints it (3 significant digits), "p < 0.001" below 0.001."""
-    return "p n/a" if p is None else "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+    """ "p = 0.038": an adjusted p-value as the subgroup table prints it (`p_text`: "p < 0.001" below 0.001)."""
+    return p_text(p)
 
 
 def endpoint_summary(results: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from subgroups.audit import IMBALANCE, Audit
-from subgroups.narrative import display_name, effect_text
+from subgroups.narrative import display_name, display_rule, effect_text
 from subgroups.privacy import merged_bin_edges
 
 # Names from the data are drawn as typed: without this, matplotlib reads `$...$` as mathtext (a
@@ -137,10 +137,18 @@ def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = None, title: str | None = None) -> Axes:
+def forest(
+    candidates: list[dict],
+    ate: dict,
+    top: int = 12,
+    ax: Axes | None = None,
+    title: str | None = None,
+    results: dict | None = None,
+) -> Axes:
     """Forest plot of the subgroup hypotheses: per row the subgroup's effect (filled) and its comparator's
     (open), with CIs, as `reported` in results.json — adjusted for selection when validated, else held-out
-    (pre-specified: all patients, cross-fitted) — the same numbers as the subgroup table."""
+    (pre-specified: all patients, cross-fitted) — the same numbers as the subgroup table. Rules name the
+    features by the variable dictionary of `results` (`narrative.display_rule`) when given."""
     shown = candidates[:top][::-1]
     ax = _axes(ax, (8.5, max(2.5, 0.5 * len(shown) + 1.4)))
     y = np.arange(len(shown))
@@ -156,7 +164,8 @@ def forest(candidates: list[dict], ate: dict, top: int = 12, ax: Axes | None = N
     ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=1, label=f"average effect {ate['estimate']:+.3g}")
     ax.axvline(0, color="black", lw=0.8)
     labels = [
-        f"{c.get('hypothesis', c['rule'])}\n{effect_text(r['effect'], r['ci_low'], r['ci_high'])} [{r['estimator']}]; "
+        f"{display_rule(c.get('hypothesis', c['rule']), results)}\n{effect_text(r['effect'], r['ci_low'], r['ci_high'])} "
+        f"[{r['estimator']}]; "
         f"n = {c['n_treated']} + {c['n_control']}; adjusted p = {c['p_adjusted']:.2g}"
         for c, r in zip(shown, reported)
     ]

@@ -35,7 +35,7 @@ import yaml
 
 from subgroups.analysis import open_analysis
 from subgroups.errors import RunError, SubgroupsError
-from subgroups.narrative import fmt
+from subgroups.narrative import fmt, p_text
 from subgroups.params import RunParams, load_params
 
 NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain", "04_subgroups", "05_trial_design")
@@ -443,7 +443,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         dropped="; ".join(f"{c} {w}" for w, c in data["dropped"].items()) or "none",
         ate=ate,
         ate_value=f"{ate['estimate']:+.3g}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
-        f"p = {ate['p_value']:.3g}; n = {ate['n']})",
+        f"{p_text(ate['p_value'])}; n = {ate['n']})",
         horizon=ate.get("horizon"),
         hazard_ratio=(
             f"{hr['estimate']:.3g} ({hr['ci_level']:.0%} CI {fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}); {hr['method']}"
