@@ -309,16 +309,23 @@ def heterogeneity_sentence(results: dict[str, Any]) -> str:
 def importance_sentence(results: dict[str, Any]) -> str:
     imp = results["importance"]
     ranked = list(imp["by_feature"].items())
-    top = ", ".join(f"{md_escape(display_name(name, results))} ({value:.3g})" for name, value in ranked[:3])
+    direction, notes = imp.get("direction") or {}, proxy_notes(results)
+    top = ", ".join(
+        f"{md_escape(display_name(name, results))} ({value:.3g}; {direction_text(direction.get(name))}"
+        + (f"; {md_escape(notes[name])})" if name in notes else ")")
+        for name, value in ranked[:3]
+    )
     fam = max(imp["by_family"].items(), key=lambda kv: kv[1]) if imp["by_family"] else ("none", 0.0)
+    caveat = "" if importance_supported(results) else f"**{NOT_SUPPORTED.capitalize()} by the data.** {IMPORTANCE_NOT_SUPPORTED} "
     return (
-        f"Features that most change the estimated effect (mean |SHAP| on the effect scale): {top}. "
+        caveat + f"Features that most change the estimated effect (mean |SHAP| on the effect scale): {top}. "
         f"By family, **{md_escape(fam[0])}** features contribute most ({fam[1]:.3g}). "
         f"Computed on {imp['rows_used']} of {imp['rows_total']} patients (random sample). "
         f"SHAP is computed exactly on a tree surrogate of the effect model; the surrogate reproduces it with "
         f"R² = {fmt(imp['surrogate_r2'], '.2f')} on held-out patients (mean gap {fmt(imp['approximation_gap_mean_abs'], '.3g')}, "
         f"{fmt(imp['approximation_gap_relative_to_effect_sd'], '.0%')} of the SD of the explained effects). "
         "Status: exploratory; importance is not evidence that the effect differs between patients."
+        + (f" {proxy_sentence(results)}" if proxy_notes(results) else "")
     )
 
 
@@ -337,7 +344,9 @@ def modifier_sentence(results: dict[str, Any]) -> str:
     )
     if hits:
         named = ", ".join(
-            f"{md_escape(display_name(r['feature'], results))} (Holm-adjusted {p_text(r['p_holm'])})" for r in hits[:5]
+            f"{md_escape(display_name(r['feature'], results))} (Holm-adjusted {p_text(r['p_holm'])}"
+            + (f"; {md_escape(proxy_notes(results)[r['feature']])})" if r["feature"] in proxy_notes(results) else ")")
+            for r in hits[:5]
         )
         found = f"**The effect changes with {named}** at α = {alpha:g}."
     else:
@@ -367,6 +376,132 @@ def modifier_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
             ],
             "p (two-sided)": [p_value(r["p_value"]) for r in rows],
             "Holm-adjusted p": [p_value(r["p_holm"]) for r in rows],
+        }
+    )
+
+
+# --- what the data support: importance without detected heterogeneity, direction, proxies ----------
+
+NOT_SUPPORTED = "not supported"
+IMPORTANCE_NOT_SUPPORTED = (
+    "The heterogeneity test did not detect heterogeneity, so these rankings may reflect noise: "
+    "the data do not support that any feature changes the effect."
+)
+PROXY_R = 0.7  # as subgroups.explain.PROXY_R: from this |r| a flagged feature may stand in for another
+FLAGGED_TOP = 3  # the features the importance sentence names
+
+
+def importance_supported(results: dict[str, Any]) -> bool:
+    """Whether the data support ranking features by how they change the effect: heterogeneity detected (a results
+    dict without the decision, e.g. one made by hand, is not greyed)."""
+    return bool(results["heterogeneity"].get("detected", True))
+
+
+def importance_caveat(results: dict[str, Any]) -> str:
+    """One sentence why importance is not supported ("" when heterogeneity was detected), plain text."""
+    return "" if importance_supported(results) else f"Not supported by the data. {IMPORTANCE_NOT_SUPPORTED}"
+
+
+def flagged_features(results: dict[str, Any]) -> list[str]:
+    """Features the reports single out, in importance order: the top `FLAGGED_TOP` by mean |SHAP| and every
+    feature whose effect-modification test is significant after Holm."""
+    ranked = list(results["importance"]["by_feature"])
+    mods = (results["heterogeneity"].get("modifiers") or {}).get("table") or []
+    alpha = results["heterogeneity"]["alpha"]
+    chosen = set(ranked[:FLAGGED_TOP]) | {r["feature"] for r in mods if r["p_holm"] < alpha}
+    return sorted(chosen, key=lambda name: ranked.index(name) if name in ranked else len(ranked))
+
+
+def proxy_notes(results: dict[str, Any]) -> dict[str, str]:
+    """For a flagged feature correlated |r| >= 0.7 with a flagged feature ranked above it (by importance), the note
+    "correlated r = 0.79 with snp_01: may be a proxy" (plain text; keyed by column name, the other one named by
+    `display_name`)."""
+    flagged = flagged_features(results)
+    rank = {name: i for i, name in enumerate(flagged)}
+    notes: dict[str, str] = {}
+    for pair in results["importance"].get("correlated") or []:
+        a, b = pair["features"]
+        if a in rank and b in rank and abs(pair["r"]) >= PROXY_R:
+            first, second = (a, b) if rank[a] < rank[b] else (b, a)
+            notes.setdefault(second, f"correlated r = {pair['r']:.2f} with {display_name(first, results)}: may be a proxy")
+    return notes
+
+
+def proxy_sentence(results: dict[str, Any]) -> str:
+    """The flagged features that may be proxies, in words ("" when none)."""
+    notes = proxy_notes(results)
+    if not notes:
+        return ""
+    named = "; ".join(f"{md_escape(display_name(name, results))} ({md_escape(note)})" for name, note in notes.items())
+    return (
+        f"Possible proxies: {named}. Correlated features share the credit (SHAP) and the tests' signal, so a "
+        "feature correlated with a stronger one may only stand in for it."
+    )
+
+
+def direction_text(value: float | None) -> str:
+    """The direction of a feature's SHAP values in words, from the rank correlation of value and SHAP value."""
+    if value is None or not np.isfinite(value) or abs(value) < 0.2:
+        return "no clear direction"
+    return "higher values, larger effect" if value > 0 else "higher values, smaller effect"
+
+
+def importance_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
+    """The `top` features by mean |SHAP| with their share, direction and any proxy note."""
+    imp = results["importance"]
+    families = {f: fam for fam, names in results["data"]["features"].items() for f in names}
+    notes, direction = proxy_notes(results), imp.get("direction") or {}
+    ranked = list(imp["by_feature"].items())[:top]
+    return pd.DataFrame(
+        {
+            "feature": [display_name(name, results) for name, _ in ranked],
+            "family": [families.get(name, "") for name, _ in ranked],
+            "mean |SHAP|": [f"{value:.3g}" for _, value in ranked],
+            "share": [f"{imp['share_by_feature'].get(name, 0.0):.0%}" for name, _ in ranked],
+            "direction": [direction_text(direction.get(name)) for name, _ in ranked],
+            "note": [notes.get(name, "") for name, _ in ranked],
+        }
+    )
+
+
+def spread_summary(results: dict[str, Any]) -> tuple[str, str]:
+    """The spread of per-patient effects as the index shows it, and its status tag: the calibrated spread (what
+    the calibration test supports) when heterogeneity was detected, else "not supported"."""
+    effects = results["effects"]
+    calibrated = effects.get("calibrated") or {}
+    supported = calibrated.get("cate_sd")
+    raw = f"the model's own estimates spread {effects['cate_sd']:.3g}"
+    if not importance_supported(results):
+        text = f"{NOT_SUPPORTED}: heterogeneity was not detected, so the data support no spread beyond noise"
+        return text + (f" (calibrated spread {supported:.3g}; {raw})" if supported is not None else f" ({raw})"), NOT_SUPPORTED
+    if supported is None:
+        return f"{effects['cate_sd']:.3g} (the model's own estimates)", "exploratory"
+    return f"{supported:.3g}, calibrated by the held-out calibration slope ({raw})", "exploratory"
+
+
+def muted_unless_supported(fragment: str, results: dict[str, Any]) -> str:
+    """An HTML fragment (a table) as is when heterogeneity was detected, else greyed with the one-line reason."""
+    if importance_supported(results):
+        return fragment
+    return (
+        '<div class="sg-not-supported" style="opacity:.55"><p><em>'
+        + escape_html(IMPORTANCE_NOT_SUPPORTED)
+        + "</em></p>"
+        + fragment
+        + "</div>"
+    )
+
+
+def genotype_table(by_genotype: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """`explain.effect_by_genotype` as a table: dosage in words, patients, mean effect ("–" where hidden)."""
+    words = {0: "0 (non-carrier)", 1: "1 (one copy)", 2: "2 (two copies)"}
+    return pd.DataFrame(
+        {
+            "dosage": [words.get(int(d), str(d)) for d in by_genotype["dosage"]],
+            "patients": [str(n) for n in by_genotype["n"]],
+            "mean per-patient effect (calibrated)": [
+                "–" if m is None or not np.isfinite(m) else f"{m:+.3g}" for m in by_genotype["mean_effect"]
+            ],
         }
     )
 
@@ -499,7 +634,7 @@ def design_sentence(results: dict[str, Any]) -> str:
     else:
         target = f"planned for the subgroup *{md_escape(d['subgroup'])}*"
     lines = [f"**Recommended next trial: {d['recommended'].replace('_', ' ')}**, {target}. Status: {d['status']}."]
-    lines += [f"- {md_escape(reason)}" for reason in d["reasons"]]
+    lines += [f"- {md_escape(reader_text(reason))}" for reason in d["reasons"]]
     return "\n".join(lines)
 
 
@@ -522,6 +657,183 @@ def design_table(menu: Any) -> pd.DataFrame:
         }
     )
     return shown
+
+
+# --- the design page in the reader's words: planning assumptions, raw settings translated, legend ----
+
+# design.py writes its reasons and notes for the analyst; the reports translate what a reader cannot know.
+READER_WORDS = (
+    (
+        re.compile(r",? ?set require_complement_data\s*=\s*True"),
+        "; to plan it, require data on marker-negative patients in the trial-design settings",
+    ),
+    (
+        re.compile(r"require_complement_data\s*=\s*(True|true)"),
+        "the trial-design setting that requires data on marker-negative patients",
+    ),
+    (re.compile(r"within max_n = ([0-9,]+)"), r"within the feasible maximum of \1 randomized patients"),
+    (re.compile(r"tau\^2"), "τ²"),
+    (re.compile(r"spiessens-debois", re.IGNORECASE), "Spiessens-Debois"),
+)
+
+# Every abbreviation and term of art the design page uses, with its meaning (shown under the table).
+DESIGN_LEGEND = (
+    ("S", "the subgroup planned for (marker-positive patients)"),
+    ("Sc", "the complement of S: every other patient (marker-negative)"),
+    ("F", "the full population: S and Sc together; a claim on F is a claim for all eligible patients"),
+    ("N", "number of patients"),
+    ("SD", "standard deviation of the outcome between patients of one arm (pooled over the arms)"),
+    ("α", "one-sided significance level of a claim: the chance of claiming a benefit that does not exist"),
+    ("power", "the chance that a claim succeeds if the planning effect is exactly right"),
+    ("assurance", "the chance of success averaged over the uncertainty of the planning effects (Spiegelhalter et al. 2004)"),
+    ("planning effect", "the effect a design is sized on: held-out estimates, adjusted for selection, shrunk by empirical Bayes"),
+    ("D1", "all-comers: every eligible patient randomized, one test on F"),
+    ("D2", "enrichment: only marker-positive patients (S) randomized"),
+    ("D3", "biomarker-stratified: every patient randomized, stratified by marker, co-primary tests in S and F"),
+    ("D3b", "biomarker-stratified with the MaST fixed sequence"),
+    ("D4", "two-stage adaptive enrichment: an interim look decides between continuing in F, in S only, or stopping"),
+    ("D5", "enriched-stratified: S over-represented and Sc capped; F estimated by re-weighting"),
+    ("MaST", "marker sequential test (Freidlin, Korn & Gray 2014): S first; if it succeeds Sc, otherwise F"),
+    ("H_S", "the hypothesis that treatment gives no benefit in S"),
+    ("τ²", "between-subgroup variance of the true effects; the larger it is, the less S and Sc are pulled together"),
+    ("DerSimonian-Laird", "the moment estimator of τ² of random-effects meta-analysis (DerSimonian & Laird 1986)"),
+    (
+        "Spiessens-Debois",
+        "the split of α between the correlated S and F tests that keeps the overall error at α (Spiessens & Debois 2010)",
+    ),
+    ("MC SE", "Monte-Carlo standard error of a simulated rate"),
+    ("P", "probability: P(x) reads “the probability of x”"),
+    ("HR", "hazard ratio, treated vs control (below 1: fewer events on treatment)"),
+    ("FDA", "US Food and Drug Administration"),
+)
+
+
+def reader_text(text: str) -> str:
+    """A reason or note of the design menu with its raw setting names translated into words (plain text)."""
+    for pattern, words in READER_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
+def planning_assumptions(analysis: Any) -> dict[str, float]:
+    """The endpoint's planning assumption the designs were sized with: the outcome SD (continuous: the pooled
+    within-arm SD), the control-arm response probability (binary) or the share of patients with an event (time to
+    event), from the analysed patients as `subgroups.analysis` computes them for the design."""
+    kept = analysis.effects.analysed(analysis.data.n)
+    kind = analysis.data.spec.outcome.type
+    if kind == "time_to_event":
+        return {"event_probability": float(np.mean(analysis.data.event[kept]))}
+    y, t = analysis.effects.outcome, analysis.data.treatment[kept]
+    if kind == "continuous":
+        return {"outcome_sd": float(np.sqrt((np.var(y[t == 1], ddof=1) + np.var(y[t == 0], ddof=1)) / 2))}
+    return {"control_rate": float(np.mean(y[t == 0]))}
+
+
+ASSUMPTION_COLUMN = {
+    "continuous": ("outcome_sd", "outcome SD", "{:.3g}"),
+    "binary": ("control_rate", "control response", "{:.1%}"),
+    "time_to_event": ("event_probability", "event probability", "{:.0%}"),
+}
+_CLAIMS = (("S", "subgroup"), ("Sc", "complement"), ("F", "overall"))
+
+
+def _design_name(key: str) -> str:
+    """A design's registry key in words ("stratified_mast" -> "stratified MaST")."""
+    return key.replace("_", " ").replace("mast", "MaST")
+
+
+def _planning_effect(value: float, outcome: str) -> str:
+    if outcome == "time_to_event":
+        return f"HR {np.exp(value):.2f}"
+    if outcome == "binary":
+        return f"{100 * value:+.1f} points"
+    return f"{value:+.3g}"
+
+
+def _per_claim(row: pd.Series, column: str, spec: str) -> str:
+    parts = [
+        f"{claim} {format(row[f'{column}_{which}'], spec)}"
+        for claim, which in _CLAIMS
+        if f"{column}_{which}" in row and pd.notna(row[f"{column}_{which}"])
+    ]
+    return "; ".join(parts)
+
+
+def design_assumptions(menu: Any, assumptions: dict[str, float] | None = None) -> pd.DataFrame:
+    """The planning assumptions of each design: planning effect and one-sided α per claim, power per claim, the
+    endpoint's SD, control response or event probability, and dropout (none is assumed: the settings have none)."""
+    frame = menu.to_frame()
+    effects = {"subgroup": menu.planning_effect_subgroup, "complement": menu.planning_effect_complement}
+    effects["overall"] = menu.planning_effect_overall
+    key, label, spec = ASSUMPTION_COLUMN[menu.outcome]
+    value = (assumptions or {}).get(key)
+    rows = []
+    for name, row in frame.iterrows():
+        claimed = [(c, w) for c, w in _CLAIMS if pd.notna(row.get(f"alpha_{w}"))]
+        rows.append(
+            {
+                "design": f"{row['label']} {_design_name(name)}",
+                "planning effect": "; ".join(f"{c} {_planning_effect(effects[w], menu.outcome)}" for c, w in claimed),
+                label: "" if value is None else spec.format(value),
+                "one-sided α per claim": _per_claim(row, "alpha", ".3g"),
+                "power per claim": _per_claim(row, "power", ".0%"),
+                "dropout": "none assumed",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def design_notes(menu: Any) -> str:
+    """How each design is sized, in the reader's words (Markdown list)."""
+    frame = menu.to_frame()
+    return "\n".join(
+        f"- **{md_escape(row['label'])} {md_escape(_design_name(name))}**: {md_escape(reader_text(row['notes']))}"
+        for name, row in frame.iterrows()
+        if row.get("notes")
+    )
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_τα²-]+")
+_SHORT_WORDS = {"If", "In", "On", "As", "An", "No", "Of", "Or", "At", "By", "To", "Is", "It", "Be", "So", "Up", "Do", "We"}
+
+
+def abbreviations(text: str) -> set[str]:
+    """The abbreviations and named methods in `text`: one capital letter (S, F, N, P), a capital with a small
+    letter (Sc), capitals or digits after the first letter (MaST, FDA, D3b, H_S, DerSimonian-Laird), τ² and α;
+    not ordinary capitalized words ("The", "Per", "No")."""
+    found = set()
+    for token in _TOKEN.findall(text):
+        token = token.strip("-_")
+        if token in ("τ²", "α") or (len(token) == 1 and token.isupper()):
+            found.add(token)
+        elif re.fullmatch(r"[A-Z][a-z]", token) and token not in _SHORT_WORDS:
+            found.add(token)
+        elif token[:1].isupper() and any(c.isupper() or c.isdigit() for c in token[1:]):
+            found.add(token)
+    return found
+
+
+def design_page_text(results: dict[str, Any], menu: Any, assumptions: dict[str, float] | None = None) -> str:
+    """Every reader-facing text of the design page, plain (for the legend and its test)."""
+    parts = [design_sentence(results)]
+    if menu is not None:
+        for frame in (design_table(menu), design_assumptions(menu, assumptions)):
+            parts += [" ".join(map(str, frame.columns))] + [" ".join(map(str, r)) for r in frame.to_numpy()]
+        parts.append(design_notes(menu))
+    return re.sub(r"\\(.)", r"\1", "\n".join(parts))  # Markdown escapes removed
+
+
+def design_legend(text: str) -> list[tuple[str, str]]:
+    """The `DESIGN_LEGEND` entries for the terms in `text` (`abbreviations`), in the legend's order; S, Sc, F, α, N,
+    power, assurance and planning effect always (the table's columns use them)."""
+    always = {"S", "Sc", "F", "α", "N", "power", "assurance", "planning effect"}
+    found = abbreviations(text)
+    return [(term, meaning) for term, meaning in DESIGN_LEGEND if term in always or set(term.split()) <= found]
+
+
+def design_legend_markdown(text: str) -> str:
+    """The legend as a Markdown definition list (one line per term), shown under the design table."""
+    return "**Legend**\n\n" + "\n".join(f"- **{md_escape(term)}**: {md_escape(meaning)}" for term, meaning in design_legend(text))
 
 
 # --------------------------------------------------------------------------------------------

@@ -316,3 +316,70 @@ def kaplan_meier(
     ax.set_title("Kaplan-Meier curves by arm")
     ax.legend(fontsize=8, loc="lower left")
     return ax
+
+
+def shap_direction(bands: dict[str, pd.DataFrame], ax: Axes | None = None, labels: dict[str, str] | None = None) -> Axes:
+    """Direction of the top features: each feature's mean SHAP value per value band (`Explanation.dependence`),
+    dots shaded from the lowest band (light) to the highest (dark); a dependence plot aggregated to bands of at
+    least `report.min_cell` patients, so no patient is drawn."""
+    names = list(bands)[::-1]
+    ax = _axes(ax, (6.5, max(2.5, 0.45 * len(names) + 1.2)))
+    cmap = plt.get_cmap("viridis_r")
+    for y, name in enumerate(names):
+        table = bands[name]
+        if table.empty:
+            continue
+        shades = np.linspace(0.15, 0.9, len(table)) if len(table) > 1 else np.array([0.5])
+        ax.plot(table["mean_shap"], np.full(len(table), y), color="#bbbbbb", lw=1, zorder=1)
+        ax.scatter(table["mean_shap"], np.full(len(table), y), c=cmap(shades), s=40, zorder=2, edgecolor="black")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(np.arange(len(names)), [(labels or {}).get(n, str(n)) for n in names], **LITERAL)
+    ax.set_xlabel("mean SHAP value per value band (change in estimated effect, effect scale)")
+    ax.set_title("Direction: light = lowest values, dark = highest (bands of ≥ min_cell patients)")
+    return ax
+
+
+def genotype_effect(table: pd.DataFrame, feature: str, ate: float, ax: Axes | None = None, min_cell: int = 10) -> Axes:
+    """Mean per-patient (calibrated) effect by dosage 0/1/2 of one SNP (`explain.effect_by_genotype`), with the
+    number of patients; a dosage held by fewer than `min_cell` patients is drawn as "not shown"."""
+    ax = _axes(ax, (4.5, 3.0))
+    x = np.arange(len(table))
+    shown = table["mean_effect"].map(lambda v: v is not None and np.isfinite(v)).to_numpy()
+    means = np.array([v if ok else 0.0 for v, ok in zip(table["mean_effect"], shown, strict=True)], dtype=float)
+    ax.bar(x[shown], means[shown], color=FAMILY_COLORS["genetic"], width=0.6)
+    ax.axhline(ate, color="black", lw=0.8, ls="--")
+    ax.annotate(
+        f"average effect {ate:+.3g}",
+        (1.0, ate),
+        xycoords=("axes fraction", "data"),
+        xytext=(-2, 2),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=7,
+    )
+    ax.axhline(0, color="black", lw=0.5)
+    for i, (n, ok) in enumerate(zip(table["n"], shown, strict=True)):
+        text = (f"n = {n}" if isinstance(n, int | np.integer) else f"n {n}") if ok else f"n {n}: not shown"
+        ax.annotate(text, (i, means[i] if ok else 0.0), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks(x, [str(d) for d in table["dosage"]])
+    ax.set_xlabel(f"dosage of {feature} (copies of the minor allele)", **LITERAL)
+    ax.set_ylabel("mean per-patient effect (calibrated)")
+    ax.set_title(f"Effect by genotype: {feature}", **LITERAL)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.15 * (high - low))  # room for the counts above the bars
+    return ax
+
+
+def mute(ax: Axes, note: str = "not supported by the data") -> Axes:
+    """Grey out a drawn figure (bars and lines grey, points faded, legend removed) and prefix its title with `note`:
+    what it shows is not supported (e.g. importance without detected heterogeneity)."""
+    grey = "#b0b0b0"
+    for artist in [*ax.patches, *ax.lines]:
+        artist.set_color(grey)
+    for collection in ax.collections:  # points keep their shading (it encodes a value band), faded
+        collection.set_alpha(0.35)
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.set_title(f"{note.capitalize()}: {ax.get_title()}", color="#555555", fontsize=9, **LITERAL)
+    return ax
