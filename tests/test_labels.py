@@ -202,3 +202,12 @@ def test_figures_name_features_by_their_labels():
     ax = plots.importance(pd.Series({"cd40": 0.5, "age": 0.2}), {"cd40": "disease", "age": "other"}, results=results)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["age", "Baseline CD4"]
     plt.close("all")
+
+
+def test_the_index_sentences_name_arms_and_subgroups_by_their_labels():
+    results = _results()
+    results["data"]["outcome"] = {"name": "CD4 count at week 20", "type": "continuous", "higher_is_better": True}
+    results["ate"].update(scale="difference in means", unit=None)
+    assert "difference in means, ZDV + ddI minus ZDV," in narrative.endpoint_summary(results)
+    candidate = {**results["subgroups"]["candidates"][0], "status": "validated"}
+    assert narrative._subgroup_effect(candidate, results).startswith("Karnofsky score ≤ 90 and Baseline CD4 < 300 vs not (")

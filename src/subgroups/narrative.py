@@ -858,7 +858,7 @@ def endpoint_summary(results: dict[str, Any]) -> str:
         unit = "as a difference in proportions"
     return (
         f"Endpoint: {outcome['name']} ({outcome['type'].replace('_', '-')}; {'higher' if outcome['higher_is_better'] else 'lower'} "
-        f"is better); effects are the {ate['scale']}, {data['arms']['treated']} minus {data['arms']['control']}, {unit}."
+        f"is better); effects are the {ate['scale']}, {arm_name('treated', results)} minus {arm_name('control', results)}, {unit}."
     )
 
 
@@ -878,10 +878,10 @@ def heterogeneity_summary(results: dict[str, Any]) -> str:
     return h["decision"]  # it opens with the verdict ("Heterogeneity detected at α = …" / "No credible heterogeneity at α = …")
 
 
-def _subgroup_effect(c: dict[str, Any]) -> str:
+def _subgroup_effect(c: dict[str, Any], results: dict[str, Any] | None = None) -> str:
     r = c["reported"]
     return (
-        f"{c['hypothesis']}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against "
+        f"{display_rule(c['hypothesis'], results)}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against "
         f"{effect_text(r['comparator_effect'], r['comparator_ci_low'], r['comparator_ci_high'])} in the comparator"
     )
 
@@ -894,13 +894,13 @@ def subgroups_summary(results: dict[str, Any]) -> str:
     if validated:
         c = validated[0]
         how = f"{c['reported']['estimator']}; adjusted {adjusted_p_text(c['p_adjusted'])}"
-        found = f"Validated subgroup: {_subgroup_effect(c)} ({how})."
+        found = f"Validated subgroup: {_subgroup_effect(c, results)} ({how})."
     else:
         found = f"Subgroup search: {sub['conclusion']}"
         gated = [c for c in sub["candidates"] if c["p_adjusted"] is not None and c["p_adjusted"] < alpha]
         if gated and not h["detected"]:
             found += (
-                f" Its strongest rule, {gated[0]['hypothesis']}, has adjusted {adjusted_p_text(gated[0]['p_adjusted'])}, but a "
+                f" Its strongest rule, {display_rule(gated[0]['hypothesis'], results)}, has adjusted {adjusted_p_text(gated[0]['p_adjusted'])}, but a "
                 "discovered rule is called validated only when the calibration test detects heterogeneity overall, which it did not."
             )
     pre = sub.get("prespecified") or []
@@ -908,7 +908,9 @@ def subgroups_summary(results: dict[str, Any]) -> str:
         return found + " No subgroup was pre-specified."
     significant = [c for c in pre if c["p_adjusted"] is not None and c["p_adjusted"] < alpha]
     if significant:
-        named = "; ".join(f"{_subgroup_effect(c)}, Holm-adjusted {adjusted_p_text(c['p_adjusted'])}" for c in significant)
+        named = "; ".join(
+            f"{_subgroup_effect(c, results)}, Holm-adjusted {adjusted_p_text(c['p_adjusted'])}" for c in significant
+        )
         stated = (
             f" Pre-specified: {len(significant)} of {len(pre)} pre-specified subgroups {'differs' if len(significant) == 1 else 'differ'} "
             "from the rest after Holm adjustment "
