@@ -520,7 +520,7 @@ def test_index_explains_a_prespecified_subgroup_that_holds_when_the_search_found
     r = pre["reported"]
     assert "1 of 4 pre-specified subgroups differs from the rest after Holm adjustment at α = 0.05" in subgroups
     assert f"{pre['hypothesis']}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against" in subgroups
-    assert "Holm-adjusted p = 0.0213" in subgroups
+    assert "Holm-adjusted p = 0.021" in subgroups  # 2 significant digits, as the subgroup table (narrative.p_text)
     assert "The two answers differ because they test different things" in subgroups and "which it did not." in subgroups
     first = results["subgroups"]["candidates"][0]["hypothesis"]
     assert f"Its strongest rule, {first}, has adjusted p < 0.001, but a discovered rule is called validated only" in subgroups
