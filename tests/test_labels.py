@@ -211,3 +211,24 @@ def test_the_index_sentences_name_arms_and_subgroups_by_their_labels():
     assert "difference in means, ZDV + ddI minus ZDV," in narrative.endpoint_summary(results)
     candidate = {**results["subgroups"]["candidates"][0], "status": "validated"}
     assert narrative._subgroup_effect(candidate, results).startswith("Karnofsky score ≤ 90 and Baseline CD4 < 300 vs not (")
+
+
+def test_the_data_summary_names_arms_and_says_when_a_count_of_excluded_rows_is_suppressed():
+    from types import SimpleNamespace
+
+    results = _results()
+    results["provenance"] = {"data_source": "trial.csv", "data_sha256": "ab" * 32}
+    results["data"].update(
+        n_treated=150,
+        n_control=160,
+        study="rct",
+        outcome={"name": "CD4 count at week 20", "type": "continuous", "higher_is_better": True},
+        dropped={"missing outcome": "<10", "other arms": SUPPRESSED},
+    )
+    text = narrative.data_summary(results, SimpleNamespace(imbalanced=["karnof"]))
+    assert "**Comparison:** ZDV \\+ ddI (<code>1</code>) (treated, 150 patients) versus ZDV (<code>0</code>)" in text
+    assert (
+        "<10 patient(s): missing outcome; a number of patients suppressed (to protect a small count beside it): other arms"
+        in text
+    )
+    assert "more than 0.1 SD: Karnofsky score." in text

@@ -93,7 +93,6 @@ def display_rule(text: str, results: dict[str, Any] | None) -> str:
     return pattern.sub(lambda m: labels[m.group(1)]["label"], text)
 
 
-
 def data_summary(results: dict[str, Any], audit: Audit) -> str:
     data = results["data"]
     lines = [
@@ -106,7 +105,7 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
     if data["dropped"]:
         lines.append(
             "**Excluded before analysis:** "
-            + "; ".join(f"{count} patient(s): {md_escape(why)}" for why, count in data["dropped"].items())
+            + "; ".join(f"{_count_words(count)}: {md_escape(why)}" for why, count in data["dropped"].items())
             + "."
         )
     imbalanced = audit.imbalanced
@@ -130,6 +129,11 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
     elif data["study"] == "observational":
         lines.append(f"**Observational data:** {NO_UNMEASURED_CONFOUNDING}")
     return "\n\n".join(lines)
+
+
+def _count_words(count: int | str) -> str:
+    """ "12 patient(s)", "<10 patient(s)", or "a number of patients suppressed" (complementary suppression, subgroups.privacy)."""
+    return "a number of patients suppressed (to protect a small count beside it)" if count == SUPPRESSED else f"{count} patient(s)"
 
 
 def _arm_md(which: str, results: dict[str, Any]) -> str:

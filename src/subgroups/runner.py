@@ -37,6 +37,7 @@ from subgroups.analysis import open_analysis
 from subgroups.errors import RunError, SubgroupsError
 from subgroups.narrative import fmt, p_text
 from subgroups.params import RunParams, load_params
+from subgroups.privacy import SUPPRESSED
 
 NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain", "04_subgroups", "05_trial_design")
 TITLES = {
@@ -440,7 +441,8 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         min_cell=results["params"]["report"]["min_cell"],
         sentences=index_summary(results),
         links=links,
-        dropped="; ".join(f"{c} {w}" for w, c in data["dropped"].items()) or "none",
+        dropped="; ".join(f"{c} {w}" if c != SUPPRESSED else f"{w} (number suppressed)" for w, c in data["dropped"].items())
+        or "none",
         ate=ate,
         ate_value=f"{ate['estimate']:+.3g}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
         f"{p_text(ate['p_value'])}; n = {ate['n']})",
