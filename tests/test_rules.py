@@ -279,7 +279,11 @@ def test_the_demo_reports_one_validated_hypothesis_carriers_vs_non_carriers(demo
         assert s.difference == pytest.approx(s.effect - s.complement_effect)
         assert s.rest_effect[0] != pytest.approx(s.complement_effect)
     entry = demo_analysis.results["subgroups"]["candidates"][0]
-    assert entry["hypothesis"] == validated[0].hypothesis and entry["level"] == 1 and entry["comparator"] == "snp_01 = 0 (non-carrier)"
+    assert (
+        entry["hypothesis"] == validated[0].hypothesis
+        and entry["level"] == 1
+        and entry["comparator"] == "snp_01 = 0 (non-carrier)"
+    )
 
 
 def _hypothesis(rule, p, level=1, parent="", comparator=""):

@@ -94,7 +94,7 @@ class OutcomeSpec(_Strict):
     event: str | None = None
     horizon: float | None = Field(default=None, gt=0)  # time-to-event: RMST horizon or survival landmark
     estimand: Literal["rmst", "survival"] = "rmst"  # time-to-event: RMST difference or survival difference at `horizon`
-    time_unit: Literal["days", "weeks", "months", "years"] = "days"  # time-to-event: unit of `time`, labels every time-scale number
+    time_unit: Literal["days", "weeks", "months", "years"] = "days"  # unit of `time`: labels time-scale numbers
     higher_is_better: bool = True
     label: str | None = None
     positive: Label | None = None  # binary: the value counted as 1 (needed when the outcome is coded as text)

@@ -822,9 +822,7 @@ def holm(p_values: list[float]) -> np.ndarray:
     return adjusted
 
 
-def hazard_ratios(
-    data: TrialData, effects: EffectModel, subgroup: Subgroup | None, seed: int
-) -> dict[str, tuple[float, float]]:
+def hazard_ratios(data: TrialData, effects: EffectModel, subgroup: Subgroup | None, seed: int) -> dict[str, tuple[float, float]]:
     """Log hazard ratios (treated vs control, Cox) with SEs in the subgroup, its complement and overall.
 
     The subgroup's and complement's come from the half (or halves) its effect was estimated on,
