@@ -803,7 +803,9 @@ def protect_subgroups(trial: TrialData, effects: EffectModel, found: list[Subgro
             **({"too_small": reason} if reason else {}),
         }
         protected.append(
-            replace(s, rule=masked(s.rule), comparator_rule=masked(s.comparator_rule), parent_rule=masked(s.parent_rule), extra=extra)
+            replace(
+                s, rule=masked(s.rule), comparator_rule=masked(s.comparator_rule), parent_rule=masked(s.parent_rule), extra=extra
+            )
         )
     return protected
 

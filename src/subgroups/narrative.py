@@ -133,7 +133,9 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
 
 def _count_words(count: int | str) -> str:
     """ "12 patient(s)", "<10 patient(s)", or "a number of patients suppressed" (complementary suppression, subgroups.privacy)."""
-    return "a number of patients suppressed (to protect a small count beside it)" if count == SUPPRESSED else f"{count} patient(s)"
+    return (
+        "a number of patients suppressed (to protect a small count beside it)" if count == SUPPRESSED else f"{count} patient(s)"
+    )
 
 
 def _arm_md(which: str, results: dict[str, Any]) -> str:
@@ -278,8 +280,7 @@ def overlap_sentence(results: dict[str, Any]) -> str:
         f"control patients barely overlap). {trimmed} patients with a propensity outside "
         f"[{o['trim'][0]:g}, {o['trim'][1]:g}] were excluded from all estimates (`estimation.trim`). "
         "Propensity model: L2-penalized logistic regression or gradient boosting, whichever had the smaller held-out "
-        "log-loss, fitted on the other folds. This adjusts for the features only: "
-        + NO_UNMEASURED_CONFOUNDING
+        "log-loss, fitted on the other folds. This adjusts for the features only: " + NO_UNMEASURED_CONFOUNDING
     )
     return text + (f"\n\n**Warning:** {o['warning']}" if o["warning"] else "")
 
@@ -562,11 +563,17 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
                 "status": c["status"],
                 "estimate": r["estimator"],
                 f"effect in subgroup ({level})": effect_text(r["effect"], r["ci_low"], r["ci_high"]),
-                f"effect in comparator ({level})": effect_text(r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"]),
+                f"effect in comparator ({level})": effect_text(
+                    r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"]
+                ),
                 f"difference ({level})": effect_text(r["difference"], r["difference_ci_low"], r["difference_ci_high"]),
                 "adjusted p": p_value(c["p_adjusted"]),
                 **(
-                    {"unadjusted held-out effect": effect_text(c["effect"], c["ci_low"], c["ci_high"]) if c["selection_adjusted"] else "–"}
+                    {
+                        "unadjusted held-out effect": effect_text(c["effect"], c["ci_low"], c["ci_high"])
+                        if c["selection_adjusted"]
+                        else "–"
+                    }
                     if adjusted
                     else {}
                 ),
@@ -634,7 +641,9 @@ def design_sentence(results: dict[str, Any]) -> str:
     if d["subgroup"] is None:
         target = "for all eligible patients (no candidate subgroup to target)"
     elif d["recommended"] == "all_comers":
-        target = f"for all eligible patients (the subgroup considered, *{md_escape(d['subgroup'])}*, is not credible enough to target)"
+        target = (
+            f"for all eligible patients (the subgroup considered, *{md_escape(d['subgroup'])}*, is not credible enough to target)"
+        )
     else:
         target = f"planned for the subgroup *{md_escape(d['subgroup'])}*"
     lines = [f"**Recommended next trial: {d['recommended'].replace('_', ' ')}**, {target}. Status: {d['status']}."]
