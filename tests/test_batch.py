@@ -73,6 +73,16 @@ def test_summary_cells_that_a_spreadsheet_would_run_start_with_a_quote():
     assert frame.loc[0, "name"] == "=1+1"  # a copy: the returned summary keeps the raw values
 
 
+def test_a_failed_run_records_whether_it_was_a_user_mistake(small_csv: Path, tmp_path: Path):
+    """A typo in a parameter file fails its run as a user error (the batch then exits 2, as one run would)."""
+    from subgroups.batch import RunSpec, run_one
+
+    tree = small_params(small_csv, name="typo")
+    tree["estimation"]["sead"] = 3
+    record = run_one(RunSpec(str(_write(tmp_path, "typo", tree)), {}, "typo"), str(tmp_path / "runs"))
+    assert record["status"] == "failed" and record["user_error"] is True and "sead" in record["reason"]
+
+
 @pytest.mark.slow
 def test_results_identical_with_one_or_two_workers(small_csv: Path, tmp_path: Path):
     import json

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from subgroups.errors import ParameterError, RunError
+from subgroups.errors import ParameterError, RunError, SubgroupsError
 from subgroups.params import load_params, parse_yaml
 
 
@@ -73,7 +73,7 @@ def run_one(spec: RunSpec, out_dir: str) -> dict[str, Any]:
     from subgroups.runner import run
 
     started = time.perf_counter()
-    record: dict[str, Any] = {"name": spec.name, "status": "failed", "reason": "", "seconds": 0.0}
+    record: dict[str, Any] = {"name": spec.name, "status": "failed", "reason": "", "user_error": False, "seconds": 0.0}
     try:
         params = load_params(spec.params_file, spec.overrides, allow_sweep=True)
         result = run(params, out_dir=out_dir)
@@ -91,6 +91,7 @@ def run_one(spec: RunSpec, out_dir: str) -> dict[str, Any]:
     except BaseException as exc:  # noqa: BLE001 - one failing run must not stop the batch
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         record["reason"] = first
+        record["user_error"] = isinstance(exc, SubgroupsError)  # a mistake in the parameters or data, not a bug
     record["seconds"] = round(time.perf_counter() - started, 1)
     return record
 

@@ -133,7 +133,11 @@ def _command(args: argparse.Namespace) -> int:
             summary = run_batch(args.params, out_dir=args.out, workers=args.workers, scheduler=args.scheduler)
             failed = int((summary["status"] != "succeeded").sum())
             print(f"{len(summary)} runs, {failed} failed; overview: {Path(args.out).resolve() / 'index.html'}")
-            return EXIT_FAILURE if failed else 0
+            if not failed:
+                return 0
+            # Every failure a mistake in a parameter file or its data: a user error, like a single run's.
+            user = summary.loc[summary["status"] != "succeeded", "user_error"].fillna(False).astype(bool).all()
+            return EXIT_USER_ERROR if user else EXIT_FAILURE
         elif args.command == "validate":
             from subgroups.data import load_trial
             from subgroups.params import load_params
