@@ -254,3 +254,11 @@ def test_the_audit_and_profiles_of_the_run_hide_small_cells(small_cell_run: Path
         profile = analysis.profile(s)
         assert not profile["feature"].str.contains(RARE).any() and "rare_flag" not in set(profile["feature"])
         assert RARE not in s.rule + s.comparator_rule + s.parent_rule
+
+
+def test_a_few_trimmed_patients_cannot_be_recovered_from_the_analysed_count():
+    """Observational trimming: with the data's n shown, an analysed n fewer by 1 to min_cell - 1 is hidden."""
+    from subgroups.privacy import SUPPRESSED, suppress_part
+
+    assert suppress_part(1997, 2000, 10) == SUPPRESSED  # 3 trimmed
+    assert suppress_part(1990, 2000, 10) == 1990 and suppress_part(2000, 2000, 10) == 2000

@@ -30,7 +30,7 @@ from subgroups.effects import SCALES, EffectModel, fit_effects, overlap_summary
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Candidate, Heterogeneity, modifier_tests, test_heterogeneity
 from subgroups.params import RunParams, load_params
-from subgroups.privacy import TOO_SMALL, suppress_count, suppress_reasons, suppress_total
+from subgroups.privacy import TOO_SMALL, suppress_count, suppress_part, suppress_reasons, suppress_total
 from subgroups.resources import MemoryWarning, check_memory
 from subgroups.rules import Subgroup, find_subgroups, prespecified_subgroups
 
@@ -1075,6 +1075,8 @@ def build_results(
     treated, control = trial.arm_labels
     n_treated, n_control = int(trial.treatment.sum()), int((1 - trial.treatment).sum())
     ate = effects.ate.to_dict()
+    # The data's n is shown: an analysed n that differs from it by a few trimmed patients would give them away.
+    ate["n"] = suppress_part(ate["n"], trial.n, min_cell)
     randomization = check_randomization(trial, min_cell, run.estimation.seed) if run.data.study == "rct" else None
     ate["status"] = "confirmatory" if randomization is not None and not randomization.failed else "exploratory"
     ate["status_reason"] = (

@@ -89,6 +89,12 @@ def suppress_total(total: int, shown_part: int, min_cell: int) -> int | None:
     return None if small(int(total) - int(shown_part), min_cell) else int(total)
 
 
+def suppress_part(part: int, total: int, min_cell: int) -> int | str:
+    """`part` (e.g. patients analysed after overlap trimming), or `SUPPRESSED` when the total (shown elsewhere)
+    minus `part` would be a small count (e.g. 3 patients trimmed)."""
+    return SUPPRESSED if small(int(total) - int(part), min_cell) else int(part)
+
+
 def suppress_reasons(counts: Mapping[str, int], min_cell: int) -> dict[str, int | str]:
     """Counts per reason (e.g. rows excluded, by why) whose sum is known: small ones hidden, with a complement."""
     if not counts:
