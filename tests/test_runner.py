@@ -600,6 +600,10 @@ def test_the_variable_dictionary_names_variables_and_arms_on_the_pages(marked_ac
         assert results["data"]["labels"][row["feature"]]["label"] in explain, row["feature"]
     top = next(iter(results["importance"]["by_feature"]))
     assert f"{results['data']['labels'][top]['label']} (" in explain  # the importance sentence
+    import html as html_module
+
+    index = (marked_actg_run / "index.html").read_text(encoding="utf-8")
+    assert f"<td>{html_module.escape(results['data']['labels'][top]['label'])}" in index  # the index's importance table
     shown = [c for c in results["subgroups"]["prespecified"] if c.get("hypothesis") != "too small to report"]
     page = _page_text(marked_actg_run, "04_subgroups")
     assert shown and all(display_rule(c["hypothesis"], results) in page for c in shown)

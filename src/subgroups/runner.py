@@ -417,7 +417,7 @@ def page_header(results: dict[str, Any], current: str, *, in_report: bool = Fals
 
 def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False) -> str:
     """The index's content (executive summary, links, tables, glossary), shared by index.html and report.html."""
-    from subgroups.narrative import GLOSSARY, importance_caveat, index_summary, proxy_notes, spread_summary
+    from subgroups.narrative import GLOSSARY, display_name, importance_caveat, index_summary, proxy_notes, spread_summary
 
     data, ate, imp, design = results["data"], results["ate"], results["importance"], results["design"]
     unit = f" {ate['unit']}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
@@ -459,7 +459,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         else "exploratory",
         design_text=recommended,
         effects=results["effects"],
-        top_features=list(imp["by_feature"].items())[:5],
+        top_features=[(name, display_name(name, results), value) for name, value in list(imp["by_feature"].items())[:5]],
         families=list(imp["by_family"].items()),
         importance_caveat=importance_caveat(results),  # "" unless heterogeneity was not detected: then greyed, with why
         proxies=proxy_notes(results),
