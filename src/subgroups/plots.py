@@ -212,13 +212,18 @@ def power_assurance(curves: pd.DataFrame, recommended: str, ax: Axes | None = No
     return ax
 
 
-def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes | None = None) -> Axes:
+def rule_tree(
+    candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes | None = None, results: dict | None = None
+) -> Axes:
     """The subgroup hypotheses as a tree: all patients, each first split (subgroup and complement),
     then the refinements inside each side (subgroup and sibling).
 
     Each box shows a side's effect with CI as `reported` in results.json (the numbers of the subgroup
     table), its share of patients, and the status of the hypothesis that split it (red: validated).
+    With `results`, features are named by the variable dictionary (`narrative.display_rule`).
     """
+    from subgroups.narrative import display_rule
+
     roots = [c for c in candidates if c.get("level", 1) == 1][:3]
     kids = {}
     for root in roots:
@@ -234,7 +239,7 @@ def rule_tree(candidates: list[dict], ate: dict, max_children: int = 4, ax: Axes
     ax.set_ylim(0, 3)
 
     def box(x: float, y: float, label: str, effect: tuple[float, float, float], detail: str, color: str) -> None:
-        ax.text(x, y, f"{label}\n{effect_text(*effect)}\n{detail}", ha="center", va="center", fontsize=6.5, color=color,
+        ax.text(x, y, f"{display_rule(label, results)}\n{effect_text(*effect)}\n{detail}", ha="center", va="center", fontsize=6.5, color=color,
                 bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": color}, **LITERAL)  # fmt: skip
 
     def sides(c: dict) -> list[tuple[str, tuple[float, float, float], str]]:
