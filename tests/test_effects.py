@@ -173,7 +173,7 @@ def test_time_to_event_effect_is_a_restricted_mean_difference():
         (direct["exp(coef) lower 95%"], direct["exp(coef) upper 95%"]), rel=1e-6
     )
     assert (
-        f"hazard ratio of {narrative.md_code('drug')} versus {narrative.md_code('placebo')} {hr['estimate']:.3g} (95% CI"
+        f"hazard ratio of {narrative.md_escape('drug')} versus {narrative.md_escape('placebo')} {hr['estimate']:.3g} (95% CI"
         in sentence
     )
     assert ate["ci_low"] <= float(sim.extra_truth["rmst_diff"].mean()) <= ate["ci_high"]
