@@ -45,6 +45,7 @@ from subgroups.datasets.synthetic import (
     TTE_T_STAR,
     SimulatedTrial,
 )
+from subgroups.errors import ConstantEffectWarning
 
 #: Landmark of the time-to-event truth ΔS(t*) (SPEC section 4, PM-TTE).
 HORIZON = TTE_T_STAR
@@ -165,11 +166,14 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     # M5: the design the report recommends and the subgroup it was planned for.
     menu, planned = analysis.design, analysis.results["design"]["subgroup"]
     planned_members = next((s.contains(rep.test.data).to_numpy() for s in analysis.subgroups if s.rule == planned), None)
+    with warnings.catch_warnings():  # a constant calibrated effect is a result here, not news
+        warnings.simplefilter("ignore", ConstantEffectWarning)
+        tau_hat_test = np.asarray(analysis.effect(rep.test.data), float)
     return MethodOutput(
         p_het=p_het,
         imp=analysis.importance.reindex(FEATURES).fillna(0.0),
         tau_hat_train=cate,
-        tau_hat_test=np.asarray(analysis.effect(rep.test.data), float),
+        tau_hat_test=tau_hat_test,
         ate_hat=float(analysis.results["ate"]["estimate"]),
         subgroup=None if best is None else best.contains(rep.test.data).to_numpy(),
         theta_hat_G=math.nan if best is None else float(best.reported_effect),  # adjusted for selection
