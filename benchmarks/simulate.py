@@ -371,6 +371,21 @@ def run(
     return fits
 
 
+def replace_rows(out: Path, pairs: Sequence[tuple[str, Cell]], methods: Sequence[str]) -> int:
+    """Delete the rows of these (scenario, cell) pairs and methods from the scenario CSVs; returns how many."""
+    dropped = 0
+    for scenario in sorted({scenario for scenario, _ in pairs}):
+        path = csv_path(out, scenario)
+        if not path.is_file():
+            continue
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        cells = {cell.label for name, cell in pairs if name == scenario}
+        gone = frame["cell"].isin(cells) & frame["method"].isin(methods)
+        dropped += int(gone.sum())
+        frame[~gone].to_csv(path, index=False)
+    return dropped
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tier", choices=sorted(TIERS), default="smoke", help="smoke (R = 2, cheap settings) or full (SPEC R)")
@@ -383,10 +398,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="folder of the per-scenario CSV files; default benchmarks/results/simulation (full) or simulation_smoke (smoke)",
     )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="first delete the rows of the chosen scenarios, cells and methods (a re-run with new code); "
+        "then run as usual, so an interrupted re-run resumes with the same command without --replace",
+    )
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     args.out = args.out or DEFAULT_OUT[args.tier]
     check_tier(args.out, args.tier)
+    if args.replace:
+        dropped = replace_rows(args.out, plan(args.tier, args.scenario, args.cell), methods or list(METHODS))
+        print(f"deleted {dropped} row(s) to re-run", file=sys.stderr)
     command = " ".join(["benchmarks/simulate.py", *(argv if argv is not None else sys.argv[1:])])
     with (args.out / "commands.log").open("a", encoding="utf-8") as handle:
         handle.write(f"{dt.datetime.now().isoformat(timespec='seconds')}\t{command}\n")

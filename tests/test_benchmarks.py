@@ -382,3 +382,12 @@ def test_the_agnostic_ceiling_holds_its_level_and_reaches_the_published_power():
 
     assert abs(rate("PM-SNP", b1_rel=2) - 0.41) < 3 * np.sqrt(0.41 * 0.59 / 60)
     assert rate("PM-NULL-a") < 0.05 + 3 * np.sqrt(0.05 * 0.95 / 60)
+
+
+def test_replace_deletes_only_the_chosen_cells_and_methods(tmp_path):
+    rows = [("PM-SNP", cell, 0, method, "M1", "1") for cell in ("b1_rel=1", "b1_rel=2") for method in ("ours", "B1")]
+    simulate.append_rows(simulate.csv_path(tmp_path, "PM-SNP"), rows)
+    pairs = simulate.plan("full", ["PM-SNP"], ["b1_rel=2"])
+    assert simulate.replace_rows(tmp_path, pairs, ["ours"]) == 1
+    left = set(map(tuple, rows_of(tmp_path)[["cell", "method"]].itertuples(index=False)))
+    assert left == {("b1_rel=1", "ours"), ("b1_rel=1", "B1"), ("b1_rel=2", "B1")}
