@@ -16,7 +16,7 @@ All three use the same held-out predictions: no patient's own outcome ranks that
   slope is 0 (a Wald test; one column: the two-sided t-test of the slope). In a randomized trial
   E[ψ | X] is the true effect whatever the outcome models, so each test is valid; p-values are
   Holm-adjusted over all features. They find effects that change *linearly* with one feature
-  (the univariate interaction screen of SPEC baseline B2), and say which feature, in numbers.
+  (the univariate interaction screen, baseline B2 of the benchmark), and say which feature, in numbers.
 """
 
 from __future__ import annotations
@@ -359,7 +359,7 @@ def hazard_scale_test(time: np.ndarray, event: np.ndarray, treatment: np.ndarray
     (absolute scale). On the hazard scale, absolute-scale predictions also track prognosis, which
     β₂ absorbs; β₃ < 0 means the relative effect improves with predicted benefit. Reported as
     −β₃ with a one-sided p-value, so a constant hazard ratio (proportional hazards, no effect
-    modification) is the null even when absolute effects differ (SPEC pitfall 1: scale of the null).
+    modification) is the null even when absolute effects differ (the scale of a null matters: a constant hazard ratio is heterogeneity on the absolute scale).
     """
     from lifelines import CoxPHFitter
 

@@ -120,7 +120,7 @@ class OutcomeSpec(_Strict):
 
 
 class SimulationSpec(_Strict):
-    """Settings of the built-in simulated trial (`builtin:synthetic`), see benchmarks SPEC §2 and §4."""
+    """Settings of the built-in simulated trial (`builtin:synthetic`): the scenarios of `subgroups.datasets.synthetic`."""
 
     scenario: Literal["PM-NULL-a", "PM-NULL-b", "PM-SNP", "PM-LIFESEV", "PM-TTE"] = "PM-SNP"
     n: int = Field(default=2000, ge=40, le=2_000_000)
