@@ -367,7 +367,7 @@ def test_plot_methods_draw_on_the_given_axes(demo_analysis):
             a.plot_design(ax=axes[1, 2]),
         ]
         assert all(got is want for got, want in zip(drawn, axes.flat))
-        assert len(axes[0, 0].get_yticklabels()) == min(12, len(a.results["subgroups"]["candidates"]))
+        assert len(axes[0, 0].get_yticklabels()) == 1 + min(12, len(a.results["subgroups"]["candidates"]))  # + all patients
         assert axes[1, 0].get_yticklabels()[-1].get_text() == a.importance.index[0]
         with pytest.raises(subgroups.ParameterError, match="which="):
             a.plot_forest(which="all")

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from subgroups.audit import IMBALANCE, Audit
-from subgroups.narrative import display_name, display_rule, effect_text
+from subgroups.narrative import display_name, display_rule, effect_text, p_text
 from subgroups.privacy import merged_bin_edges
 
 # Names from the data are drawn as typed: without this, matplotlib reads `$...$` as mathtext (a
@@ -145,34 +145,57 @@ def forest(
     title: str | None = None,
     results: dict | None = None,
 ) -> Axes:
-    """Forest plot of the subgroup hypotheses: per row the subgroup's effect (filled) and its comparator's
-    (open), with CIs, as `reported` in results.json — adjusted for selection when validated, else held-out
-    (pre-specified: all patients, cross-fitted) — the same numbers as the subgroup table. Rules name the
-    features by the variable dictionary of `results` (`narrative.display_rule`) when given."""
+    """Clinical forest plot of the subgroup hypotheses, the overall effect on top.
+
+    Per row the subgroup's effect (filled) and its comparator's (open) with CIs, as `reported` in
+    results.json — adjusted for selection when validated, else held-out (pre-specified: all patients,
+    cross-fitted) — the same numbers as the subgroup table; on the right the estimate (CI) and the
+    adjusted p of the hypothesis; "favours" labels under the axis (by `higher_is_better` in `results`).
+    Rules name the features by the variable dictionary of `results` (`narrative.display_rule`) when given.
+    """
+    from matplotlib.transforms import blended_transform_factory
+
     shown = candidates[:top][::-1]
-    ax = _axes(ax, (8.5, max(2.5, 0.5 * len(shown) + 1.4)))
+    ax = _axes(ax, (9.5, max(2.8, 0.62 * (len(shown) + 1) + 1.6)))
     y = np.arange(len(shown))
+    overall = len(shown) + 0.4
     reported = [c["reported"] for c in shown]
     colors = ["#ca0020" if c["status"] == "validated" else "#636363" for c in shown]
-    ax.hlines(y + 0.12, [r["ci_low"] for r in reported], [r["ci_high"] for r in reported], colors=colors, lw=1.6)
-    ax.scatter([r["effect"] for r in reported], y + 0.12, color=colors, zorder=3, s=30, label="subgroup")
+    ax.hlines(y + 0.12, [r["ci_low"] for r in reported], [r["ci_high"] for r in reported], colors=colors, lw=1.8)
+    ax.scatter([r["effect"] for r in reported], y + 0.12, color=colors, zorder=3, s=34, label="subgroup")
     ax.hlines(
-        y - 0.12, [r["comparator_ci_low"] for r in reported], [r["comparator_ci_high"] for r in reported], colors=colors, lw=0.9
+        y - 0.12, [r["comparator_ci_low"] for r in reported], [r["comparator_ci_high"] for r in reported], colors=colors, lw=1.0
     )
-    ax.scatter([r["comparator_effect"] for r in reported], y - 0.12, facecolors="white", edgecolors=colors, zorder=3, s=26,
-               label="comparator")  # fmt: skip
-    ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=1, label=f"average effect {ate['estimate']:+.3g}")
+    ax.scatter([r["comparator_effect"] for r in reported], y - 0.12, facecolors="white", edgecolors=colors, zorder=3, s=28,
+               label="comparator (the rest, or the sibling inside the parent)")  # fmt: skip
+    low, high = ate.get("ci_low"), ate.get("ci_high")
+    if low is not None and high is not None:
+        ax.hlines(overall, low, high, colors="#2166ac", lw=2.2)
+    ax.scatter([ate["estimate"]], [overall], marker="D", color="#2166ac", zorder=3, s=40, label="all patients")
+    ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=0.8)
     ax.axvline(0, color="black", lw=0.8)
     labels = [
-        f"{display_rule(c.get('hypothesis', c['rule']), results)}\n{effect_text(r['effect'], r['ci_low'], r['ci_high'])} "
-        f"[{r['estimator']}]; "
-        f"n = {c['n_treated']} + {c['n_control']}; adjusted p = {c['p_adjusted']:.2g}"
-        for c, r in zip(shown, reported)
+        f"{display_rule(c.get('hypothesis', c['rule']), results)}\nn = {c['n_treated']} + {c['n_control']} (treated + control)"
+        for c in shown
     ]
-    ax.set_yticks(y, labels, fontsize=7, **LITERAL)
-    ax.set_xlabel(f"effect ({ate['scale']}); validated: adjusted for selection, others: held-out")
-    ax.set_title(title or "Subgroup hypotheses (red: validated; grey: not validated)")
-    ax.legend(fontsize=7, loc="best")
+    ax.set_yticks([*y, overall], [*labels, "All patients"], fontsize=8, **LITERAL)
+    right = blended_transform_factory(ax.transAxes, ax.transData)
+    texts = [f"{effect_text(r['effect'], r['ci_low'], r['ci_high'])}  {p_text(c['p_adjusted'])}\n[{r['estimator']}]"
+             for c, r in zip(shown, reported)]  # fmt: skip
+    for row, text in zip(y, texts):
+        ax.text(1.02, row, text, transform=right, va="center", ha="left", fontsize=8, **LITERAL)
+    ax.text(1.02, overall, effect_text(ate["estimate"], low, high), transform=right, va="center", ha="left", fontsize=8)
+    ax.text(1.02, overall + 0.75, "estimate (CI), adjusted p", transform=right, va="center", ha="left", fontsize=8,
+            fontweight="bold")  # fmt: skip
+    ax.set_ylim(-0.8, overall + 1.0)
+    better = True if results is None else bool(results.get("data", {}).get("outcome", {}).get("higher_is_better", True))
+    ax.set_xlabel(
+        f"effect ({ate['scale']})\n← favours {'control' if better else 'treatment'}    |    "
+        f"favours {'treatment' if better else 'control'} →",
+        fontsize=9,
+    )
+    ax.set_title(title or "Subgroup hypotheses (red: validated; grey: not validated)", fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
     return ax
 
 
