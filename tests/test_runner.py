@@ -195,14 +195,25 @@ def test_user_errors_exit_2_with_one_line(small_csv: Path, tmp_path: Path, chang
 
 
 def test_failing_notebook_marks_run_failed(small_csv: Path, tmp_path: Path, monkeypatch):
+    """A bug in a notebook (any exception but the package's own) is a NotebookError: the CLI calls it an internal
+    error with a log; the package refusing the data inside a notebook stays a user error (RunError)."""
+    from subgroups.errors import NotebookError
+
     monkeypatch.setattr(runner, "notebooks_dir", lambda: _notebooks(tmp_path, "raise ValueError('deliberate failure')"))
-    with pytest.raises(RunError, match="notebook 01_data_audit failed in cell .*ValueError: deliberate failure") as info:
+    with pytest.raises(NotebookError, match="notebook 01_data_audit failed in cell .*ValueError: deliberate failure") as info:
         runner.run(small_params(small_csv, name="broken"), out_dir=tmp_path / "runs")
+    assert not isinstance(info.value, RunError)
     assert "\n" not in str(info.value)
     run_dir = tmp_path / "runs" / "broken"
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "failed" and "deliberate failure" in status["reason"]
     assert not (run_dir / "index.html").exists() and not (run_dir / "results.json").exists()
+    # The package's own refusal inside a notebook is the user's to fix (the fit is cached: no second fit).
+    code = "from subgroups.errors import DataError\nraise DataError('column x is odd')"
+    (tmp_path / "second").mkdir()
+    monkeypatch.setattr(runner, "notebooks_dir", lambda: _notebooks(tmp_path / "second", code))
+    with pytest.raises(RunError, match="DataError: column x is odd"):
+        runner.run(small_params(small_csv, name="broken"), out_dir=tmp_path / "runs")
 
 
 def test_validate_command(small_csv: Path, tmp_path: Path):

@@ -17,5 +17,10 @@ class RunError(SubgroupsError, RuntimeError):
     """A notebook run failed; the message names the notebook and the reason."""
 
 
+class NotebookError(RuntimeError):
+    """A report notebook raised an error that is not the user's to fix (a bug): not a `SubgroupsError`, so the
+    command line reports it as an internal error with a log file; the run is still marked failed."""
+
+
 class ConstantEffectWarning(UserWarning):
     """Calibrated per-patient effects are one number: the held-out calibration slope was clipped to 0."""

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from subgroups.analysis import open_analysis
-from subgroups.errors import RunError, SubgroupsError
+from subgroups.errors import NotebookError, RunError, SubgroupsError
 from subgroups.narrative import fmt, p_text
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import SUPPRESSED
@@ -301,6 +301,10 @@ def _mark_failed(run_dir: Path, reason: str) -> None:
         _write_status(run_dir, "failed", reason=reason)
 
 
+#: Exceptions raised in a notebook that are the user's to fix (the package's own, `subgroups.errors`).
+USER_ERRORS = ("SubgroupsError", "ParameterError", "DataError", "RunError")
+
+
 def _execute(notebook: str, params_file: Path, run_dir: Path, kernel: str) -> Path:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -322,7 +326,10 @@ def _execute(notebook: str, params_file: Path, run_dir: Path, kernel: str) -> Pa
         )
     except PapermillExecutionError as exc:
         message = str(exc.evalue).splitlines()[0] if exc.evalue else ""
-        raise RunError(f"notebook {notebook} failed in cell {exc.exec_count}: {exc.ename}: {message}") from None
+        text = f"notebook {notebook} failed in cell {exc.exec_count}: {exc.ename}: {message}"
+        if exc.ename in USER_ERRORS:  # the package refused the parameters or data inside the notebook
+            raise RunError(text) from None
+        raise NotebookError(text) from exc  # a bug: the CLI says "internal error" and logs the cell's traceback
     except SubgroupsError:
         raise
     except Exception as exc:  # dead kernel, timeout, missing kernel
