@@ -233,3 +233,13 @@ def test_the_data_summary_names_arms_and_says_when_a_count_of_excluded_rows_is_s
         in text
     )
     assert "more than 0.1 SD: Karnofsky score." in text
+
+
+def test_the_subgroup_profile_names_features_and_levels_by_the_dictionary():
+    profile = pd.DataFrame(
+        {"family": ["disease", "other"], "feature": ["karnof", "karnof = 100"], "in subgroup": [80.0, 0.4], "rest": [90.0, 0.5],
+         "standardized difference": [-0.5, -0.2], "share": [False, True]}
+    )  # fmt: skip
+    shown = narrative.profile_table(profile, _results())
+    assert shown["feature"].tolist() == ["Karnofsky score", "Karnofsky score = 100"]
+    assert shown["in subgroup"].tolist() == ["80", "40%"]

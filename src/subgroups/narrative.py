@@ -600,6 +600,10 @@ def testing_sentence(results: dict[str, Any]) -> str:
     return results["subgroups"].get("testing", "")
 
 
+def _labels(results: dict[str, Any] | None) -> dict[str, Any]:
+    return ((results or {}).get("data") or {}).get("labels", {})
+
+
 def profile_table(profile: pd.DataFrame, results: dict[str, Any] | None = None) -> pd.DataFrame:
     """A subgroup's feature profile for reading: shares as percentages, means to 3 significant digits;
     features named by the variable dictionary of `results` when given."""
@@ -610,7 +614,10 @@ def profile_table(profile: pd.DataFrame, results: dict[str, Any] | None = None) 
     return pd.DataFrame(
         {
             "family": profile["family"],
-            "feature": [display_name(f, results) for f in profile["feature"]],
+            # A numeric feature is its name; a category level reads "name = level": both named by the dictionary.
+            "feature": [
+                display_name(f, results) if f in _labels(results) else display_rule(f, results) for f in profile["feature"]
+            ],
             "in subgroup": [show(v, s) for v, s in zip(profile["in subgroup"], profile["share"])],
             "rest": [show(v, s) for v, s in zip(profile["rest"], profile["share"])],
             "standardized difference": [f"{v:+.2f}" for v in profile["standardized difference"]],
