@@ -10,7 +10,6 @@ import html
 import json
 import pickle
 import platform
-import re
 import subprocess
 import warnings
 from collections.abc import Callable
@@ -474,7 +473,7 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
     holding patients on both sides. `subgroups validate` runs the same checks.
     """
     from subgroups.errors import DataError
-    from subgroups.rules import members, parse_condition
+    from subgroups.rules import members, parse_rule
 
     out = trial.spec.outcome
     treated, control = (str(label) for label in trial.arm_labels)
@@ -499,7 +498,7 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
     heterogeneity_candidates(run, trial, np.ones(trial.n, dtype=bool))  # readable, on analysed features, both sides
     for expression in run.subgroups.prespecified:
         # The same reading as rules.prespecified_subgroups, which runs only after fitting.
-        conditions = tuple(parse_condition(part, trial) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
+        conditions = parse_rule(expression, trial)
         inside = members(conditions, trial.features)
         if inside.sum() < 2 or (~inside).sum() < 2:
             raise DataError(
@@ -511,7 +510,7 @@ def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray)
     """The pre-specified candidate modifiers (`heterogeneity.candidates`) on the analysed patients: a name
     of an analysed feature is a feature candidate; anything else is read as a rule (`snp_01 >= 1 and age > 60`)."""
     from subgroups.errors import DataError
-    from subgroups.rules import members, parse_condition
+    from subgroups.rules import members, parse_rule
 
     out = []
     sign = 1.0 if trial.spec.outcome.higher_is_better else -1.0
@@ -520,7 +519,7 @@ def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray)
             columns = [c for c in trial.X.columns if trial.encoder.original_of[c] == text]
             out.append(Candidate(text, "feature", columns=trial.X.loc[kept, columns].to_numpy(dtype=float)))
             continue
-        conditions = tuple(parse_condition(part, trial) for part in re.split(r"\s+and\s+|\s*&\s*", text))
+        conditions = parse_rule(text, trial)
         inside = members(conditions, trial.features.loc[kept].reset_index(drop=True))
         if inside.sum() < 2 or (~inside).sum() < 2:
             raise DataError(

@@ -726,6 +726,11 @@ def selective_estimate(t: float, se: float, low: float, high: float, level: floa
     return solve(0.5), solve(1 - alpha / 2), solve(alpha / 2)
 
 
+def parse_rule(expression: str, data: TrialData) -> tuple[Condition, ...]:
+    """A pre-specified rule such as ``age >= 65 and smoking in [never, former]`` (``&`` also joins conditions)."""
+    return tuple(parse_condition(part, data) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
+
+
 def parse_condition(expression: str, data: TrialData) -> Condition:
     """A pre-specified condition such as ``age >= 65``, ``female == 1`` or ``smoking in [never, former]``."""
     match = _EXPRESSION.match(expression)
@@ -786,7 +791,7 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
     z = float(stats.norm.ppf(0.5 + level / 2))
     out = []
     for expression in expressions:
-        conditions = tuple(parse_condition(part, data) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
+        conditions = parse_rule(expression, data)
         inside = members(conditions, frame)
         if inside.sum() < 2 or (~inside).sum() < 2:
             raise DataError(
