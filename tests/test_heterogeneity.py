@@ -168,3 +168,23 @@ def test_a_pre_specified_rule_finds_what_the_agnostic_search_misses():
     from subgroups.heterogeneity import Candidate, candidate_test
 
     assert candidate_test(scores, Candidate("x0 > 0", "rule", inside=rule, sign=-1.0)).p_value > 0.99
+
+
+def test_feature_test_matches_statsmodels_hc3():
+    """The direct HC3 Wald test gives statsmodels' numbers (one column: slope, SE, p; several: joint p)."""
+    import statsmodels.api as sm
+
+    from subgroups.heterogeneity import _feature_test
+
+    rng = np.random.default_rng(3)
+    for k in (1, 3):
+        Z = rng.normal(size=(250, k))
+        y = 0.3 + 0.2 * Z[:, 0] + rng.normal(0, 2, 250) * (1 + np.abs(Z[:, 0]))
+        slope, se, p, width = _feature_test(y, Z)
+        standardized = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+        fit = sm.OLS(y, sm.add_constant(standardized)).fit(cov_type="HC3")
+        assert width == k
+        if k == 1:
+            assert (slope, se, p) == pytest.approx((fit.params[1], fit.bse[1], fit.pvalues[1]), rel=1e-9)
+        else:
+            assert np.isnan(slope) and p == pytest.approx(float(fit.wald_test(np.eye(k + 1)[1:], scalar=True).pvalue), rel=1e-9)

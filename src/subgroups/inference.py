@@ -15,6 +15,16 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values (the same numbers as statsmodels' ``multipletests(...,
+    method="holm")``, which calls the garbage collector on every use and costs ~0.1 s inside an analysis)."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(p.size)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    return adjusted
+
+
 def graphical_adjusted_p(
     p_values: Sequence[float], weights: np.ndarray, transitions: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
