@@ -26,7 +26,8 @@ In a randomized trial the known randomization probability replaces a fitted prop
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -514,7 +515,38 @@ def _propensity(
     return clone(chooser.candidates[int(np.argmin(losses))]), e
 
 
+#: Below this many patients the boosted trees (scikit-learn's OpenMP histogram boosting) fit faster on
+#: one thread: at trial sizes, thread start-up and synchronisation cost more than they save, and on a
+#: machine busy with other work they cost many times more (`benchmarks/threads.py` measures it).
+SINGLE_THREAD_BELOW = 10_000
+
+
+@contextmanager
+def threads_for(n: int) -> Iterator[None]:
+    """Limit OpenMP to one thread while fitting on `n` < `SINGLE_THREAD_BELOW` patients."""
+    if n >= SINGLE_THREAD_BELOW:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
 def fit_effects(
+    data: TrialData,
+    cfg: EstimationParams,
+    outcome: np.ndarray | None = None,
+    scale: tuple[str, str] | None = None,
+    survival: tuple[float, str] | None = None,
+) -> EffectModel:
+    """Cross-fit the candidate learners and return out-of-fold effects, AIPW scores and the ATE (see
+    `_fit_effects`), with OpenMP limited by `threads_for`."""
+    with threads_for(len(data.treatment)):
+        return _fit_effects(data, cfg, outcome, scale, survival)
+
+
+def _fit_effects(
     data: TrialData,
     cfg: EstimationParams,
     outcome: np.ndarray | None = None,

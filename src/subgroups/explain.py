@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from subgroups.data import TrialData
-from subgroups.effects import EffectModel
+from subgroups.effects import EffectModel, threads_for
 from subgroups.params import FAMILIES
 from subgroups.privacy import suppress_group
 
@@ -146,9 +146,10 @@ def explain_effects(model: EffectModel, data: TrialData, max_rows: int, seed: in
     target = model.effect(X)
     order = rng.permutation(len(X))
     held_out, fit_rows = order[: max(len(X) // 5, 1)], order[max(len(X) // 5, 1) :][:SURROGATE_ROWS]
-    surrogate = HistGradientBoostingRegressor(
-        max_iter=300, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=5, random_state=seed
-    ).fit(X[fit_rows], target[fit_rows])
+    with threads_for(len(fit_rows)):
+        surrogate = HistGradientBoostingRegressor(
+            max_iter=300, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=5, random_state=seed
+        ).fit(X[fit_rows], target[fit_rows])
     check = surrogate.predict(X[held_out])
     gap = float(np.mean(np.abs(check - target[held_out])))
     spread = float(np.var(target[held_out]))
