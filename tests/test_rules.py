@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from subgroups.datasets.synthetic import simulate_trial
@@ -326,3 +327,19 @@ def test_the_subgroup_hypotheses_hold_the_family_wise_error():
     reps = 20_000
     rejected = np.array([graphical_adjusted_p(rng.uniform(size=6), weights, transitions)[0].min() < 0.05 for _ in range(reps)])
     assert abs(rejected.mean() - 0.05) < 3 * np.sqrt(0.05 * 0.95 / reps)  # exhausts alpha, never exceeds it
+
+
+def test_tree_cut_points_are_rounded_before_estimation_without_moving_patients():
+    """32.63 -> 33 and 7.144 -> 7.1 on spread-out features; a year keeps the digits it needs; the rule
+    that is estimated is the rounded one (its printed text is its mask)."""
+    from subgroups.rules import ROUNDING_TOLERANCE, round_threshold
+
+    rng = np.random.default_rng(4)
+    bmi, activity = pd.Series(rng.normal(30, 5, 2000)), pd.Series(rng.gamma(4, 2, 2000))
+    assert round_threshold(32.63, bmi) == 33.0
+    assert round_threshold(7.144, activity) == 7.1
+    year = pd.Series(rng.uniform(2005, 2025, 2000))  # e.g. a decimal calendar year
+    assert round_threshold(2015.5, year) == 2016.0  # 2 digits (2000) would move half the patients
+    for threshold, column in ((32.63, bmi), (7.144, activity), (2015.5, year)):
+        moved = np.mean((column <= round_threshold(threshold, column)) != (column <= threshold))
+        assert moved <= ROUNDING_TOLERANCE

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,7 @@ from sklearn.tree import DecisionTreeRegressor
 from subgroups.data import TrialData
 from subgroups.effects import EffectModel
 from subgroups.errors import DataError, ParameterError
-from subgroups.inference import graphical_adjusted_p
+from subgroups.inference import graphical_adjusted_p, holm
 from subgroups.params import SubgroupParams
 from subgroups.privacy import rounded_share, suppress_count, suppress_events, too_small_reason, too_small_record
 
@@ -370,7 +370,33 @@ def _conditions(tree: DecisionTreeRegressor, leaf: int, data: TrialData) -> tupl
             if old is not None:  # keep the tighter bound
                 threshold = min(old.value, threshold) if side == "le" else max(old.value, threshold)
             clauses[key] = Condition(original, side, threshold, integer, genetic)
-    return tuple(clauses.values())
+    return tuple(
+        replace(c, value=round_threshold(c.value, data.features[c.feature])) if c.kind in ("le", "gt") and not c.integer else c
+        for c in clauses.values()
+    )
+
+
+#: A rounded threshold may move at most this share of patients across the tree's own cut-point.
+ROUNDING_TOLERANCE = 0.05
+
+
+def round_threshold(threshold: float, column: pd.Series) -> float:
+    """The tree's cut-point rounded to 2 significant digits (32.63 -> 33, 7.144 -> 7.1), or to more
+    digits when 2 would move more than `ROUNDING_TOLERANCE` of the patients to the other side (a year
+    2015.5 stays 2016, never 2000).
+
+    The rule is rounded before its effect is estimated, so the printed rule is the estimated rule;
+    only the features (never outcomes) decide the rounding.
+    """
+    values = pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype=float)
+    if not np.isfinite(threshold) or threshold == 0 or values.size == 0:
+        return threshold
+    below = values <= threshold
+    for digits in range(2, 16):
+        rounded = float(f"{threshold:.{digits}g}")
+        if np.mean((values <= rounded) != below) <= ROUNDING_TOLERANCE:
+            return rounded
+    return threshold
 
 
 def _estimate(scores: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
@@ -546,7 +572,6 @@ def _pool(found: list[Subgroup], z: float) -> list[Subgroup]:
     The same hypothesis = the same S, the same comparator and the same parent; a split whose two
     halves disagree on which side benefits stays two hypotheses.
     """
-    from dataclasses import replace
 
     by_hypothesis: dict[tuple[str, str, str], list[Subgroup]] = {}
     for s in found:
@@ -646,7 +671,6 @@ def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 
     carry estimates conditional on that selection (`selective_estimate`), with the threshold at which
     their own hypothesis was rejected (two-sided, at alpha times its share).
     """
-    from dataclasses import replace
 
     if not found:
         return []
@@ -669,7 +693,6 @@ def _selection_adjusted(s: Subgroup, z: float, level: float) -> Subgroup:
     complement's estimate the subgroup's is a normal truncated to |effect − complement| > z·se_diff,
     and the same the other way round; the difference itself is truncated to |difference| > z·se_diff.
     """
-    from dataclasses import replace
 
     if not (np.isfinite(s.se) and np.isfinite(s.complement_se) and s.se > 0 and s.complement_se > 0):
         return s  # no standard errors to condition with
@@ -781,7 +804,6 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
     No rule was searched for, so every patient contributes; p-values of the difference from the
     complement are Holm-adjusted over the pre-specified list.
     """
-    from dataclasses import replace
 
     if not expressions:
         return []
@@ -815,16 +837,6 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
         )  # fmt: skip
     adjusted = holm([s.p_value for s in out])
     return [replace(s, p_adjusted=float(a), status="pre-specified") for s, a in zip(out, adjusted)]
-
-
-def holm(p_values: list[float]) -> np.ndarray:
-    """Holm's (1979) step-down adjusted p-values."""
-    p = np.asarray(p_values, dtype=float)
-    order, running, adjusted = np.argsort(p, kind="stable"), 0.0, np.empty(p.size)
-    for rank, idx in enumerate(order):
-        running = max(running, min(1.0, (p.size - rank) * p[idx]))
-        adjusted[idx] = running
-    return adjusted
 
 
 def hazard_ratios(data: TrialData, effects: EffectModel, subgroup: Subgroup | None, seed: int) -> dict[str, tuple[float, float]]:
