@@ -12,6 +12,7 @@ from support import small_params
 
 import subgroups
 from subgroups import analysis as analysis_module
+from subgroups import plots
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.errors import ConstantEffectWarning
 
@@ -367,10 +368,14 @@ def test_plot_methods_draw_on_the_given_axes(demo_analysis):
             a.plot_design(ax=axes[1, 2]),
         ]
         assert all(got is want for got, want in zip(drawn, axes.flat))
-        assert len(axes[0, 0].get_yticklabels()) == 1 + min(12, len(a.results["subgroups"]["candidates"]))  # + all patients
+        found = a.results["subgroups"]
+        rows = plots.forest_rows(found["candidates"], found["prespecified"])
+        assert len(axes[0, 0].get_yticklabels()) == 1 + len(rows)  # + all patients
+        headers = [title for title, c in rows if c is None]
+        assert headers[0] == ("Pre-specified" if found["prespecified"] else "snp_01")
         assert axes[1, 0].get_yticklabels()[-1].get_text() == a.importance.index[0]
         with pytest.raises(subgroups.ParameterError, match="which="):
-            a.plot_forest(which="all")
+            a.plot_forest(which="everything")
     finally:
         plt.close(fig)
 

@@ -198,6 +198,7 @@ def test_figures_name_features_by_their_labels():
     ax = plots.forest(results["subgroups"]["candidates"], {"estimate": 30.0, "scale": "risk difference"}, results=results)
     assert [t.get_text().splitlines()[0] for t in ax.get_yticklabels()] == [
         "Karnofsky score ≤ 90 and Baseline CD4 < 300 vs not (Karnofsky score ≤ 90 and Baseline CD4 < 300)",
+        "Discovered: Karnofsky score",
         "All patients",
     ]
     ax = plots.importance(pd.Series({"cd40": 0.5, "age": 0.2}), {"cd40": "disease", "age": "other"}, results=results)

@@ -148,16 +148,20 @@ class Analysis:
         has no rule and no numbers."""
         return subgroups_table(self.results)
 
-    def plot_forest(self, ax: Any = None, which: str = "candidates", **kwargs: Any) -> Any:
-        """Forest plot of the subgroup hypotheses (`which`: "candidates" or "prespecified"); returns `ax`."""
+    def plot_forest(self, ax: Any = None, which: str = "all", **kwargs: Any) -> Any:
+        """Forest plot of the subgroup hypotheses (`which`: "all" — pre-specified first, then the
+        discovered ones grouped by variable —, "candidates" or "prespecified"); returns `ax`."""
         from subgroups import plots
         from subgroups.errors import ParameterError
 
-        if which not in ("candidates", "prespecified"):
-            raise ParameterError(f"plot_forest: which={which!r}; use 'candidates' or 'prespecified'")
-        if which == "prespecified":
-            kwargs.setdefault("title", "Pre-specified subgroups")
-        return plots.forest(self.results["subgroups"][which], self.results["ate"], ax=ax, **{"results": self.results, **kwargs})
+        if which not in ("all", "candidates", "prespecified"):
+            raise ParameterError(f"plot_forest: which={which!r}; use 'all', 'candidates' or 'prespecified'")
+        found = self.results["subgroups"]
+        candidates = [] if which == "prespecified" else found["candidates"]
+        prespecified = None if which == "candidates" else found["prespecified"]
+        return plots.forest(
+            candidates, self.results["ate"], ax=ax, **{"results": self.results, "prespecified": prespecified, **kwargs}
+        )
 
     def plot_effects(self, ax: Any = None) -> Any:
         """Histogram of the cross-fitted per-patient effects with the calibrated spread and the average effect."""

@@ -137,6 +137,34 @@ def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def _root_variable(rule: str) -> str:
+    """The feature a hypothesis starts from: the first condition of its rule (a refinement's parent's)."""
+    import re
+
+    found = re.match(r"\s*([^ ]+)", rule)
+    return found.group(1) if found else rule
+
+
+def forest_rows(candidates: list[dict], prespecified: list[dict] | None = None, top: int = 12) -> list[tuple[str, dict | None]]:
+    """The forest plot's rows from the top: pre-specified hypotheses first, then the discovered ones
+    grouped by the variable they start from (groups ordered by their smallest adjusted p; inside a group
+    the first split before its refinements). Each group opens with a header row ``(title, None)``; the
+    `top` discovered hypotheses with the smallest adjusted p are drawn. Too-small hypotheses are left out."""
+    rows: list[tuple[str, dict | None]] = []
+    pre = [c for c in prespecified or [] if "reported" in c]
+    if pre:
+        rows.append(("Pre-specified", None))
+        rows += [("", c) for c in pre]
+    found = sorted((c for c in candidates if "reported" in c), key=lambda c: c["p_adjusted"])[:top]
+    groups: dict[str, list[dict]] = {}
+    for c in found:
+        groups.setdefault(_root_variable(c["rule"]), []).append(c)
+    for variable, members in groups.items():
+        rows.append((variable, None))
+        rows += [("", c) for c in sorted(members, key=lambda c: (c.get("level", 1), c["p_adjusted"]))]
+    return rows
+
+
 def forest(
     candidates: list[dict],
     ate: dict,
@@ -144,30 +172,41 @@ def forest(
     ax: Axes | None = None,
     title: str | None = None,
     results: dict | None = None,
+    prespecified: list[dict] | None = None,
 ) -> Axes:
     """Clinical forest plot of the subgroup hypotheses, the overall effect on top.
 
-    Per row the subgroup's effect (filled) and its comparator's (open) with CIs, as `reported` in
-    results.json — adjusted for selection when validated, else held-out (pre-specified: all patients,
-    cross-fitted) — the same numbers as the subgroup table; on the right the estimate (CI) and the
-    adjusted p of the hypothesis; "favours" labels under the axis (by `higher_is_better` in `results`).
-    Rules name the features by the variable dictionary of `results` (`narrative.display_rule`) when given.
+    Rows (`forest_rows`): the pre-specified hypotheses (when `prespecified` is given) first, then the
+    discovered ones grouped by variable. Per row the subgroup's effect (filled) and its comparator's
+    (open) with CIs, as `reported` in results.json — adjusted for selection when validated, else
+    held-out (pre-specified: all patients, cross-fitted) — the same numbers as the subgroup table; on
+    the right the estimate (CI) and the adjusted p of the hypothesis; "favours" labels under the axis
+    (by `higher_is_better` in `results`). Rules name the features by the variable dictionary of
+    `results` (`narrative.display_rule`) when given.
     """
     from matplotlib.transforms import blended_transform_factory
 
-    shown = candidates[:top][::-1]
-    ax = _axes(ax, (9.5, max(2.8, 0.62 * (len(shown) + 1) + 1.6)))
-    y = np.arange(len(shown))
-    overall = len(shown) + 0.4
+    rows = forest_rows(candidates, prespecified, top)[::-1]  # drawn bottom-up
+    ax = _axes(ax, (9.5, max(2.8, 0.55 * (len(rows) + 1) + 1.6)))
+    y_all = np.arange(len(rows), dtype=float)
+    data = [(y, c) for y, (_, c) in zip(y_all, rows) if c is not None]
+    y = np.array([row for row, _ in data])
+    shown = [c for _, c in data]
+    overall = len(rows) + 0.4
     reported = [c["reported"] for c in shown]
     colors = ["#ca0020" if c["status"] == "validated" else "#636363" for c in shown]
-    ax.hlines(y + 0.12, [r["ci_low"] for r in reported], [r["ci_high"] for r in reported], colors=colors, lw=1.8)
-    ax.scatter([r["effect"] for r in reported], y + 0.12, color=colors, zorder=3, s=34, label="subgroup")
-    ax.hlines(
-        y - 0.12, [r["comparator_ci_low"] for r in reported], [r["comparator_ci_high"] for r in reported], colors=colors, lw=1.0
-    )
-    ax.scatter([r["comparator_effect"] for r in reported], y - 0.12, facecolors="white", edgecolors=colors, zorder=3, s=28,
-               label="comparator (the rest, or the sibling inside the parent)")  # fmt: skip
+    if shown:
+        ax.hlines(y + 0.12, [r["ci_low"] for r in reported], [r["ci_high"] for r in reported], colors=colors, lw=1.8)
+        ax.scatter([r["effect"] for r in reported], y + 0.12, color=colors, zorder=3, s=34, label="subgroup")
+        ax.hlines(
+            y - 0.12,
+            [r["comparator_ci_low"] for r in reported],
+            [r["comparator_ci_high"] for r in reported],
+            colors=colors,
+            lw=1.0,
+        )
+        ax.scatter([r["comparator_effect"] for r in reported], y - 0.12, facecolors="white", edgecolors=colors, zorder=3, s=28,
+                   label="comparator (the rest, or the sibling inside the parent)")  # fmt: skip
     low, high = ate.get("ci_low"), ate.get("ci_high")
     if low is not None and high is not None:
         ax.hlines(overall, low, high, colors="#2166ac", lw=2.2)
@@ -176,9 +215,17 @@ def forest(
     ax.axvline(0, color="black", lw=0.8)
     labels = [
         f"{display_rule(c.get('hypothesis', c['rule']), results)}\nn = {c['n_treated']} + {c['n_control']} (treated + control)"
-        for c in shown
+        if c is not None
+        else (header if header == "Pre-specified" else f"Discovered: {display_name(header, results)}")
+        for header, c in rows
     ]
-    ax.set_yticks([*y, overall], [*labels, "All patients"], fontsize=8, **LITERAL)
+    ax.set_yticks([*y_all, overall], [*labels, "All patients"], fontsize=8, **LITERAL)
+    for tick, (_, c) in zip(ax.get_yticklabels(), rows):
+        if c is None:
+            tick.set_fontweight("bold")
+    for row, (_, c) in zip(y_all, rows):
+        if c is None:
+            ax.axhline(row + 0.5, color="#d9d9d9", lw=0.8, zorder=0)
     right = blended_transform_factory(ax.transAxes, ax.transData)
     texts = [f"{effect_text(r['effect'], r['ci_low'], r['ci_high'])}  {p_text(c['p_adjusted'])}\n[{r['estimator']}]"
              for c, r in zip(shown, reported)]  # fmt: skip
@@ -194,7 +241,11 @@ def forest(
         f"favours {'treatment' if better else 'control'} →",
         fontsize=9,
     )
-    ax.set_title(title or "Subgroup hypotheses (red: validated; grey: not validated)", fontsize=10)
+    any_validated = any(c["status"] == "validated" for c in shown)
+    default = (
+        "Subgroup hypotheses (red: validated; grey: not validated)" if any_validated else "Subgroup hypotheses (none validated)"
+    )
+    ax.set_title(title or default, fontsize=10)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
     return ax
 
