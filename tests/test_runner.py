@@ -70,7 +70,13 @@ def test_reports_are_self_contained_without_code(marked_run: Path):
         assert 'src="http' not in page and 'href="http' not in page
         assert "subgroups.open_analysis" not in page  # code cells are not rendered
         assert "Traceback" not in page and "Warning" not in page
-    assert "data:image/png;base64" in (marked_run / "03_explain.html").read_text()
+    from bs4 import BeautifulSoup
+
+    figures = BeautifulSoup((marked_run / "04_subgroups.html").read_text(), "html.parser").find_all("img")
+    assert figures and all(img["src"].startswith("data:image/svg+xml;base64,") for img in figures)  # vector figures
+    alts = [img["alt"] for img in figures]
+    assert alts[0].startswith("Forest plot of subgroup effects (difference in means, estimate and CI): all patients +")
+    assert alts[1].startswith("Figure: Subgroup hypotheses as a tree")  # the generic alt text: titles and axes
 
 
 def assert_no_marker_in_outputs(run_dir: Path, markers: dict[str, str]) -> None:

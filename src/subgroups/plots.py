@@ -187,7 +187,8 @@ def forest(
     from matplotlib.transforms import blended_transform_factory
 
     rows = forest_rows(candidates, prespecified, top)[::-1]  # drawn bottom-up
-    ax = _axes(ax, (9.5, max(2.8, 0.55 * (len(rows) + 1) + 1.6)))
+    own_figure, height = ax is None, max(2.8, 0.55 * (len(rows) + 1) + 1.6)
+    ax = _axes(ax, (9.5, height))
     y_all = np.arange(len(rows), dtype=float)
     data = [(y, c) for y, (_, c) in zip(y_all, rows) if c is not None]
     y = np.array([row for row, _ in data])
@@ -246,7 +247,17 @@ def forest(
         "Subgroup hypotheses (red: validated; grey: not validated)" if any_validated else "Subgroup hypotheses (none validated)"
     )
     ax.set_title(title or default, fontsize=10)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
+    # The legend sits about 0.75 inch under the axes (below the axis label), whatever the number of rows.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.75 / max(height - 1.9, 0.9)), ncol=3, frameon=False)
+    if own_figure:  # the figure's alt text in the reports (`subgroups.notebook.alt_text`): every row in words
+        described = [f"all patients {effect_text(ate['estimate'], low, high)}"] + [
+            f"{display_rule(c.get('hypothesis', c['rule']), results)}: {effect_text(r['effect'], r['ci_low'], r['ci_high'])}, "
+            f"adjusted {p_text(c['p_adjusted'])}, {c['status']}"
+            for c, r in zip(shown[::-1], reported[::-1])
+        ]
+        ax.figure.subgroups_alt = (
+            f"Forest plot of subgroup effects ({ate['scale']}, estimate and CI): " + "; ".join(described) + "."
+        )
     return ax
 
 

@@ -343,6 +343,24 @@ _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
 _EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", re.IGNORECASE)
 
 
+def _figure_with_alt(output: Any) -> Any:
+    """An SVG figure output as an ``<img>`` with its alt text (`subgroups.notebook.alt_text`); others unchanged."""
+    import base64
+    import html
+
+    from subgroups.notebook import ALT_KEY
+
+    data = output.get("data") or {}
+    if output.get("output_type") not in ("display_data", "execute_result") or "image/svg+xml" not in data:
+        return output
+    svg = data["image/svg+xml"]
+    alt = (output.get("metadata") or {}).get("image/svg+xml", {}).get(ALT_KEY) or "Figure of the report."
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    output["data"] = {"text/html": f'<img class="sg-figure" src="data:image/svg+xml;base64,{encoded}" alt="{html.escape(alt)}">'}
+    output["metadata"] = {}
+    return output
+
+
 def render_html(executed: Path, target: Path, title: str, header: str = "") -> Path:
     """Render an executed notebook to self-contained HTML: no code, no prompts, no stderr, no CDN.
 
@@ -356,7 +374,9 @@ def render_html(executed: Path, target: Path, title: str, header: str = "") -> P
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
-                out for out in cell.outputs if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
+                _figure_with_alt(out)
+                for out in cell.outputs
+                if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
             ]
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.embed_images = True
