@@ -442,3 +442,33 @@ def test_contains_is_a_mask_aligned_to_the_input_index(demo_analysis):
     assert isinstance(inside, pd.Series) and inside.dtype == bool and inside.index.equals(shuffled.index)
     pd.testing.assert_series_equal(inside, (shuffled["snp_01"] >= 1).rename(carriers.rule))
     assert len(shuffled[inside]) == int((shuffled["snp_01"] >= 1).sum()) > 0
+
+
+def test_forest_rows_n_and_ci_text_are_the_subgroup_tables(demo_analysis):
+    """Every hypothesis of the subgroup tables is a forest row with the same n per arm and estimate (CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from subgroups import narrative
+
+    results = demo_analysis.results
+    ax = demo_analysis.plot_forest()
+    try:
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        rows = [label.split("\n") for label in labels if "\n" in label]  # data rows: hypothesis, then n
+        texts = [t.get_text().split("\n")[0] for t in ax.texts if t.get_text().endswith("]")]  # estimate (CI), p [estimator]
+        drawn = {hypothesis: (n_line, text) for (hypothesis, n_line), text in zip(rows, texts[: len(rows)])}
+        expected = 0
+        for which in ("prespecified", "candidates"):
+            table = narrative.subgroup_table(results, which)
+            for _, row in table.iterrows():
+                expected += 1
+                treated, control = row["n treated / control"].split(" / ")
+                n_line, text = drawn[row["hypothesis (subgroup vs comparator)"]]
+                assert n_line == f"n = {treated} + {control} (treated + control)"
+                assert text.startswith(row["effect in subgroup (95% CI)"] + "  ")
+        assert len(drawn) == expected == len(rows)
+    finally:
+        plt.close("all")
