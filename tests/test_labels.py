@@ -244,3 +244,16 @@ def test_the_subgroup_profile_names_features_and_levels_by_the_dictionary():
     shown = narrative.profile_table(profile, _results())
     assert shown["feature"].tolist() == ["Karnofsky score", "Karnofsky score = 100"]
     assert shown["in subgroup"].tolist() == ["80", "40%"]
+
+
+def test_design_table_counts_have_thousands_separators():
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame(
+        {"n_randomized": [1414, None], "estimable": [True, False], "n_screened_expected": [1413.2, None],
+         "n_screened_quantile": [1480, None], "power_any": [0.8, None], "assurance_any": [0.76, None], "claims": ["F", "S"]},
+        index=["all_comers", "enrichment"],
+    )  # fmt: skip
+    shown = narrative.design_table(SimpleNamespace(to_frame=lambda: frame, outcome="continuous"))
+    assert shown.iloc[0][["randomized N", "screened (expected)", "screened (90% sure)"]].tolist() == ["1,414", "1,414", "1,480"]
+    assert shown.iloc[1][["randomized N", "screened (expected)", "screened (90% sure)"]].tolist() == ["not estimable", "", ""]

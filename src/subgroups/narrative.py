@@ -658,6 +658,13 @@ def design_sentence(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _count(value: Any) -> Any:
+    """A patient or event count with thousands separators (1,414); anything else (None, text) as it is."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and pd.notna(value) and float(value).is_integer():
+        return f"{int(value):,}"
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
 def design_table(menu: Any) -> pd.DataFrame:
     """The design menu as a readable table (sizes, screening, power and assurance)."""
     frame = menu.to_frame()
@@ -665,12 +672,12 @@ def design_table(menu: Any) -> pd.DataFrame:
         {
             "design": [name.replace("_", " ") for name in frame.index],
             "randomized N": [
-                "not estimable" if estimable is False else n
+                "not estimable" if estimable is False else _count(n)
                 for n, estimable in zip(frame["n_randomized"], frame.get("estimable", [True] * len(frame)), strict=True)
             ],
-            **({"events": frame["events"]} if menu.outcome == "time_to_event" else {}),
-            "screened (expected)": frame["n_screened_expected"].map(lambda v: f"{np.ceil(v):,.0f}" if pd.notna(v) else ""),
-            "screened (90% sure)": frame["n_screened_quantile"],
+            **({"events": frame["events"].map(_count)} if menu.outcome == "time_to_event" else {}),
+            "screened (expected)": frame["n_screened_expected"].map(lambda v: _count(np.ceil(v)) if pd.notna(v) else ""),
+            "screened (90% sure)": frame["n_screened_quantile"].map(_count),
             "power (any claim)": frame["power_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else ""),
             "assurance (any claim)": frame["assurance_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else ""),
             "claims": frame["claims"],
