@@ -1,4 +1,4 @@
-"""IHDP accuracy check (Hill 2011, response surface B), protocol of benchmarks SPEC: seeds 0-19,
+"""IHDP accuracy check (Hill 2011, response surface B), protocol of docs/simulation.md: seeds 0-19,
 random 90/10 split, sqrt(PEHE) on the held-out 10%, median over seeds.
 
 Runs `subgroups.analyze` (observational study: fitted propensity, trimming) and econml's

@@ -1,4 +1,4 @@
-"""Simulation benchmark of subgroup discovery (benchmarks SPEC): run the methods, write per-rep rows.
+"""Simulation benchmark of subgroup discovery (docs/simulation.md): run the methods, write per-rep rows.
 
 For every scenario x cell x replication this simulates one trial, runs each method on it
 (``simulation_methods.METHODS``), scores it (``simulation_metrics``) and appends one row per metric
@@ -6,7 +6,7 @@ to ``<out>/<scenario>.csv`` with the columns ``scenario, cell, rep, method, metr
 are flushed after every (replication, method), so an interrupted run loses at most one fit;
 restarting the same command skips every (scenario, cell, rep, method) already on disk.
 
-Seeds (SPEC section 1): the trial of replication ``rep`` in cell ``cell_no`` of scenario
+Seeds (docs/simulation.md §1): the trial of replication ``rep`` in cell ``cell_no`` of scenario
 ``scenario_no`` is drawn from ``SeedSequence([scenario_no, cell_no, rep])``; the methods' own seed
 is derived from ``SeedSequence([scenario_no, cell_no, rep, 1])``. The test set T (N_T = 5,000) is
 drawn once per scenario from ``SeedSequence([scenario_no, TEST_SET_KEY])``: its covariates are the
@@ -63,7 +63,7 @@ DONE_METRIC = "wall_time_s"  # written last for each (rep, method): its presence
 N_TEST = 5_000
 TEST_SET_KEY = 9_999  # the test set's seed: SeedSequence([scenario_no, TEST_SET_KEY]), never a cell number
 
-#: Scenario numbers of the seeds (order of SPEC section 4).
+#: Scenario numbers of the seeds (order of docs/simulation.md §4).
 SCENARIO_NO = {"PM-NULL-a": 1, "PM-NULL-b": 2, "PM-SNP": 3, "PM-LIFESEV": 4, "PM-TTE": 5, "PM-OBS-NULL": 6}
 
 #: Methods that apply to a scenario (default: all). The confounded null is for our pipeline: the
@@ -89,7 +89,7 @@ class Cell:
         return self.null_scale is not None
 
 
-#: Cells per scenario (SPEC section 4). Null cells are null on the named scale only (pitfall 1).
+#: Cells per scenario (docs/simulation.md §4). Null cells are null on the named scale only (pitfall 1).
 CELLS: dict[str, tuple[Cell, ...]] = {
     "PM-NULL-a": (Cell("base", 0, {}, "mean"),),
     "PM-NULL-b": (Cell("base", 0, {}, "rd"),),
@@ -118,7 +118,7 @@ CELLS: dict[str, tuple[Cell, ...]] = {
     ),
 }
 
-#: Replications (SPEC section 1): full = 500 in null cells, 200 in alternative cells.
+#: Replications (docs/simulation.md §1): full = 500 in null cells, 200 in alternative cells.
 TIERS: dict[str, dict[str, Any]] = {
     "smoke": {
         "cells": {"PM-NULL-a": ("base",), "PM-SNP": ("b1_rel=2",), "PM-TTE": ("level=L2",)},
@@ -191,7 +191,7 @@ def truth_of(scenario: str, cell: Cell, trial: SimulatedTrial, test: SimulatedTr
         outcome=SCENARIO_OUTCOME[scenario],
         null_scale=cell.null_scale,
         predictive=() if null else tuple(trial.predictive),
-        # Null cells have no T_pred, so every variable of s(x) counts as prognostic (SPEC PM-NULL);
+        # Null cells have no T_pred, so every variable of s(x) counts as prognostic (docs/simulation.md §4, PM-NULL);
         # alternative cells use T_prog = prognostic variables outside T_pred.
         prognostic=PROGNOSTIC_FEATURES if null else tuple(trial.prognostic),
         decoys=() if null else tuple(trial.decoys),
@@ -388,7 +388,12 @@ def replace_rows(out: Path, pairs: Sequence[tuple[str, Cell]], methods: Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tier", choices=sorted(TIERS), default="smoke", help="smoke (R = 2, cheap settings) or full (SPEC R)")
+    parser.add_argument(
+        "--tier",
+        choices=sorted(TIERS),
+        default="smoke",
+        help="smoke (R = 2, cheap settings) or full (R of docs/simulation.md §1)",
+    )
     parser.add_argument("--scenario", action="append", help="scenario to run (repeatable); default: all of the tier")
     parser.add_argument("--cell", action="append", help="cell to run, e.g. b1_rel=2 or level=L2 (repeatable); default: all")
     parser.add_argument("--reps", type=int, help="replications per cell (overrides the tier's R)")

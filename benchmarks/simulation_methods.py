@@ -2,7 +2,7 @@
 
 Each method is one function ``(replication, settings) -> MethodOutput`` in :data:`METHODS`
 (adding a method is one function and one line). Every method sees the same simulated trial and the
-same test set T (benchmarks SPEC section 1).
+same test set T (benchmarks docs/simulation.md §1).
 
 =========  ======================================================================================
 ours       ``subgroups.analyze`` with ``learner: auto``; p_het = one-sided calibration (BLP) slope
@@ -47,7 +47,7 @@ from subgroups.datasets.synthetic import (
 )
 from subgroups.errors import ConstantEffectWarning
 
-#: Landmark of the time-to-event truth ΔS(t*) (SPEC section 4, PM-TTE).
+#: Landmark of the time-to-event truth ΔS(t*) (docs/simulation.md §4, PM-TTE).
 HORIZON = TTE_T_STAR
 
 
@@ -66,7 +66,7 @@ class Replication:
 
 @dataclass(frozen=True)
 class MethodOutput:
-    """What one method reports on one replication (SPEC section 1, "what the pipeline must output").
+    """What one method reports on one replication (docs/simulation.md §1, "what the pipeline must output").
 
     ``p_het`` maps the scale a test works on ("mean", "rd", "logit", "survival", "hazard") to its
     p-value. Arrays are on the outcome's truth scale (difference in means, risk difference, or
@@ -294,7 +294,7 @@ def run_b1(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     tau_train = effect(X)
     return MethodOutput(
         p_het={scale: float(p_value)},
-        # A factor's importance is the largest |z| over its dummies (SPEC: |z| of the W:X_j terms).
+        # A factor's importance is the largest |z| over its dummies (benchmarks/README.md: |z| of the W:X_j terms).
         imp=to_original(pd.Series(np.abs(np.asarray(z, float)), index=cols), "max"),
         tau_hat_train=tau_train,
         tau_hat_test=effect(XT),
@@ -458,7 +458,7 @@ def run_b3(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         tester.fit_nuisance(Xv[val], w[val], y_val, Xv[train], w[train], y_train)
         blp = tester.evaluate_blp(Xv[val], Xv[train])
     slope, se = float(blp.params[0]), float(blp.errs[0])
-    # econml reports a two-sided p; the SPEC asks for the one-sided test of a positive slope.
+    # econml reports a two-sided p; the protocol (benchmarks/README.md) asks for the one-sided test of a positive slope.
     p_value = float(stats.t.sf(slope / se, df=len(val) - 2)) if se > 0 else math.nan
     return MethodOutput(
         p_het={primary_scale(rep.outcome): p_value},
@@ -582,7 +582,7 @@ def run_oracle(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         tau_hat_train=rep.trial.true_effect,
         tau_hat_test=rep.test.true_effect,
         ate_hat=float(np.mean(rep.trial.true_effect)),
-        # The oracle reports the true subgroup G* with its true effect (SPEC pitfall 4: ceilings).
+        # The oracle reports the true subgroup G* with its true effect (docs/simulation.md §5.4: ceilings).
         subgroup=None if rep.test.true_subgroup is None else np.asarray(rep.test.true_subgroup, dtype=bool),
         theta_hat_G=math.nan if rep.test.true_subgroup is None else float(np.mean(rep.test.true_effect[rep.test.true_subgroup])),
         design={

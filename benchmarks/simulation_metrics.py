@@ -1,4 +1,4 @@
-"""Per-replication metrics of the simulation benchmark (benchmarks SPEC section 3, M1-M3).
+"""Per-replication metrics of the simulation benchmark (benchmarks docs/simulation.md §3, M1-M3).
 
 Every function here scores *one* replication of *one* method; averaging over replications and the
 Monte-Carlo standard errors are done by ``summarize.py``. The ratio rMSE = MSE_T / MSE_T(B0) needs
@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-ALPHA = 0.05  # SPEC section 3: reject if p_het < alpha
+ALPHA = 0.05  # docs/simulation.md §3: reject if p_het < alpha
 
 #: Metric names of the heterogeneity tests per scale. Time-to-event outcomes are tested on two
-#: scales (SPEC pitfall 1), so their metrics carry the scale in the name; other outcomes have one.
+#: scales (docs/simulation.md §5.1), so their metrics carry the scale in the name; other outcomes have one.
 TTE_SUFFIX = {"survival": "_abs", "hazard": "_hazard"}
 
 
@@ -37,10 +37,10 @@ class Truth:
     null_scale : str or None
         The scale on which this cell has no heterogeneity ("mean", "rd", "logit", "hazard"), or None
         in an alternative cell. A rejection counts as a *false* selection only for a test on this
-        scale (SPEC pitfall 1: PM-LIFESEV b1_rel = 0 is null on the logit scale only, PM-TTE L0 on
+        scale (docs/simulation.md §5.1: PM-LIFESEV b1_rel = 0 is null on the logit scale only, PM-TTE L0 on
         the hazard scale only).
     predictive, prognostic, decoys : tuple of str
-        T_pred, T_prog (prognostic-only) and D of SPEC section 4.
+        T_pred, T_prog (prognostic-only) and D of docs/simulation.md §4.
     locus : tuple of str
         Variables whose top-1 rank counts as a locus-level hit (PM-SNP: snp_01 or its LD partner
         snp_02); empty elsewhere.
@@ -60,7 +60,7 @@ class Truth:
     tau_test: np.ndarray
     features: tuple[str, ...] = field(default=())
     g_test: np.ndarray | None = None  # true subgroup G* on the test set T (None in null cells)
-    # Rule recovery (SPEC PM-LIFESEV): numeric feature -> accepted cut-point range, and factor -> the
+    # Rule recovery (docs/simulation.md §4, PM-LIFESEV): numeric feature -> accepted cut-point range, and factor -> the
     # true split (the levels on the benefiting side, and the others).
     cutpoints: dict[str, tuple[float, float]] = field(default_factory=dict)
     splits: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
@@ -147,9 +147,9 @@ def mse(estimate: np.ndarray | None, truth: np.ndarray) -> float:
 def detection_metrics(output, truth: Truth) -> dict[str, float]:
     """M1 (reject at alpha) and the raw p-value for every heterogeneity test the method ran.
 
-    Also, in a null cell, the false-selection rate of SPEC section 3: a method "flags a variable as
+    Also, in a null cell, the false-selection rate of docs/simulation.md §3: a method "flags a variable as
     predictive" when its heterogeneity test rejects. It is recorded only for the test whose scale
-    is the cell's null scale; rejecting on another scale is not an error (SPEC pitfall 1).
+    is the cell's null scale; rejecting on another scale is not an error (docs/simulation.md §5.1).
     """
     out: dict[str, float] = {}
     for scale, p in output.p_het.items():
@@ -181,7 +181,7 @@ def _identification(imp: pd.Series | None, truth: Truth) -> dict[str, float]:
     imp = imp.reindex(list(truth.features)) if truth.features else imp
     out = {"imp_max_share": max_share(imp), "M2d_leakage": top1_hit(imp, truth.prognostic)}
     if truth.is_null:
-        # SPEC PM-NULL: importance should not single out severity more often than the test rejects.
+        # docs/simulation.md §4, PM-NULL: importance should not single out severity more often than the test rejects.
         out["M2_top1_severity"] = top1_hit(imp, ("severity",))
         return out
     auc, ap = ranking_auc_ap(imp, truth.predictive)
@@ -290,7 +290,7 @@ def randomization_metrics(output, truth: Truth) -> dict[str, float]:
     return {} if failed is None else {"randomization_flag": float(failed)}
 
 
-#: Designs that target a subgroup (SPEC M5: "enrichment or stratification"); all-comers does not.
+#: Designs that target a subgroup (benchmarks/README.md, M5: "enrichment or stratification"); all-comers does not.
 TARGETED_DESIGNS = ("enrichment", "stratified", "stratified_mast", "adaptive_enrichment", "enriched_stratified")
 
 

@@ -3,7 +3,7 @@
 Reads the per-replication CSV files written by ``simulate.py`` (``scenario, cell, rep, method,
 metric, value``) and writes a Markdown report with, for each metric, the mean over replications,
 its Monte-Carlo standard error (SD / sqrt(R)) and R. The ratio rMSE = MSE_T / MSE_T(B0) is formed
-per replication (same simulated trial for both methods) and then averaged (SPEC section 3).
+per replication (same simulated trial for both methods) and then averaged (docs/simulation.md §3).
 
 Usage::
 

@@ -1,7 +1,7 @@
 """Simulated randomized trials with known treatment-effect heterogeneity.
 
 This module implements the PM-30 covariate generator and the five benchmark scenarios of
-``benchmarks/SPEC.md``:
+``docs/simulation.md``:
 
 * section 2 -- the PM-30 covariates (ten clinical/lifestyle variables through a Gaussian copula,
   twenty SNPs in four LD blocks) and the shared prognostic score ``s(x)``;
@@ -64,7 +64,7 @@ SCENARIO_OUTCOME: dict[str, str] = {
     "PM-OBS-NULL": "continuous",
 }
 
-#: Default sample sizes (SPEC section 4).
+#: Default sample sizes (docs/simulation.md §4).
 DEFAULT_N: dict[str, int] = {
     "PM-NULL-a": 500,
     "PM-NULL-b": 500,
@@ -81,7 +81,7 @@ OBS_NULL_COEF: tuple[float, float, float, float] = (-0.4, 1.2, 0.8, -0.6)
 
 SNP_NAMES: list[str] = [f"snp_{j:02d}" for j in range(1, 21)]
 
-#: Clinical/lifestyle variables, in copula order (SPEC section 2).
+#: Clinical/lifestyle variables, in copula order (docs/simulation.md §2).
 CLINICAL: list[str] = [
     "age",
     "female",
@@ -105,7 +105,7 @@ FEATURE_FAMILIES: dict[str, list[str]] = {
     "other": ["age", "female"],
 }
 
-#: Variables entering the prognostic score s(x) (SPEC section 2; T_prog of section 4).
+#: Variables entering the prognostic score s(x) (docs/simulation.md §2; T_prog of section 4).
 PROGNOSTIC_FEATURES: tuple[str, ...] = (
     "severity",
     "age",
@@ -119,7 +119,7 @@ PROGNOSTIC_FEATURES: tuple[str, ...] = (
 
 SMOKING_LEVELS: tuple[str, str, str] = ("never", "former", "current")
 
-#: Minor-allele frequencies of snp_01..snp_20 (SPEC section 2).
+#: Minor-allele frequencies of snp_01..snp_20 (docs/simulation.md §2).
 SNP_MAF: np.ndarray = np.array(
     [
         0.30, 0.28, 0.15, 0.40, 0.10,
@@ -129,10 +129,10 @@ SNP_MAF: np.ndarray = np.array(
     ]
 )  # fmt: skip
 
-#: AR(1) correlation of the haplotype latent variables in each LD block of 5 (SPEC section 2).
+#: AR(1) correlation of the haplotype latent variables in each LD block of 5 (docs/simulation.md §2).
 SNP_BLOCK_RHO: tuple[float, ...] = (0.95, 0.8, 0.8, 0.8)
 
-#: Latent (copula) correlations; every pair not listed is 0 (SPEC section 2).
+#: Latent (copula) correlations; every pair not listed is 0 (docs/simulation.md §2).
 _LATENT_CORR: dict[tuple[str, str], float] = {
     ("age", "severity"): 0.25,
     ("age", "duration"): 0.40,
@@ -150,7 +150,7 @@ _LATENT_CORR: dict[tuple[str, str], float] = {
 
 
 def _latent_correlation() -> np.ndarray:
-    """Return the 10 x 10 latent correlation matrix R of SPEC section 2."""
+    """Return the 10 x 10 latent correlation matrix R of docs/simulation.md §2."""
     idx = {name: i for i, name in enumerate(CLINICAL)}
     R = np.eye(len(CLINICAL))
     for (a, b), r in _LATENT_CORR.items():
@@ -162,7 +162,7 @@ LATENT_CORR: np.ndarray = _latent_correlation()
 # Cholesky factor; fails loudly if R is not positive definite.
 _LATENT_CHOL: np.ndarray = np.linalg.cholesky(LATENT_CORR)
 
-# --- scenario parameters (SPEC section 4) ------------------------------------------------------
+# --- scenario parameters (docs/simulation.md §4) ------------------------------------------------------
 
 #: PM-NULL-a: constant effect on the mean scale.
 NULL_A_EFFECT = 0.304
@@ -188,12 +188,12 @@ TTE_LEVELS: dict[str, tuple[float, float]] = {
     "L2": (0.50, 1.10),
 }
 
-# Prognostic scalings of s(x) (SPEC section 2).
+# Prognostic scalings of s(x) (docs/simulation.md §2).
 PROG_CONTINUOUS = 0.735
 PROG_BINARY = 1.2
 PROG_TTE = -0.7  # log-hazard; "higher s = better" means lower hazard
 
-# PM-TTE design (SPEC section 4).
+# PM-TTE design (docs/simulation.md §4).
 WEIBULL_SCALE = 40.25  # months
 WEIBULL_SHAPE = 1.3
 TTE_T_STAR = 24.0  # months; ΔS(t*) is the primary truth
@@ -262,12 +262,12 @@ class SimulatedTrial:
 
 
 # ---------------------------------------------------------------------------------------------
-# Covariates (SPEC section 2)
+# Covariates (docs/simulation.md §2)
 # ---------------------------------------------------------------------------------------------
 
 
 def _simulate_snps(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Simulate the 20 SNP genotypes (SPEC section 2).
+    """Simulate the 20 SNP genotypes (docs/simulation.md §2).
 
     Four LD blocks of five SNPs. For each of two independent haplotypes, the latent vector of a
     block is AR(1) with correlation rho (0.95 in block 1, 0.8 otherwise); the allele is
@@ -301,10 +301,10 @@ def _simulate_snps(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def simulate_covariates(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Draw n persons from the PM-30 covariate distribution (SPEC section 2).
+    """Draw n persons from the PM-30 covariate distribution (docs/simulation.md §2).
 
     Ten clinical/lifestyle variables come from a Gaussian copula Z ~ N(0, R), U = Phi(Z), with
-    the latent correlations of SPEC section 2 and these marginals:
+    the latent correlations of docs/simulation.md §2 and these marginals:
 
     ========== ===================================================================
     age        clip(60 + 10 Z, 18, 85)
@@ -320,7 +320,7 @@ def simulate_covariates(n: int, rng: np.random.Generator) -> pd.DataFrame:
     ========== ===================================================================
 
     The twenty SNPs ``snp_01`` ... ``snp_20`` are independent of the clinical block and follow
-    the LD-block model of SPEC section 2.
+    the LD-block model of docs/simulation.md §2.
 
     Parameters
     ----------
@@ -391,7 +391,7 @@ def _smoking_code(smoking: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def prognostic_score(X: pd.DataFrame) -> np.ndarray:
-    """Shared prognostic score s(x), "higher = better" (SPEC section 2).
+    """Shared prognostic score s(x), "higher = better" (docs/simulation.md §2).
 
     ``s(x) = -0.6 (sev - 40)/20 - 0.3 (age - 60)/10 - 0.4 1{smoking = current}
     - 0.3 max(0, (BMI - 30)/5) + 0.25 (activity - 16)/11 + 0.3 snp_06 - 0.2 (comorb - 1.2)
@@ -422,7 +422,7 @@ def prognostic_score(X: pd.DataFrame) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Time-to-event truth (SPEC section 4, PM-TTE)
+# Time-to-event truth (docs/simulation.md §4, PM-TTE)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -444,7 +444,7 @@ def _weibull_rmst(lp: np.ndarray, tau: float) -> np.ndarray:
 
 
 def tte_truth(s: np.ndarray, beta: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-patient truths of the PM-TTE Weibull model (SPEC section 4).
+    """Per-patient truths of the PM-TTE Weibull model (docs/simulation.md §4).
 
     With ``S_w(t | x) = exp(-H0(t) exp(-0.7 s(x) + w beta(x)))``:
 
@@ -476,7 +476,7 @@ def tte_truth(s: np.ndarray, beta: np.ndarray) -> dict[str, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Trials (SPEC section 4)
+# Trials (docs/simulation.md §4)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -506,7 +506,7 @@ def simulate_trial(
     level: str = "L2",
     confounding: float = 1.0,
 ) -> SimulatedTrial:
-    """Simulate one trial of a benchmark scenario: randomized, except PM-OBS-NULL (SPEC section 4).
+    """Simulate one trial of a benchmark scenario: randomized, except PM-OBS-NULL (docs/simulation.md §4).
 
     Scenarios (W = 1 for drug, s = s(x) the prognostic score):
 

@@ -99,7 +99,7 @@ def simulate_adaptive_enrichment(
     seed: int = 0,
     screen_quantile: float = 0.9,
 ) -> AdaptiveEnrichmentResult:
-    """Simulate a two-stage adaptive-enrichment trial (research note section 5.2).
+    """Simulate a two-stage adaptive-enrichment trial (closed testing with inverse-normal combination; Jenkins, Stone & Jennison 2011).
 
     Stage 1 randomizes ``n_stage1`` all-comers. The stratum z-statistics are
     Z_S1 ~ N(theta_S sqrt(pi n1 r)/(sd (1 + r)), 1), likewise Z_Sc1, and

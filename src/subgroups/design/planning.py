@@ -48,10 +48,10 @@ def plan_designs(
     """Build the design menu for the next trial and recommend one.
 
     Steps: (1) shrink the subgroup and complement estimates toward their common mean
-    (empirical Bayes, research note section 6.2) so that the designs are not planned on an
+    (empirical Bayes, DerSimonian & Laird 1986) so that the designs are not planned on an
     optimistic discovery estimate; (2) map true subgroup effects to assay-positive and
     assay-negative strata (Maitournam & Simon 2005); (3) size every design in :data:`DESIGNS`;
-    (4) apply the recommendation rule (section 7).
+    (4) apply the recommendation rule (`subgroups.design.recommend`).
 
     Parameters
     ----------

@@ -84,7 +84,7 @@ def _recommend(
     p_relevant: float,
     relevant_words: str,
 ) -> tuple[str, list[str]]:
-    """Rules of section 7, in order; returns the design key and the reasons."""
+    """The recommendation rules (RecommendationRule thresholds), in order; returns the design key and the reasons."""
     rule = s.rule
     ep = plan.endpoint
     d1 = by_name["all_comers"]

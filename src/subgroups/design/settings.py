@@ -155,7 +155,7 @@ class DesignInputs:
 
 @dataclass(frozen=True)
 class RecommendationRule:
-    """Thresholds of the recommendation (research note section 7). Tunable defaults, not
+    """Thresholds of the recommendation (`subgroups.design.recommend`). Tunable defaults, not
     published constants.
 
     Attributes
