@@ -104,6 +104,9 @@ def run_batch(
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run every spec on a Dask cluster (local processes unless `scheduler` is given)."""
+    from subgroups.runner import require_extra
+
+    require_extra("batch", "distributed")
     from distributed import Client, LocalCluster, as_completed
 
     specs = expand(params_files)

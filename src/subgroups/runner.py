@@ -237,6 +237,18 @@ def run_folder_lock(run_dir: Path) -> Iterator[None]:
         os.close(fd)  # releases the flock
 
 
+def require_extra(extra: str, *modules: str) -> None:
+    """A one-line `RunError` naming the install command when an optional dependency group is missing
+    (the library itself needs none of them: ``[report]`` runs the notebooks, ``[batch]`` the Dask cluster)."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RunError(
+            f"this needs the optional '{extra}' dependencies ({', '.join(missing)} not installed): pip install 'subgroups[{extra}]'"
+        )
+
+
 def run(
     params: str | Path | dict | RunParams,
     out_dir: str | Path = "runs",
@@ -250,6 +262,7 @@ def run(
     or a notebook fails; once the folder is accepted, a failed run leaves ``status.json`` with the
     reason and no ``index.html``.
     """
+    require_extra("report", "papermill", "nbconvert", "nbformat", "ipykernel")
     run_params = load_params(params, overrides)
     run_dir = prepare_run_folder(run_params, out_dir)
     with run_folder_lock(run_dir):
