@@ -188,3 +188,25 @@ def test_feature_test_matches_statsmodels_hc3():
             assert (slope, se, p) == pytest.approx((fit.params[1], fit.bse[1], fit.pvalues[1]), rel=1e-9)
         else:
             assert np.isnan(slope) and p == pytest.approx(float(fit.wald_test(np.eye(k + 1)[1:], scalar=True).pvalue), rel=1e-9)
+
+
+def test_toc_confidence_band_follows_the_level():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from subgroups import plots
+    from subgroups.heterogeneity import toc_curve
+
+    rng = np.random.default_rng(2)
+    cate = rng.normal(size=400)
+    scores = cate + rng.normal(0, 2, 400)
+    wide, narrow = toc_curve(scores, cate, 10, 0.95), toc_curve(scores, cate, 10, 0.80)
+    wide, narrow = wide[wide["q"] < 1], narrow[narrow["q"] < 1]  # TOC(1) = 0 exactly
+    assert np.all(wide["ci_high"] - wide["ci_low"] > narrow["ci_high"] - narrow["ci_low"])
+    ratio = (wide["ci_high"] - wide["ci_low"]) / (narrow["ci_high"] - narrow["ci_low"])
+    assert np.allclose(ratio, 1.959964 / 1.281552, rtol=1e-5)
+    labels = plots.toc(narrow, "difference in means").get_legend_handles_labels()[1]
+    assert "80% pointwise CI" in labels
+    plt.close("all")

@@ -695,6 +695,7 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     tests = test_heterogeneity(
         effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell,
         candidates=heterogeneity_candidates(run, trial, kept), candidate_share=run.heterogeneity.candidate_share,
+        level=run.estimation.level,
     )  # fmt: skip
     extra = dict(tests.extra)
     if trial.spec.outcome.type == "time_to_event":

@@ -83,6 +83,7 @@ def run_one(spec: RunSpec, out_dir: str) -> dict[str, Any]:
             effect=ate["estimate"],
             ci_low=ate["ci_low"],
             ci_high=ate["ci_high"],
+            ci_level=ate["ci_level"],
             scale=ate["scale"],
             heterogeneity_p=het["p_value"],
             heterogeneity_detected=het["detected"],
@@ -165,7 +166,11 @@ def batch_index(summary: pd.DataFrame) -> str:
     for record in summary.to_dict(orient="records"):
         ok = record["status"] == "succeeded"
         link = f'<a href="{esc(record["name"])}/index.html">{esc(record["name"])}</a>' if ok else esc(record["name"])
-        effect = f"{record['effect']:+.3g} ({record['ci_low']:.3g} to {record['ci_high']:.3g})" if ok else ""
+        effect = (
+            f"{record['effect']:+.3g} ({record.get('ci_level', 0.95):.0%} CI {record['ci_low']:.3g} to {record['ci_high']:.3g})"
+            if ok
+            else ""
+        )
         het = (
             f"p = {record['heterogeneity_p']:.3g}" + (" (detected)" if record.get("heterogeneity_detected") else "") if ok else ""
         )
@@ -179,10 +184,10 @@ def batch_index(summary: pd.DataFrame) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>Batch of {len(summary)} runs</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}}td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}}table{{border-collapse:collapse}}</style></head>
 <body><h1>Batch of {len(summary)} runs ({failed} failed)</h1>
-<p>Average effect with 95% CI on each run's stated scale (confirmatory in randomized trials); heterogeneity: one-sided
+<p>Average effect with its CI (at each run's <code>estimation.level</code>) on each run's stated scale (confirmatory in randomized trials); heterogeneity: one-sided
 p-value of the calibration test; design: the recommended next trial (planning, exploratory). Failed runs have no report.
 Aggregated results only.</p>
-<table><tr><th>run</th><th>status</th><th>average effect (95% CI)</th><th>heterogeneity</th><th>next trial</th><th>reason</th></tr>
+<table><tr><th>run</th><th>status</th><th>average effect (CI)</th><th>heterogeneity</th><th>next trial</th><th>reason</th></tr>
 {"".join(rows)}
 </table><p><a href="summary.csv">summary.csv</a></p></body></html>
 """

@@ -338,7 +338,9 @@ def toc_curve(scores: np.ndarray, cate: np.ndarray, min_cell: int, level: float 
         var = top.var(ddof=1) / k + (rest.var(ddof=1) / rest.size if rest.size > 1 else 0.0)
         se = (1 - k / n) * float(np.sqrt(var))
         rows.append({"q": float(q), "toc": toc, "ci_low": toc - z * se, "ci_high": toc + z * se, "n_top": k})
-    return pd.DataFrame(rows)
+    curve = pd.DataFrame(rows)
+    curve.attrs["level"] = level  # the CIs' level, for the figure
+    return curve
 
 
 def test_heterogeneity(
@@ -349,8 +351,10 @@ def test_heterogeneity(
     min_cell: int = 10,
     candidates: tuple[Candidate, ...] = (),
     candidate_share: float = 0.8,
+    level: float = 0.95,
 ) -> Heterogeneity:
-    """Run the calibration, AUTOC and Qini tests, the TOC curve and the tests of pre-specified candidates.
+    """Run the calibration, AUTOC and Qini tests, the TOC curve (pointwise CIs at `level`) and the tests
+    of pre-specified candidates.
 
     The decision (`Heterogeneity.detected`) combines the agnostic calibration test and the candidates
     by weighted Holm, with `candidate_share` of alpha starting on the candidates.
@@ -360,7 +364,7 @@ def test_heterogeneity(
     autoc, qini = rate_tests(scores, cate)
     tested = tuple(candidate_test(scores, c) for c in candidates)
     return Heterogeneity(
-        calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell), alpha, scale, {},
+        calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell, level), alpha, scale, {},
         candidates=tested, candidate_share=candidate_share if tested else 0.0,
     )  # fmt: skip
 

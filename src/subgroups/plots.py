@@ -127,7 +127,14 @@ def family_importance(by_family: pd.Series, ax: Axes | None = None) -> Axes:
 def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
     """Targeting operator characteristic: extra effect among the top-q ranked patients, with CIs."""
     ax = _axes(ax, (6.5, 3.5))
-    ax.fill_between(curve["q"], curve["ci_low"], curve["ci_high"], color="#92c5de", alpha=0.6, label="95% pointwise CI")
+    ax.fill_between(
+        curve["q"],
+        curve["ci_low"],
+        curve["ci_high"],
+        color="#92c5de",
+        alpha=0.6,
+        label=f"{curve.attrs.get('level', 0.95):.0%} pointwise CI",
+    )
     ax.plot(curve["q"], curve["toc"], color="#2166ac", marker="o", ms=3, label="TOC(q)")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("share of patients treated, ranked by predicted benefit (q)")
