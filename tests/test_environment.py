@@ -15,7 +15,10 @@ def _name(requirement: str) -> str:
 
 def test_environment_and_pyproject_name_the_same_packages():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["dev"]}
+    extras = {_name(r) for group in project["optional-dependencies"].values() for r in group} - {
+        "subgroups"
+    }  # dev = [report,batch] + tools
+    declared = {_name(r) for r in project["dependencies"]} | extras
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda, pip = set(), set()
     for item in env["dependencies"]:
@@ -29,7 +32,8 @@ def test_environment_and_pyproject_name_the_same_packages():
 def test_constraints_pin_every_declared_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = {_name(line): line for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line}
-    for requirement in project["dependencies"]:
+    optional = [r for group in project["optional-dependencies"].values() for r in group if _name(r) != "subgroups"]
+    for requirement in [*project["dependencies"], *optional]:
         assert _name(requirement) in pins, f"{requirement} has no exact version in constraints.txt"
     assert pins["econml"] == "econml==0.17.0"
     assert pins["shap"].startswith("shap==0.51.")
