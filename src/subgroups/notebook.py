@@ -33,7 +33,7 @@ def alt_text(figure: Any) -> str:
     if suptitle is not None and suptitle.get_text():
         parts.append(suptitle.get_text())
     for ax in figure.axes:
-        title = " ".join(t.get_text() for t in (ax.title, ax._left_title, ax._right_title) if t.get_text())
+        title = " ".join(t for t in (ax.get_title("center"), ax.get_title("left"), ax.get_title("right")) if t)
         panel = [title] if title else []
         if ax.axison:
             for name, label in (("Horizontal axis", ax.get_xlabel()), ("Vertical axis", ax.get_ylabel())):
