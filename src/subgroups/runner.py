@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import importlib.resources
 import json
 import os
 import re
@@ -48,7 +49,6 @@ TITLES = {
     "05_trial_design": "Next-trial designs",
 }
 KERNEL = "subgroups"
-PACKAGE_ROOT = Path(__file__).resolve().parent
 SIGNATURE = "subgroups run folder"  # in status.json: this folder was written by `subgroups run`
 LOCK_NAME = ".subgroups.lock"
 # Every file a run writes directly in its folder; only these are ever removed, and only from a signed folder.
@@ -72,8 +72,9 @@ class RunResult:
 
 
 def notebooks_dir() -> Path:
-    """The project's notebooks (src/subgroups/../../notebooks)."""
-    return PACKAGE_ROOT.parent.parent / "notebooks"
+    """The report notebooks, package data of `subgroups` (in a checkout, `src/subgroups/notebooks` is a
+    link to the project's top-level `notebooks/`, so an editable install and a wheel read the same files)."""
+    return Path(str(importlib.resources.files("subgroups").joinpath("notebooks")))
 
 
 def ensure_kernel(name: str = KERNEL) -> str:
@@ -414,8 +415,6 @@ REPORT = "report.html"  # every page in one self-contained file, to share
 
 def _template(name: str) -> Any:
     """A Jinja2 template shipped in subgroups/templates (package data), with autoescaping on."""
-    import importlib.resources
-
     import jinja2
 
     def load(template: str) -> str:
