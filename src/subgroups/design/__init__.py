@@ -2,7 +2,8 @@
 
 Given a subgroup S (prevalence pi among screened patients) and uncertain effect estimates in S,
 in its complement Sc and overall (F), :func:`plan_designs` builds a menu of designs and
-recommends one, with reasons written for scientists:
+recommends one (a :class:`Recommendation`: the rule, the design and the facts behind it, which
+`subgroups.narrative.recommendation` writes as reasons for scientists):
 
 - D1 ``all_comers``: everyone randomized, one test of the overall effect;
 - D2 ``enrichment``: only marker-positive patients randomized;
@@ -33,14 +34,17 @@ Modules, each importing only those above it: ``checks`` (parameter checks, accep
 ``sample_size`` (sample size and power), ``screening`` (numbers to screen, assay, enrichment
 efficiency), ``multiplicity`` (alpha split, MaST), ``shrinkage`` (empirical Bayes),
 ``assurance``, ``adaptive`` (the adaptive-enrichment simulator), ``settings`` (inputs, settings,
-recommendation thresholds), ``menu`` (design options and the menu), ``designs`` (the planning
-problem and the design registry), ``recommend`` (the recommendation and its reasons) and
+recommendation thresholds), ``menu`` (design options, the recommendation and the menu), ``designs`` (the planning
+problem and the design registry), ``recommend`` (the recommendation rules and their findings) and
 ``planning`` (:func:`plan_designs`, :func:`plan_all_comers`, :func:`power_assurance_curves`).
+Outside the package they use only `subgroups.errors` and `subgroups.narrative.recommendation` (the
+words of the reasons and of an effect on the outcome's scale).
 
 The same formulas are exposed as small functions (sample sizes, power, numbers to screen, alpha
 splits, shrinkage, assurance, the adaptive-enrichment simulator) so that each can be checked
-against published values. Every name of the former single module, private ones included, is
-re-exported here so that code written against it keeps working.
+against published values. Every public name of the former single module is re-exported here, and
+the private ones that still exist, so that code written against it keeps working; the wording of
+the reasons moved to `subgroups.narrative.recommendation`.
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ from subgroups.design.designs import _stratified_option as _stratified_option
 from subgroups.design.designs import _stratified_units as _stratified_units
 from subgroups.design.designs import _upper as _upper
 from subgroups.design.designs import _upper_both as _upper_both
-from subgroups.design.menu import DesignMenu, DesignOption
+from subgroups.design.menu import DesignMenu, DesignOption, Finding, Recommendation
 from subgroups.design.multiplicity import _MAST_LEVELS as _MAST_LEVELS
 from subgroups.design.multiplicity import AlphaSplit, mast_type1_error, split_alpha
 from subgroups.design.normal import _TINY as _TINY
@@ -95,16 +99,9 @@ from subgroups.design.planning import _overall_menu as _overall_menu
 from subgroups.design.planning import _probability_at_least as _probability_at_least
 from subgroups.design.planning import plan_all_comers, plan_designs
 from subgroups.design.planning import power_assurance_curves as power_assurance_curves
-from subgroups.design.recommend import _MIXTURE_WORDS as _MIXTURE_WORDS
-from subgroups.design.recommend import _SHORT_NAMES as _SHORT_NAMES
-from subgroups.design.recommend import _all_comers_words as _all_comers_words
+from subgroups.design.recommend import Evidence, context_findings, recommend, recommend_all_comers
 from subgroups.design.recommend import _best_value as _best_value
-from subgroups.design.recommend import _context_reasons as _context_reasons
 from subgroups.design.recommend import _first_feasible as _first_feasible
-from subgroups.design.recommend import _n as _n
-from subgroups.design.recommend import _p as _p
-from subgroups.design.recommend import _recommend as _recommend
-from subgroups.design.recommend import _screened as _screened
 from subgroups.design.results import _FrameMixin as _FrameMixin
 from subgroups.design.results import _plain as _plain
 from subgroups.design.sample_size import (
@@ -143,6 +140,9 @@ __all__ = [
     "DesignOption",
     "DesignSettings",
     "EnrichmentEfficiency",
+    "Evidence",
+    "Finding",
+    "Recommendation",
     "RecommendationRule",
     "SampleSize",
     "ScreeningNumbers",
@@ -151,6 +151,7 @@ __all__ = [
     "assurance",
     "assurance_limit",
     "bivariate_normal_cdf",
+    "context_findings",
     "enrichment_efficiency",
     "event_probability",
     "events_schoenfeld",
@@ -162,6 +163,8 @@ __all__ = [
     "power_binary",
     "power_continuous",
     "power_survival",
+    "recommend",
+    "recommend_all_comers",
     "sample_size_binary",
     "sample_size_continuous",
     "sample_size_freedman",

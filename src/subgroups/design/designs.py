@@ -25,6 +25,7 @@ from subgroups.design.normal import _z, bivariate_normal_cdf
 from subgroups.design.sample_size import _arms, _binary_statsmodels_args
 from subgroups.design.screening import number_to_screen
 from subgroups.design.settings import DesignSettings
+from subgroups.narrative.recommendation import effect_words
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,8 @@ class _Endpoint:
         return benefit / self.se(benefit, units)
 
     def describe(self, effect: float) -> str:
-        """An outcome-scale effect in words."""
-        if self.outcome == "time_to_event":
-            return f"HR {math.exp(effect):.2f}"
-        if self.outcome == "binary":
-            return f"{100 * effect:+.1f} percentage points"
-        return f"{effect:+.2f}"
+        """An outcome-scale effect in words (as the reasons write it)."""
+        return effect_words(effect, self.outcome)
 
 
 @dataclass(frozen=True)

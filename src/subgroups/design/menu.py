@@ -1,11 +1,13 @@
 """The outputs of the planning: :class:`DesignOption`, one design of the menu with its randomized and
 screened numbers, events (time to event), alpha allocation, power at the planning effects and
-assurance, and :class:`DesignMenu`, the designs for the next trial, the recommended one and why.
+assurance; :class:`Recommendation`, the rule that chose a design and the :class:`Finding` objects
+(kind and facts) behind it; and :class:`DesignMenu`, the designs for the next trial, the
+recommended one and why.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -112,6 +114,57 @@ class DesignOption:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One statement behind a recommendation: what kind of statement it is and the facts it rests on.
+
+    Attributes
+    ----------
+    kind : str
+        What the statement says, e.g. ``"complement_no_benefit"`` (a rule that decided),
+        ``"exceeds_max_n"`` (a caution) or ``"shrinkage"`` (context); the narrative has one
+        sentence per kind (`subgroups.narrative.recommendation`).
+    facts : dict
+        Plain values only (numbers, design keys and titles, flags, None, and lists or dicts of
+        them): sizes, probabilities, thresholds and ratios as the rule compared them. Effects are
+        on the outcome's scale, with the ``outcome`` beside them. Read-only by convention.
+    """
+
+    kind: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The structured decision of `subgroups.design.recommend`: which design, by which rule, and why.
+
+    Attributes
+    ----------
+    design : str
+        Registry key of the recommended design.
+    rule : str
+        The rule that chose it: ``"no_heterogeneity"``, ``"all_comers_infeasible"``,
+        ``"complement_no_benefit"``, ``"small_heterogeneity"``, ``"uncertain_adaptive"``,
+        ``"uncertain_stratified"``, ``"best_value"`` (the feasible design with the highest
+        assurance per unit cost), ``"no_subgroup"`` or ``"not_estimable"`` (all-comers alone).
+    findings : tuple of Finding
+        The decisive finding first, then cautions, then the always-shown context, in the order the
+        reasons are written.
+    """
+
+    design: str
+    rule: str
+    findings: tuple[Finding, ...]
+
+    def finding(self, kind: str) -> Finding | None:
+        """The first finding of ``kind``, or None."""
+        return next((f for f in self.findings if f.kind == kind), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dictionary."""
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
 class DesignMenu:
     """Designs for the next trial, the recommended one and why.
 
@@ -142,9 +195,11 @@ class DesignMenu:
     recommended : str
         Registry key of the recommended design.
     reasons : list of str
-        Why, in words.
+        Why, in words: the findings of ``decision`` as `subgroups.narrative.recommendation` writes them.
     outcome : str
         Endpoint type.
+    decision : Recommendation or None
+        The structured decision the reasons are written from.
     """
 
     prevalence: float
@@ -164,6 +219,7 @@ class DesignMenu:
     reasons: list[str]
     outcome: str
     curves: pd.DataFrame | None = None  # power and assurance against N (power_assurance_curves)
+    decision: Recommendation | None = None
 
     def option(self, design: str) -> DesignOption:
         """The option with registry key ``design``."""
@@ -179,7 +235,9 @@ class DesignMenu:
         return frame
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dictionary (plain floats, ints, str, bool and None only); curves excluded."""
-        out = asdict(replace(self, curves=None))
+        """JSON-serialisable dictionary (plain floats, ints, str, bool and None only); curves and the decision
+        excluded (``decision.to_dict()`` has it; results.json carries its reasons)."""
+        out = asdict(replace(self, curves=None, decision=None))
         out.pop("curves")
+        out.pop("decision")
         return _plain(out)

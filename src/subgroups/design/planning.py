@@ -23,12 +23,13 @@ from subgroups.design.assurance import assurance
 from subgroups.design.checks import _OUTCOMES, OutcomeType, _check_positive, _check_probability
 from subgroups.design.designs import DESIGNS, _blank_option, _design_all_comers, _Endpoint, _finish, _not_estimable, _Plan
 from subgroups.design.menu import DesignMenu, DesignOption
-from subgroups.design.recommend import _all_comers_words, _context_reasons, _n, _recommend
+from subgroups.design.recommend import Evidence, context_findings, recommend, recommend_all_comers
 from subgroups.design.sample_size import power_continuous
-from subgroups.design.screening import assay_strata
+from subgroups.design.screening import AssayStrata, assay_strata
 from subgroups.design.settings import DesignInputs, DesignSettings
 from subgroups.design.shrinkage import ShrinkageResult, shrink_estimates
 from subgroups.errors import ParameterError
+from subgroups.narrative.recommendation import recommendation_reasons, thin_estimates_words
 
 
 def _probability_at_least(mean: np.ndarray, cov: np.ndarray, weights: np.ndarray, bound: float) -> float:
@@ -51,7 +52,8 @@ def plan_designs(
     (empirical Bayes, DerSimonian & Laird 1986) so that the designs are not planned on an
     optimistic discovery estimate; (2) map true subgroup effects to assay-positive and
     assay-negative strata (Maitournam & Simon 2005); (3) size every design in :data:`DESIGNS`;
-    (4) apply the recommendation rule (`subgroups.design.recommend`).
+    (4) apply the recommendation rule (`subgroups.design.recommend`), whose findings
+    `subgroups.narrative.recommendation` writes as the reasons.
 
     Parameters
     ----------
@@ -75,74 +77,106 @@ def plan_designs(
     >>> menu.recommended
     'enrichment'
     """
-    settings = DesignSettings() if settings is None else settings
-    s, rule = settings, settings.rule
-    sign = inputs.benefit_sign
-    endpoint = _Endpoint(
-        outcome=inputs.outcome,
-        sd=float(inputs.outcome_sd or 1.0),
-        control_rate=float(inputs.control_rate or 0.5),
-        event_probability=float(inputs.event_probability or 1.0),
-        ratio=s.allocation_ratio,
-        sign=sign,
-    )
-
-    # (1) Posterior of the true effects in S and Sc, on the outcome scale.
-    raw = np.array([inputs.effect_subgroup, inputs.effect_complement], dtype=float)
-    raw_se = np.array([inputs.se_subgroup, inputs.se_complement], dtype=float)
-    shrinkage: ShrinkageResult | None = None
-    if not inputs.heterogeneity_detected:
-        # No credible heterogeneity: complete pooling. Subgroup and complement share the overall
-        # estimate (perfectly correlated), so every design is planned on that one effect.
-        mean = np.full(2, float(inputs.effect_overall))
-        cov = np.full((2, 2), float(inputs.se_overall) ** 2)
-    elif s.shrinkage == "none":
-        mean, cov = raw.copy(), np.diag(raw_se**2)
-    else:
-        shrinkage = shrink_estimates(raw, raw_se, method=s.shrinkage, tau2=s.shrinkage_tau2)
-        mean, cov = np.array(shrinkage.estimates), shrinkage.covariance()
-
-    # Heterogeneity evidence on the benefit scale: P(theta_Sc >= f theta_S) (rules 2 and 3).
-    benefit_mean = sign * mean
-    f = rule.complement_relevant_fraction
-    p_benefit = _probability_at_least(benefit_mean, cov, np.array([-f, 1.0]), 0.0)
-    if rule.complement_min_effect is None:
-        p_relevant = p_benefit
-        relevant_words = f"exceeds {f:.0%} of the subgroup effect" if f != 0.5 else "exceeds half the subgroup effect"
-    else:
-        p_relevant = _probability_at_least(benefit_mean, cov, np.array([0.0, 1.0]), sign * rule.complement_min_effect)
-        relevant_words = f"is at least {endpoint.describe(rule.complement_min_effect)}"
-
+    s = DesignSettings() if settings is None else settings
+    endpoint = _endpoint(inputs.outcome, s, inputs.benefit_sign, inputs.outcome_sd, inputs.control_rate, inputs.event_probability)
     # Subgroup estimates resting on too few patients or events per arm cannot be planned on: the
     # menu falls back to all-comers on the overall estimate, the subgroup designs not estimable.
     thin = [(label, int(count)) for label, count in inputs.estimation_counts if count < s.min_cell]
     if thin:
-        label, count = min(thin, key=lambda item: item[1])
-        why = f"only {count} {label}, fewer than min_cell = {s.min_cell}"
+        smallest = min(thin, key=lambda item: item[1])
         return _overall_menu(
-            endpoint,
-            s,
-            seed,
-            inputs.effect_overall,
-            inputs.se_overall,
-            head=f"the subgroup designs are not estimable ({why})",
-            prevalence=inputs.prevalence,
-            not_estimable=why,
+            endpoint, s, seed, inputs.effect_overall, inputs.se_overall, prevalence=inputs.prevalence, thin=smallest
         )
-
-    # (2) Assay-defined strata.
+    mean, cov, shrinkage = _posterior(inputs, s)
     strata = assay_strata(inputs.prevalence, s.assay_sensitivity, s.assay_specificity)
+    plan = _assay_plan(endpoint, s, strata, inputs.benefit_sign * mean, cov, seed)
+    options = [build(plan) for build in DESIGNS.values()]
+    by_name = {o.design: o for o in options}
+    ratios = _enrichment_ratios(by_name)
+    evidence = _complement_evidence(inputs.benefit_sign * mean, cov, s, inputs.benefit_sign)
+    context = context_findings(inputs, s, plan, shrinkage, strata, by_name, ratios, mean)
+    decision = recommend(inputs, s, plan, by_name, evidence, context)
+    return DesignMenu(
+        prevalence=strata.p_positive,
+        planning_effect_subgroup=float(mean[0]),
+        planning_effect_complement=float(mean[1]),
+        planning_effect_overall=float(endpoint.sign * plan.overall),
+        planning_sd_subgroup=float(math.sqrt(cov[0, 0])),
+        planning_sd_complement=float(math.sqrt(cov[1, 1])),
+        planning_sd_overall=plan.overall_sd,
+        probability_complement_benefit=evidence.p_benefit,
+        probability_complement_relevant=evidence.p_relevant,
+        enrichment_ratio_randomized=ratios[0],
+        enrichment_ratio_screened=ratios[1],
+        tau2=None if shrinkage is None else shrinkage.tau2,
+        options=options,
+        recommended=decision.design,
+        reasons=recommendation_reasons(decision),
+        outcome=inputs.outcome,
+        decision=decision,
+    )
+
+
+def _endpoint(
+    outcome: str,
+    s: DesignSettings,
+    sign: float,
+    outcome_sd: float | None,
+    control_rate: float | None,
+    event_probability: float | None,
+) -> _Endpoint:
+    """The endpoint arithmetic, with placeholders for the nuisance parameters the outcome does not use."""
+    return _Endpoint(
+        outcome=outcome,
+        sd=float(outcome_sd or 1.0),
+        control_rate=float(control_rate or 0.5),
+        event_probability=float(event_probability or 1.0),
+        ratio=s.allocation_ratio,
+        sign=sign,
+    )
+
+
+def _posterior(inputs: DesignInputs, s: DesignSettings) -> tuple[np.ndarray, np.ndarray, ShrinkageResult | None]:
+    """Step (1): the posterior mean and covariance of the true effects in S and Sc, on the outcome scale,
+    and the shrinkage behind them (None without)."""
+    if not inputs.heterogeneity_detected:
+        # No credible heterogeneity: complete pooling. Subgroup and complement share the overall
+        # estimate (perfectly correlated), so every design is planned on that one effect.
+        return np.full(2, float(inputs.effect_overall)), np.full((2, 2), float(inputs.se_overall) ** 2), None
+    raw = np.array([inputs.effect_subgroup, inputs.effect_complement], dtype=float)
+    raw_se = np.array([inputs.se_subgroup, inputs.se_complement], dtype=float)
+    if s.shrinkage == "none":
+        return raw.copy(), np.diag(raw_se**2), None
+    shrinkage = shrink_estimates(raw, raw_se, method=s.shrinkage, tau2=s.shrinkage_tau2)
+    return np.array(shrinkage.estimates), shrinkage.covariance(), shrinkage
+
+
+def _complement_evidence(benefit_mean: np.ndarray, cov: np.ndarray, s: DesignSettings, sign: float) -> Evidence:
+    """Heterogeneity evidence on the benefit scale: P(theta_Sc >= f theta_S) (rules 3 and 4) and, for
+    the enrichment rule (2), P(theta_Sc >= complement_min_effect) when that is set."""
+    rule = s.rule
+    f = rule.complement_relevant_fraction
+    p_benefit = _probability_at_least(benefit_mean, cov, np.array([-f, 1.0]), 0.0)
+    if rule.complement_min_effect is None:
+        return Evidence(p_benefit=p_benefit, p_relevant=p_benefit)
+    p_relevant = _probability_at_least(benefit_mean, cov, np.array([0.0, 1.0]), sign * rule.complement_min_effect)
+    return Evidence(p_benefit=p_benefit, p_relevant=p_relevant)
+
+
+def _assay_plan(
+    endpoint: _Endpoint, s: DesignSettings, strata: AssayStrata, benefit_mean: np.ndarray, cov: np.ndarray, seed: int
+) -> _Plan:
+    """Step (2): the planning problem for the assay-defined strata, on the benefit scale."""
     to_strata = np.array([[strata.ppv, 1 - strata.ppv], [1 - strata.npv, strata.npv]])
-    inflation = s.prior_sd_inflation**2
     strata_mean = to_strata @ benefit_mean
-    strata_cov = inflation * (to_strata @ cov @ to_strata.T)
+    strata_cov = s.prior_sd_inflation**2 * (to_strata @ cov @ to_strata.T)
     mixture = np.array([strata.p_positive, 1 - strata.p_positive])
-    if inputs.outcome == "binary":
+    if endpoint.outcome == "binary":
         # One per-patient variance for every overall claim: the strata's binomial variances averaged.
         common_sd = math.sqrt(float(mixture @ [endpoint.unit_sd(b) ** 2 for b in strata_mean]))
     else:
         common_sd = endpoint.unit_sd(0.0)
-    plan = _Plan(
+    return _Plan(
         endpoint=endpoint,
         settings=s,
         prevalence=strata.p_positive,
@@ -153,33 +187,6 @@ def plan_designs(
         seed=int(seed),
         has_subgroup=True,
         common_sd=common_sd,
-    )
-
-    # (3) The menu.
-    options = [build(plan) for build in DESIGNS.values()]
-    by_name = {o.design: o for o in options}
-    ratios = _enrichment_ratios(by_name)
-
-    recommended, reasons = _recommend(inputs, s, plan, by_name, p_benefit, p_relevant, relevant_words)
-    reasons.extend(_context_reasons(inputs, s, plan, shrinkage, strata, by_name, ratios, mean))
-
-    return DesignMenu(
-        prevalence=strata.p_positive,
-        planning_effect_subgroup=float(mean[0]),
-        planning_effect_complement=float(mean[1]),
-        planning_effect_overall=float(sign * plan.overall),
-        planning_sd_subgroup=float(math.sqrt(cov[0, 0])),
-        planning_sd_complement=float(math.sqrt(cov[1, 1])),
-        planning_sd_overall=plan.overall_sd,
-        probability_complement_benefit=p_benefit,
-        probability_complement_relevant=p_relevant,
-        enrichment_ratio_randomized=ratios[0],
-        enrichment_ratio_screened=ratios[1],
-        tau2=None if shrinkage is None else shrinkage.tau2,
-        options=options,
-        recommended=recommended,
-        reasons=reasons,
-        outcome=inputs.outcome,
     )
 
 
@@ -198,12 +205,13 @@ def _overall_menu(
     effect_overall: float,
     se_overall: float,
     *,
-    head: str,
+    why: str | None = None,
     prevalence: float = float("nan"),
-    not_estimable: str | None = None,
+    thin: tuple[str, int] | None = None,
 ) -> DesignMenu:
-    """All-comers on the overall estimate, recommended because of ``head``; with ``not_estimable`` (why),
-    the subgroup designs listed with blank numbers."""
+    """All-comers on the overall estimate, recommended because there is no subgroup to plan for (``why``)
+    or because its estimates are too thin (``thin``: what is counted and the count); then the subgroup
+    designs are listed with blank numbers."""
     benefit = float(endpoint.sign * effect_overall)
     sd = math.sqrt(s.prior_sd_inflation**2) * float(se_overall)
     plan = _Plan(
@@ -220,17 +228,11 @@ def _overall_menu(
     )
     d1 = _design_all_comers(plan)
     options = [d1]
-    if not_estimable is not None:
+    if thin is not None:
+        why_not = thin_estimates_words(*thin, s.min_cell)
         named = replace(plan, prevalence=float(prevalence))
-        options += [_not_estimable(_blank(name, named), not_estimable) for name in DESIGNS if name != "all_comers"]
-    reasons = [
-        f"all-comers: {head}; the trial is sized from the overall effect: "
-        + _all_comers_words(d1, s, endpoint, effect_overall, "the discovery trial's overall estimate")
-    ]
-    if not d1.feasible and d1.n_randomized is not None:
-        reasons.append(f"note: this exceeds the feasible maximum of {_n(s.max_n)} randomized patients")
-    if not_estimable is not None:
-        reasons.append("record the marker and analyse the subgroup as a stratified secondary analysis")
+        options += [_not_estimable(_blank(name, named), why_not) for name in DESIGNS if name != "all_comers"]
+    decision = recommend_all_comers(d1, s, endpoint.outcome, float(effect_overall), why=why, thin=thin)
     nan = float("nan")
     return DesignMenu(
         prevalence=prevalence,
@@ -246,9 +248,10 @@ def _overall_menu(
         enrichment_ratio_screened=None,
         tau2=None,
         options=options,
-        recommended="all_comers",
-        reasons=reasons,
+        recommended=decision.design,
+        reasons=recommendation_reasons(decision),
         outcome=endpoint.outcome,
+        decision=decision,
     )
 
 
@@ -311,15 +314,8 @@ def plan_all_comers(
     if outcome == "time_to_event":
         _check_probability(event_probability, "event_probability", "an event probability, e.g. 0.6", allow_one=True)  # type: ignore[arg-type]
     sign = -1.0 if outcome == "time_to_event" or not higher_is_better else 1.0
-    endpoint = _Endpoint(
-        outcome=outcome,
-        sd=float(outcome_sd or 1.0),
-        control_rate=float(control_rate or 0.5),
-        event_probability=float(event_probability or 1.0),
-        ratio=s.allocation_ratio,
-        sign=sign,
-    )
-    return _overall_menu(endpoint, s, seed, float(effect_overall), float(se_overall), head=why)
+    endpoint = _endpoint(outcome, s, sign, outcome_sd, control_rate, event_probability)
+    return _overall_menu(endpoint, s, seed, float(effect_overall), float(se_overall), why=why)
 
 
 def power_assurance_curves(menu: DesignMenu, inputs: DesignInputs, settings: DesignSettings, points: int = 40) -> pd.DataFrame:

@@ -1,63 +1,116 @@
 """The recommendation: the rules, in order, that choose one design of the menu (with the tie-break on
-assurance per unit cost), and the reasons written for scientists, including the always-shown
-context (the overall planning effect, efficiency ratios, shrinkage and the assay).
+assurance per unit cost), returned as a :class:`~subgroups.design.menu.Recommendation` (the rule, the
+design and the findings with their facts), and the always-shown context findings (the overall
+planning effect, the efficiency ratios, shrinkage, the assay and the hazard-ratio mixture). No
+English here: `subgroups.narrative.recommendation` writes each finding as a reason.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from subgroups.design.checks import _SPLITS
-from subgroups.design.designs import _blank_option, _Endpoint, _Plan, _split_for, _stratified_option
-from subgroups.design.menu import DesignOption
+from subgroups.design.designs import _blank_option, _Plan, _split_for, _stratified_option
+from subgroups.design.menu import DesignOption, Finding, Recommendation
 from subgroups.design.screening import AssayStrata
 from subgroups.design.settings import DesignInputs, DesignSettings
 from subgroups.design.shrinkage import ShrinkageResult
 
 
-def _n(x: float | int | None) -> str:
-    return "n/a" if x is None else f"{int(round(x)):,}"
+@dataclass(frozen=True)
+class Evidence:
+    """How strongly the discovery data say the complement benefits, on the benefit scale.
+
+    Attributes
+    ----------
+    p_benefit : float
+        P(theta_Sc >= fraction x theta_S): the heterogeneity evidence of rules 3 and 4.
+    p_relevant : float
+        P(the complement benefits relevantly) as the enrichment rule defines it (rule 2): the same
+        fraction, or ``complement_min_effect`` when set.
+    """
+
+    p_benefit: float
+    p_relevant: float
 
 
-def _screened(x: float | None) -> str:
-    """An expected number screened, rounded up as in the design table."""
-    return "n/a" if x is None else f"{math.ceil(x - 1e-9):,}"
+@dataclass(frozen=True)
+class _Case:
+    """What every rule reads: the inputs, the settings, the plan, the menu by name and the evidence."""
+
+    inputs: DesignInputs
+    settings: DesignSettings
+    plan: _Plan
+    by_name: dict[str, DesignOption]
+    evidence: Evidence
+
+    @property
+    def all_comers(self) -> DesignOption:
+        return self.by_name["all_comers"]
+
+    @property
+    def enrich_choice(self) -> str:
+        """Enrichment, or enriched-stratified when marker-negative patients must stay in the trial."""
+        return "enriched_stratified" if self.settings.require_complement_data else "enrichment"
+
+    @property
+    def assay_ok(self) -> bool:
+        s = self.settings
+        accuracy = self.settings.rule.min_assay_accuracy
+        return s.assay_validated and s.assay_sensitivity >= accuracy and s.assay_specificity >= accuracy
+
+    @property
+    def uncertain(self) -> dict[str, Any]:
+        """The facts of "whether the marker is predictive is uncertain"."""
+        return {"p_benefit": self.evidence.p_benefit, "fraction": self.settings.rule.complement_relevant_fraction}
+
+    @property
+    def relevant(self) -> dict[str, Any]:
+        """How the enrichment rule defines a relevant complement effect."""
+        rule = self.settings.rule
+        return {
+            "fraction": rule.complement_relevant_fraction,
+            "min_effect": rule.complement_min_effect,
+            "outcome": self.inputs.outcome,
+        }
+
+    def all_comers_size(self) -> dict[str, Any]:
+        """All-comers' size, on the planning effect every design's overall claim uses."""
+        source = "mixture" if self.inputs.heterogeneity_detected else "discovery"
+        ep = self.plan.endpoint
+        return all_comers_facts(self.all_comers, self.settings, self.inputs.outcome, ep.sign * self.plan.overall, source)
+
+    def enrichment_size(self, design: str) -> dict[str, Any]:
+        """An enrichment design's randomized and screened numbers, beside all-comers' randomized N."""
+        option = self.by_name[design]
+        return {
+            "design": option.design,
+            "n_randomized": option.n_randomized,
+            "n_screened_expected": option.n_screened_expected,
+            "n_screened_quantile": option.n_screened_quantile,
+            "screen_quantile": self.settings.screen_quantile,
+            "all_comers_n": self.all_comers.n_randomized,
+        }
 
 
-def _p(x: float) -> str:
-    """A probability for a sentence: two decimals, or a bound when it rounds to 0 or 1."""
-    if x < 0.005:
-        return "< 0.01"
-    if x > 0.995:
-        return "> 0.99"
-    return f"= {x:.2f}"
-
-
-_SHORT_NAMES = {
-    "all_comers": "an all-comers trial",
-    "enrichment": "enrichment",
-    "stratified": "the stratified design",
-    "stratified_mast": "MaST",
-    "adaptive_enrichment": "adaptive enrichment",
-    "enriched_stratified": "the enriched-stratified design",
-}
-
-
-def _all_comers_words(d1: DesignOption, s: DesignSettings, ep: _Endpoint, effect: float, source: str) -> str:
-    """All-comers' size in a sentence; ``effect`` on the outcome scale, ``source`` says where it comes from."""
-    if d1.n_randomized is None:
-        return f"the overall effect {ep.describe(effect)} ({source}) shows no benefit, so an all-comers trial cannot be sized"
-    return (
-        f"it needs {_n(d1.n_randomized)} randomized patients ({_n(d1.n_treatment)} treated, "
-        f"{_n(d1.n_control)} control) for {s.power:.0%} power on the overall effect "
-        f"{ep.describe(effect)} ({source}) at one-sided alpha {s.alpha:g}; assurance "
-        f"(chance of success allowing for the uncertainty of that effect) is {d1.assurance_any:.0%}"
-    )
-
-
-_MIXTURE_WORDS = "the prevalence-weighted mean of the subgroup and complement planning effects"
+def all_comers_facts(d1: DesignOption, s: DesignSettings, outcome: str, effect: float, source: str) -> dict[str, Any]:
+    """All-comers' size as the reasons quote it; ``effect`` on the outcome scale, ``source`` ("mixture" of
+    the subgroup and complement planning effects, or the "discovery" trial's overall estimate) where it
+    comes from."""
+    return {
+        "n_randomized": d1.n_randomized,
+        "n_treatment": d1.n_treatment,
+        "n_control": d1.n_control,
+        "assurance": d1.assurance_any,
+        "power": s.power,
+        "alpha": s.alpha,
+        "effect": float(effect),
+        "effect_source": source,
+        "outcome": outcome,
+    }
 
 
 def _first_feasible(candidates: list[str], by_name: dict[str, DesignOption]) -> str | None:
@@ -75,181 +128,216 @@ def _best_value(by_name: dict[str, DesignOption]) -> str | None:
     return max(feasible, key=lambda o: o.assurance_per_cost or 0.0).design
 
 
-def _recommend(
-    inputs: DesignInputs,
-    s: DesignSettings,
-    plan: _Plan,
-    by_name: dict[str, DesignOption],
-    p_benefit: float,
-    p_relevant: float,
-    relevant_words: str,
-) -> tuple[str, list[str]]:
-    """The recommendation rules (RecommendationRule thresholds), in order; returns the design key and the reasons."""
-    rule = s.rule
-    ep = plan.endpoint
-    d1 = by_name["all_comers"]
-    pi = plan.prevalence
-    enrich_choice = "enriched_stratified" if s.require_complement_data else "enrichment"
-    reasons: list[str] = []
+_Decision = tuple[str, str, list[Finding]]  # rule, design, findings
+# Rules that recommend their default design when none of their candidates is feasible.
+_DEFAULTING_RULES = ("all_comers_infeasible", "complement_no_benefit", "uncertain_stratified")
 
-    def all_comers_words() -> str:
-        source = _MIXTURE_WORDS if inputs.heterogeneity_detected else "the discovery trial's overall estimate"
-        return _all_comers_words(d1, s, ep, ep.sign * plan.overall, source)
 
-    def enrichment_words(option: DesignOption) -> str:
-        text = (
-            f"{_SHORT_NAMES[option.design]} needs {_n(option.n_randomized)} randomized and about "
-            f"{_screened(option.n_screened_expected)} screened patients ({_n(option.n_screened_quantile)} "
-            f"to be {s.screen_quantile:.0%} sure)"
-        )
-        if d1.n_randomized is not None and option.n_randomized:
-            counts = f"({_n(option.n_randomized)} vs {_n(d1.n_randomized)})"
-            if d1.n_randomized >= option.n_randomized:
-                text += f", {d1.n_randomized / option.n_randomized:.1f}× fewer randomized patients than all-comers {counts}"
-            else:
-                text += f", {option.n_randomized / d1.n_randomized:.1f}× the randomized patients of all-comers {counts}"
-        return text
+def _no_heterogeneity(case: _Case) -> _Decision:
+    """Rule 0: no credible heterogeneity, so all-comers sized on the overall estimate."""
+    d1 = case.all_comers
+    findings = [Finding("no_heterogeneity", {"all_comers": case.all_comers_size()})]
+    if not d1.feasible and d1.n_randomized is not None:
+        findings.append(Finding("exceeds_max_n", {"max_n": case.settings.max_n}))
+    findings.append(Finding("record_marker", {"subgroup_estimate": "not_credible"}))
+    return "no_heterogeneity", "all_comers", findings
 
-    fda = (
-        "Per the FDA enrichment guidance (2019) the label would cover marker-positive patients "
-        "only, the assay must be analytically validated (companion diagnostic), and excluding "
-        "marker-negative patients needs a mechanistic or safety justification; otherwise keep a "
-        "smaller stratified marker-negative cohort (D5, set require_complement_data=True)"
+
+def _all_comers_infeasible(case: _Case) -> _Decision:
+    """Rule 1: the prevalence is too small for an all-comers trial within ``max_n``, so enrich."""
+    choice = _first_feasible([case.enrich_choice, "enrichment"], case.by_name) or case.enrich_choice
+    option = case.by_name[choice]
+    facts = {
+        "design": choice,
+        "title": option.title,
+        "prevalence": case.plan.prevalence,
+        "all_comers_n": case.all_comers.n_randomized,
+        "max_n": case.settings.max_n,
+        "size": case.enrichment_size(choice),
+    }
+    findings = [Finding("all_comers_infeasible", facts)]
+    if not case.assay_ok:
+        findings.append(Finding("assay_not_validated", {"min_accuracy": case.settings.rule.min_assay_accuracy}))
+    findings.append(Finding("enrichment_guidance"))
+    return "all_comers_infeasible", choice, findings
+
+
+def _complement_no_benefit(case: _Case) -> _Decision:
+    """Rule 2: the complement shows no benefit and the assay is validated, so enrich."""
+    choice = _first_feasible([case.enrich_choice], case.by_name) or _best_value(case.by_name) or case.enrich_choice
+    facts = {
+        "design": choice,
+        "title": case.by_name[choice].title,
+        "p_relevant": case.evidence.p_relevant,
+        "relevant": case.relevant,
+        "prevalence": case.plan.prevalence,
+        "size": case.enrichment_size(choice),
+    }
+    return "complement_no_benefit", choice, [Finding("complement_no_benefit", facts), Finding("enrichment_guidance")]
+
+
+def _enrichment_premature(case: _Case) -> Finding:
+    """Rule 2 declined: the complement shows no benefit, but the assay is not validated."""
+    s = case.settings
+    return Finding(
+        "enrichment_premature",
+        {
+            "p_relevant": case.evidence.p_relevant,
+            "relevant": case.relevant,
+            "sensitivity": s.assay_sensitivity,
+            "specificity": s.assay_specificity,
+            "validated": s.assay_validated,
+        },
     )
 
-    # Rule 0: no credible heterogeneity.
-    if not inputs.heterogeneity_detected:
-        reasons.append(
-            "all-comers: the discovery analysis found no credible treatment-effect "
-            "heterogeneity, so the trial is sized from the overall effect: " + all_comers_words()
-        )
-        if not d1.feasible and d1.n_randomized is not None:
-            reasons.append(f"note: this exceeds the feasible maximum of {_n(s.max_n)} randomized patients")
-        reasons.append(
-            "record the marker and analyse the subgroup as a stratified secondary analysis; "
-            "planning on the subgroup estimate would chase noise"
-        )
-        return "all_comers", reasons
 
-    assay_ok = (
-        s.assay_validated and s.assay_sensitivity >= rule.min_assay_accuracy and s.assay_specificity >= rule.min_assay_accuracy
-    )
+def _small_heterogeneity(case: _Case) -> _Decision:
+    """Rule 3: the complement likely benefits nearly as much, so all-comers."""
+    facts = {**case.uncertain, "all_comers": case.all_comers_size()}
+    return "small_heterogeneity", "all_comers", [Finding("small_heterogeneity", facts)]
 
-    # Rule 1: prevalence too small for an all-comers trial.
-    if not d1.feasible:
-        choice = _first_feasible([enrich_choice, "enrichment"], by_name) or enrich_choice
-        why = (
-            "the overall effect shows no benefit"
-            if d1.n_randomized is None
-            else f"an all-comers trial would need {_n(d1.n_randomized)} randomized patients, "
-            f"more than the feasible maximum of {_n(s.max_n)}"
-        )
-        reasons.append(
-            f"{by_name[choice].title.split(' (')[0].lower()}: prevalence is {pi:.0%} and {why}; "
-            + enrichment_words(by_name[choice])
-        )
-        if not assay_ok:
-            reasons.append(
-                "caution: the assay is not validated to the required accuracy "
-                f"({rule.min_assay_accuracy:.0%} sensitivity and specificity); validate it first"
-            )
-        reasons.append(fda)
-        return choice, reasons
 
-    # Rule 2: the complement shows no benefit and the assay is validated.
-    if p_relevant < rule.enrichment_max_probability and assay_ok:
-        choice = _first_feasible([enrich_choice], by_name) or _best_value(by_name) or enrich_choice
-        option = by_name[choice]
-        reasons.append(
-            f"{'enrichment' if choice == 'enrichment' else option.title.lower()}: the complement "
-            f"shows no benefit (P {_p(p_relevant)} that its effect {relevant_words}) and "
-            f"prevalence is {pi:.0%}, so " + enrichment_words(option)
-        )
-        reasons.append(fda)
-        return choice, reasons
-    if p_relevant < rule.enrichment_max_probability:
-        reasons.append(
-            f"the complement shows no benefit (P {_p(p_relevant)} that its effect "
-            f"{relevant_words}) but the assay is not validated (sensitivity "
-            f"{s.assay_sensitivity:.0%}, specificity {s.assay_specificity:.0%}, validated: "
-            f"{s.assay_validated}), so enrichment is premature"
-        )
-
-    # Rule 3: little heterogeneity.
-    if p_benefit > rule.all_comers_min_probability:
-        reasons.append(
-            f"all-comers: heterogeneity looks small (P {_p(p_benefit)} that the complement's "
-            f"effect is at least {rule.complement_relevant_fraction:.0%} of the subgroup's), so "
-            + all_comers_words()
-            + "; analyse the subgroup as a stratified secondary analysis"
-        )
-        return "all_comers", reasons
-
-    # Rule 4: uncertain predictivity.
+def _uncertain_predictivity(case: _Case) -> _Decision:
+    """Rule 4: whether the marker is predictive is uncertain: adaptive enrichment where it pays, else
+    stratified, else (both infeasible) the feasible design with the highest assurance per unit cost."""
+    s, rule, pi = case.settings, case.settings.rule, case.plan.prevalence
     quick = s.endpoint_delay <= rule.adaptive_max_endpoint_delay
     in_range = rule.adaptive_prevalence_min <= pi <= rule.adaptive_prevalence_max
-    uncertain = (
-        f"whether the marker is predictive is uncertain (P {_p(p_benefit)} that the "
-        f"complement's effect is at least {rule.complement_relevant_fraction:.0%} of the "
-        "subgroup's)"
-    )
-    d3, d3b, d4 = by_name["stratified"], by_name["stratified_mast"], by_name["adaptive_enrichment"]
     candidates = (["adaptive_enrichment"] if quick and in_range else []) + ["stratified"]
-    choice = _first_feasible(candidates, by_name) or _best_value(by_name) or "stratified"
+    choice = _first_feasible(candidates, case.by_name)
     if choice == "adaptive_enrichment":
-        reasons.append(
-            f"adaptive enrichment: {uncertain}, prevalence {pi:.0%} lies in "
-            f"{rule.adaptive_prevalence_min:.0%}-{rule.adaptive_prevalence_max:.0%} and the "
-            f"endpoint is observed quickly ({s.endpoint_delay:.0%} of the accrual period), so "
-            f"a two-stage trial can decide at the interim (after {_n(d4.n_stage1)} patients) "
-            f"whether to continue in everyone or only in the subgroup: at most "
-            f"{_n(d4.n_randomized)} randomized (expected {_n(d4.expected_n_randomized)}), "
-            f"P(claim) {d4.power_any:.0%} at the planning effects, assurance "
-            f"{d4.assurance_any:.0%}, simulated family-wise error {d4.type1_error:.4f} "
-            f"(alpha {s.alpha:g})"
+        return "uncertain_adaptive", choice, [_adaptive_finding(case)]
+    best = None if choice else _best_value(case.by_name)
+    if best is not None:
+        facts = {**case.uncertain, "design": best, "title": case.by_name[best].title, "candidates": candidates}
+        return "best_value", best, [Finding("best_value", facts)]
+    why_not_adaptive = "slow_endpoint" if not quick else "prevalence_out_of_range" if not in_range else "adaptive_infeasible"
+    return "uncertain_stratified", "stratified", [_stratified_finding(case, why_not_adaptive), _alternatives_finding(case)]
+
+
+def _adaptive_finding(case: _Case) -> Finding:
+    s, rule, d4 = case.settings, case.settings.rule, case.by_name["adaptive_enrichment"]
+    return Finding(
+        "uncertain_adaptive",
+        {
+            **case.uncertain,
+            "prevalence": case.plan.prevalence,
+            "prevalence_range": [rule.adaptive_prevalence_min, rule.adaptive_prevalence_max],
+            "endpoint_delay": s.endpoint_delay,
+            "n_stage1": d4.n_stage1,
+            "n_randomized": d4.n_randomized,
+            "expected_n_randomized": d4.expected_n_randomized,
+            "power_any": d4.power_any,
+            "assurance_any": d4.assurance_any,
+            "type1_error": d4.type1_error,
+            "alpha": s.alpha,
+        },
+    )
+
+
+def _stratified_finding(case: _Case, why_not_adaptive: str) -> Finding:
+    d3 = case.by_name["stratified"]
+    return Finding(
+        "uncertain_stratified",
+        {
+            **case.uncertain,
+            "why_not_adaptive": why_not_adaptive,
+            "prevalence": case.plan.prevalence,
+            "alpha_subgroup": d3.alpha_subgroup,
+            "alpha_overall": d3.alpha_overall,
+            "n_randomized": d3.n_randomized,
+            "power_subgroup": d3.power_subgroup,
+            "power_overall": d3.power_overall,
+            "assurance_any": d3.assurance_any,
+        },
+    )
+
+
+def _alternatives_finding(case: _Case) -> Finding:
+    """The stratified design's size under the other alpha splits, and MaST's."""
+    plan, splits = case.plan, []
+    for method in _SPLITS:
+        if method == case.settings.alpha_split:
+            continue
+        split = _split_for(plan, plan.prevalence, method)
+        alt = _stratified_option(plan, _blank_option("stratified", "D3", "", ""), plan.prevalence, split, controlled=False)
+        splits.append(
+            {
+                "method": method,
+                "alpha_subgroup": alt.alpha_subgroup,
+                "alpha_overall": alt.alpha_overall,
+                "n_randomized": alt.n_randomized,
+            }
         )
-    elif choice == "stratified":
-        why_not_adaptive = (
-            "the endpoint is too slow for an interim decision"
-            if not quick
-            else f"prevalence {pi:.0%} is outside the range where adaptation pays"
-            if not in_range
-            else "the adaptive design is not feasible"
-        )
-        reasons.append(
-            f"stratified: {uncertain} and {why_not_adaptive}, so randomize everyone, stratified "
-            f"by marker, with co-primary tests in S (alpha {d3.alpha_subgroup:.4f}) and F "
-            f"(alpha {d3.alpha_overall:.4f}): {_n(d3.n_randomized)} randomized, power "
-            f"{d3.power_subgroup:.0%} in S and {d3.power_overall:.0%} in F, assurance of any "
-            f"claim {d3.assurance_any:.0%}"
-        )
-        alternatives = []
-        for method in _SPLITS:
-            if method == s.alpha_split:
-                continue
-            alt = _stratified_option(
-                plan,
-                _blank_option("stratified", "D3", "", ""),
-                plan.prevalence,
-                _split_for(plan, plan.prevalence, method),
-                controlled=False,
-            )
-            alternatives.append(
-                f"{method.replace('_', '-')} split (S {alt.alpha_subgroup:.4f} / F "
-                f"{alt.alpha_overall:.4f}) needs {_n(alt.n_randomized)}"
-            )
-        alternatives.append(f"MaST (D3b) needs {_n(d3b.n_randomized)} with power {d3b.power_subgroup:.0%} in S")
-        reasons.append("alternatives: " + "; ".join(alternatives))
+    mast = case.by_name["stratified_mast"]
+    facts = {"splits": splits, "mast_n": mast.n_randomized, "mast_power_subgroup": mast.power_subgroup}
+    return Finding("stratified_alternatives", facts)
+
+
+def _decide(case: _Case) -> _Decision:
+    """The rules in order (RecommendationRule thresholds)."""
+    rule = case.settings.rule
+    if not case.inputs.heterogeneity_detected:
+        return _no_heterogeneity(case)
+    if not case.all_comers.feasible:
+        return _all_comers_infeasible(case)
+    declined = []
+    if case.evidence.p_relevant < rule.enrichment_max_probability:
+        if case.assay_ok:
+            return _complement_no_benefit(case)
+        declined.append(_enrichment_premature(case))
+    if case.evidence.p_benefit > rule.all_comers_min_probability:
+        name, design, findings = _small_heterogeneity(case)
     else:
-        option = by_name[choice]
-        reasons.append(
-            f"{option.title.lower()}: {uncertain}; the stratified and adaptive designs exceed "
-            f"the feasible maximum, and this design has the highest assurance per unit cost"
-        )
-    return choice, reasons
+        name, design, findings = _uncertain_predictivity(case)
+    return name, design, declined + findings
 
 
-def _context_reasons(
+def recommend(
+    inputs: DesignInputs,
+    settings: DesignSettings,
+    plan: _Plan,
+    by_name: dict[str, DesignOption],
+    evidence: Evidence,
+    context: list[Finding],
+) -> Recommendation:
+    """The recommended design of the menu ``by_name``, the rule that chose it and its findings, followed by
+    the ``context`` findings (:func:`context_findings`)."""
+    rule, design, findings = _decide(_Case(inputs, settings, plan, by_name, evidence))
+    if rule in _DEFAULTING_RULES and not by_name[design].feasible:
+        # No candidate of the rule is feasible and it fell back to its default: say so, after the rule.
+        decisive = next(i for i, f in enumerate(findings) if f.kind == rule)
+        findings.insert(decisive + 1, Finding("none_feasible", {"design": design, "max_n": settings.max_n}))
+    return Recommendation(design=design, rule=rule, findings=tuple(findings + context))
+
+
+def recommend_all_comers(
+    d1: DesignOption,
+    settings: DesignSettings,
+    outcome: str,
+    effect_overall: float,
+    *,
+    why: str | None = None,
+    thin: tuple[str, int] | None = None,
+) -> Recommendation:
+    """All-comers alone, sized on the discovery trial's overall estimate: because there is no subgroup to
+    plan for (``why``, the caller's words) or because the subgroup's estimates rest on too few patients
+    or events per arm (``thin``: the smallest count and what it counts)."""
+    size = all_comers_facts(d1, settings, outcome, effect_overall, "discovery")
+    if thin is None:
+        rule, findings = "no_subgroup", [Finding("no_subgroup", {"why": why, "all_comers": size})]
+    else:
+        label, count = thin
+        facts = {"label": label, "count": count, "min_cell": settings.min_cell, "all_comers": size}
+        rule, findings = "not_estimable", [Finding("not_estimable", facts)]
+    if not d1.feasible and d1.n_randomized is not None:
+        findings.append(Finding("exceeds_max_n", {"max_n": settings.max_n}))
+    if thin is not None:
+        findings.append(Finding("record_marker", {"subgroup_estimate": "not_estimable"}))
+    return Recommendation(design="all_comers", rule=rule, findings=tuple(findings))
+
+
+def context_findings(
     inputs: DesignInputs,
     s: DesignSettings,
     plan: _Plan,
@@ -258,46 +346,51 @@ def _context_reasons(
     by_name: dict[str, DesignOption],
     ratios: tuple[float | None, float | None],
     mean: np.ndarray,
-) -> list[str]:
+) -> list[Finding]:
     """Always-shown context: the overall planning effect, efficiency ratios (from the table), shrinkage and assay."""
-    ep = plan.endpoint
+    ep, outcome = plan.endpoint, inputs.outcome
     if inputs.heterogeneity_detected:
-        out = [
-            f"every design plans its overall claim on one overall effect, {ep.describe(ep.sign * plan.overall)}: "
-            f"{_MIXTURE_WORDS} (the discovery trial's overall estimate was {ep.describe(inputs.effect_overall)})"
-        ]
+        planned = {"effect": ep.sign * plan.overall, "discovery": inputs.effect_overall, "outcome": outcome}
+        out = [Finding("planning_effect_mixture", planned)]
     else:
-        out = [
-            f"every design is planned on the discovery trial's overall estimate {ep.describe(inputs.effect_overall)} "
-            "in the subgroup and the complement alike (no credible heterogeneity: complete pooling); their held-out "
-            f"estimates were {ep.describe(inputs.effect_subgroup)} and {ep.describe(inputs.effect_complement)}"
-        ]
+        pooled = {
+            "discovery": inputs.effect_overall,
+            "subgroup": inputs.effect_subgroup,
+            "complement": inputs.effect_complement,
+            "outcome": outcome,
+        }
+        out = [Finding("planning_effect_pooled", pooled)]
     if ratios[0] is not None and ratios[1] is not None:
         d1, d2 = by_name["all_comers"], by_name["enrichment"]
-        out.append(
-            f"efficiency (Simon & Maitournam 2005), from the table: all-comers randomizes {ratios[0]:.1f}× the patients "
-            f"enrichment randomizes ({_n(d1.n_randomized)} vs {_n(d2.n_randomized)}), and enrichment screens "
-            f"{ratios[1]:.2f}× the number all-comers randomizes ({_screened(d2.n_screened_expected)} vs {_n(d1.n_randomized)})"
-        )
+        efficiency = {
+            "ratio_randomized": ratios[0],
+            "ratio_screened": ratios[1],
+            "all_comers_n": d1.n_randomized,
+            "enrichment_n": d2.n_randomized,
+            "enrichment_screened": d2.n_screened_expected,
+        }
+        out.append(Finding("efficiency", efficiency))
     if shrinkage is not None:
-        out.append(
-            f"planning effects are empirical-Bayes shrunk toward the common mean "
-            f"({shrinkage.method} tau^2 = {shrinkage.tau2:.4g}): subgroup "
-            f"{ep.describe(inputs.effect_subgroup)} -> {ep.describe(mean[0])}, complement "
-            f"{ep.describe(inputs.effect_complement)} -> {ep.describe(mean[1])}; a subgroup found "
-            "by searching overstates its effect (winner's curse)"
-        )
+        shrunk = {
+            "method": shrinkage.method,
+            "tau2": shrinkage.tau2,
+            "subgroup_raw": inputs.effect_subgroup,
+            "complement_raw": inputs.effect_complement,
+            "subgroup": float(mean[0]),
+            "complement": float(mean[1]),
+            "outcome": outcome,
+        }
+        out.append(Finding("shrinkage", shrunk))
     if s.assay_sensitivity < 1 or s.assay_specificity < 1:
-        out.append(
-            f"with assay sensitivity {s.assay_sensitivity:.0%} and specificity "
-            f"{s.assay_specificity:.0%}, {strata.p_positive:.0%} of screened patients test "
-            f"positive and {strata.ppv:.0%} of them are truly in the subgroup, which dilutes the "
-            f"enriched effect to {ep.describe(ep.sign * plan.mean[0])}"
-        )
-    if inputs.outcome == "time_to_event":
-        out.append(
-            "time to event: the overall log hazard ratio of every design, all-comers included, is the event-weighted "
-            "mean of the stratum log hazard ratios (hazard ratios do not average, and proportional hazards within strata "
-            "do not imply them overall); check by simulation if the design is close to a boundary"
-        )
+        assay = {
+            "sensitivity": s.assay_sensitivity,
+            "specificity": s.assay_specificity,
+            "p_positive": strata.p_positive,
+            "ppv": strata.ppv,
+            "enriched_effect": ep.sign * float(plan.mean[0]),
+            "outcome": outcome,
+        }
+        out.append(Finding("assay_dilution", assay))
+    if outcome == "time_to_event":
+        out.append(Finding("hazard_ratio_mixture"))
     return out

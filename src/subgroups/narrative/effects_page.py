@@ -1,0 +1,132 @@
+"""The effects page in words: the average effect with its CI and estimand, the spread of per-patient effects,
+overlap, the learner chosen and the heterogeneity test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING
+from subgroups.narrative.text import arm_name, fmt, md_code, md_escape, number, p_text
+
+
+def ate_sentence(results: dict[str, Any]) -> str:
+    ate = results["ate"]
+    level = f"{ate['ci_level']:.0%}"
+    unit = f" {ate['unit']}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
+    return (
+        f"**Average effect of {md_escape(arm_name('treated', results))} versus {md_escape(arm_name('control', results))} "
+        f"({ate['scale']}): {number(ate['estimate'])}{unit} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
+        f"{p_text(ate['p_value'])}; n = {ate['n']}).** {difference_clause(results)} "
+        f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}.{horizon_clause(ate)} "
+        f"Method: {ate['method']}.{hazard_ratio_clause(results)}"
+    )
+
+
+def difference_clause(results: dict[str, Any]) -> str:
+    """What the average effect's CI says in words: no clear difference when it includes 0, else which arm it favours."""
+    ate, arms = results["ate"], results["data"]["arms"]
+    if ate["ci_low"] <= 0 <= ate["ci_high"]:
+        return f"The {ate['ci_level']:.0%} CI includes no difference: on average these data show no clear difference between the arms."
+    better = (ate["estimate"] > 0) == results["data"]["outcome"]["higher_is_better"]
+    return f"On average the data favour {md_code(arms['treated'] if better else arms['control'])}."
+
+
+def horizon_clause(ate: dict[str, Any]) -> str:
+    """ " Horizon: 364 days, the largest time at which ..." (with a leading space), or "" without a horizon."""
+    horizon = ate.get("horizon")
+    if not horizon:
+        return ""
+    at_risk = ", ".join(f"{count} on {md_code(arm)}" for arm, count in horizon["at_risk"].items())
+    return (
+        f" {horizon['kind'].capitalize()}: {horizon['value']:g} {horizon['unit']}, {horizon['rule']} (at risk then: {at_risk})."
+    )
+
+
+def hazard_ratio_clause(results: dict[str, Any]) -> str:
+    """ " Secondary summary: hazard ratio ..." (with a leading space), or "" when there is none."""
+    hr = results["ate"].get("hazard_ratio")
+    if not hr or hr.get("estimate") is None:
+        return ""
+    return (
+        f" Secondary summary: hazard ratio of {md_escape(arm_name('treated', results))} versus "
+        f"{md_escape(arm_name('control', results))} {hr['estimate']:.3g} ({hr['ci_level']:.0%} CI "
+        f"{fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}; below 1: a lower event rate on treatment; {hr['method']})."
+    )
+
+
+def effect_spread_sentence(results: dict[str, Any]) -> str:
+    effects = results["effects"]
+    return (
+        f"Per-patient effects, each held out (estimated by models, or forest trees, fitted without that patient) "
+        f"(learner: {effects['learner_used'].replace('_', '-')}), have a standard deviation of "
+        f"{effects['cate_sd']:.3g} ({results['ate']['scale']}). This spread mixes real differences "
+        "between patients with estimation noise; the test below says whether any of it is real. "
+        + _calibrated_clause(effects.get("calibrated"))
+        + "Status: exploratory."
+    )
+
+
+def _calibrated_clause(calibrated: dict[str, Any] | None) -> str:
+    if not calibrated:
+        return ""
+    return (
+        f"Scaled by the test's calibration slope ({calibrated['slope_applied']:.2f}, clipped to 0-1), the spread "
+        f"the data support is {calibrated['cate_sd']:.3g}; per-patient effects returned for new patients are "
+        "calibrated this way. "
+    )
+
+
+def overlap_sentence(results: dict[str, Any]) -> str:
+    """Overlap in words: known randomization, or the propensity model's diagnostics and trimming."""
+    o = results["effects"]["overlap"]
+    if o["study"] == "rct":
+        check = results.get("audit", {}).get("randomization")
+        if check and not check["passed"]:
+            return (
+                f"Declared randomized: every patient is given the same probability of treatment ({o['probability']:.2g}) "
+                "and no patient is excluded for lack of overlap, **but the randomization check failed** (see the data "
+                "audit): the arms may not be comparable, and only the outcome models adjust these estimates for the features. "
+                "Re-run with `study: observational` to estimate the propensity and adjust for it."
+            )
+        return (
+            f"Randomized trial: every patient had the same known probability of treatment ({o['probability']:.2g}), "
+            "so the arms are comparable by design and no patient is excluded for lack of overlap."
+        )
+    arms = o["quantiles_by_arm"]
+    medians = "; ".join(f"median {arms[arm]['q50']:.2f} among {arm} patients" for arm in ("treated", "control") if arm in arms)
+    trimmed = o["n_trimmed"] if o["share_trimmed"] is None else f"{o['n_trimmed']} ({o['share_trimmed']:.1%})"
+    text = (
+        f"Observational data: the probability of treatment given the features (propensity) was estimated out-of-fold "
+        f"({medians}). Its c-statistic is {o['c_statistic']:.2f} (0.5: the arms look alike; near 1: treated and "
+        f"control patients barely overlap). {trimmed} patients with a propensity outside "
+        f"[{o['trim'][0]:g}, {o['trim'][1]:g}] were excluded from all estimates (`estimation.trim`). "
+        "Propensity model: L2-penalized logistic regression or gradient boosting, whichever had the smaller held-out "
+        "log-loss, fitted on the other folds. This adjusts for the features only: " + NO_UNMEASURED_CONFOUNDING
+    )
+    return text + (f"\n\n**Warning:** {o['warning']}" if o["warning"] else "")
+
+
+def learner_sentence(results: dict[str, Any]) -> str:
+    effects = results["effects"]
+    best = effects["candidates"][0]
+    return (
+        f"Candidate learners were compared by their held-out doubly robust loss (lower is better; "
+        f"{effects['selection']}). Lowest: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."
+        if len(effects["candidates"]) > 1
+        else f"Learner fixed by the parameters: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."
+    )
+
+
+def heterogeneity_sentence(results: dict[str, Any]) -> str:
+    h = results["heterogeneity"]
+    lines = [f"**{h['decision']}**", f"Primary test: {h['primary_test']}; status: {h['status']}."]
+    for key, label in (("autoc", "AUTOC"), ("qini", "Qini coefficient")):
+        t = h[key]
+        lines.append(
+            f"Supporting: {label} {t['estimate']:.3g} (SE {t['se']:.3g}; one-sided {p_text(t['p_value'])}) — {t['meaning']}."
+        )
+    for name, t in h["extra"].items():
+        lines.append(
+            f"{name.replace('_', '-')} test: estimate {t['estimate']:.3g} (SE {t['se']:.3g}; one-sided {p_text(t['p_value'])}) — {t['meaning']}."
+        )
+    return "\n\n".join(lines)

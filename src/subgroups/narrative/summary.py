@@ -1,0 +1,192 @@
+"""The index as an executive summary: five plain sentences (no Markdown; the index escapes them) and the glossary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from subgroups.narrative.text import arm_name, count_text, display_rule, effect_text, fmt, number, p_text
+
+# --------------------------------------------------------------------------------------------
+# The index as an executive summary: five plain sentences (no Markdown; the index escapes them)
+# --------------------------------------------------------------------------------------------
+
+
+def adjusted_p_text(p: float | None) -> str:
+    """ "p = 0.038": an adjusted p-value as the subgroup table prints it (`p_text`: "p < 0.001" below 0.001)."""
+    return p_text(p)
+
+
+def endpoint_summary(results: dict[str, Any]) -> str:
+    """Sentence 1: the endpoint, the effect scale and its unit."""
+    data, ate = results["data"], results["ate"]
+    outcome = data["outcome"]
+    # The unit of a continuous outcome, when the variable dictionary (data.labels) declares one.
+    entry = (results["params"]["data"].get("labels") or {}).get(results["params"]["data"]["outcome"].get("column") or "")
+    declared = entry.get("unit") if isinstance(entry, dict) else None
+    unit = f"in {ate['unit']}" if ate.get("unit") else f"in {declared}" if declared else "in the outcome's own units"
+    if outcome["type"] == "binary":
+        unit = "as a difference in proportions"
+    return (
+        f"Endpoint: {outcome['name']} ({outcome['type'].replace('_', '-')}; {'higher' if outcome['higher_is_better'] else 'lower'} "
+        f"is better); effects are the {ate['scale']}, {arm_name('treated', results)} minus {arm_name('control', results)}, {unit}."
+    )
+
+
+def average_effect_summary(results: dict[str, Any]) -> str:
+    """Sentence 2: the average effect with its CI, formatted as on the effects page."""
+    ate = results["ate"]
+    unit = f" {ate['unit']}" if ate.get("unit") else ""
+    return (
+        f"Average treatment effect: {number(ate['estimate'])}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
+        f"{p_text(ate['p_value'])}; n = {ate['n']}); status: {ate['status']}."
+    )
+
+
+def heterogeneity_summary(results: dict[str, Any]) -> str:
+    """Sentence 3: is the heterogeneity real? The verdict, then the decision as the effects page states it."""
+    h = results["heterogeneity"]
+    return h["decision"]  # it opens with the verdict ("Heterogeneity detected at α = …" / "No credible heterogeneity at α = …")
+
+
+def _subgroup_effect(c: dict[str, Any], results: dict[str, Any] | None = None) -> str:
+    r = c["reported"]
+    return (
+        f"{display_rule(c['hypothesis'], results)}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against "
+        f"{effect_text(r['comparator_effect'], r['comparator_ci_low'], r['comparator_ci_high'])} in the comparator"
+    )
+
+
+def subgroups_summary(results: dict[str, Any]) -> str:
+    """Sentence 4: validated and pre-specified subgroups, and why they disagree when they do."""
+    sub, h = results["subgroups"], results["heterogeneity"]
+    alpha = results["params"]["subgroups"]["alpha"]
+    validated = [c for c in sub["candidates"] if c["status"] == "validated"]
+    if validated:
+        c = validated[0]
+        how = f"{c['reported']['estimator']}; adjusted {adjusted_p_text(c['p_adjusted'])}"
+        found = f"Validated subgroup: {_subgroup_effect(c, results)} ({how})."
+    else:
+        found = f"Subgroup search: {sub['conclusion']}"
+        gated = [c for c in sub["candidates"] if c["p_adjusted"] is not None and c["p_adjusted"] < alpha]
+        if gated and not h["detected"]:
+            found += (
+                f" Its strongest rule, {display_rule(gated[0]['hypothesis'], results)}, has adjusted {adjusted_p_text(gated[0]['p_adjusted'])}, but a "
+                "discovered rule is called validated only when the calibration test detects heterogeneity overall, which it did not."
+            )
+    pre = sub.get("prespecified") or []
+    if not pre:
+        return found + " No subgroup was pre-specified."
+    significant = [c for c in pre if c["p_adjusted"] is not None and c["p_adjusted"] < alpha]
+    if significant:
+        named = "; ".join(
+            f"{_subgroup_effect(c, results)}, Holm-adjusted {adjusted_p_text(c['p_adjusted'])}" for c in significant
+        )
+        stated = (
+            f" Pre-specified: {len(significant)} of {len(pre)} pre-specified subgroups {'differs' if len(significant) == 1 else 'differ'} "
+            "from the rest after Holm adjustment "
+            f"at α = {alpha:g} ({named})."
+        )
+    else:
+        smallest = min((c["p_adjusted"] for c in pre if c["p_adjusted"] is not None), default=None)
+        stated = (
+            f" Pre-specified: none of the {len(pre)} pre-specified subgroups differs from the rest after Holm adjustment "
+            f"(smallest Holm-adjusted {adjusted_p_text(smallest)})."
+        )
+    if significant and not validated:
+        stated += (
+            " The two answers differ because they test different things: each pre-specified subgroup is one hypothesis named "
+            "before the data were seen and tested on all patients, adjusted only over the pre-specified list, whereas the search "
+            "chooses its rules from the data, so it must test them on patients not used to find them and, before calling any "
+            "validated, needs the calibration test to detect heterogeneity in the effect overall"
+            + (", which it did not." if not h["detected"] else ".")
+        )
+    return found + stated
+
+
+def design_summary(results: dict[str, Any]) -> str:
+    """Sentence 5: the recommended next trial with N randomized, N screened, power and assurance (as the design table)."""
+    d = results["design"]
+    option = next((o for o in d.get("options") or [] if o["design"] == d.get("recommended")), None)
+    if option is None:
+        return f"Next trial: no design could be sized. {d.get('note') or ''}".strip()
+    if d.get("subgroup") and d["recommended"] != "all_comers":
+        target = f", planned for the subgroup {d['subgroup']}"
+    else:
+        target = ", for all eligible patients"
+    if option["n_randomized"] is None:
+        return (
+            f"Recommended next trial: {option['title']}{target}; its size is not estimable from these data. {d.get('note') or ''}"
+        ).strip()
+    events = f" ({option['events']} events)" if option.get("events") is not None else ""
+    expected = option.get("n_screened_expected")
+    screened = "n/a" if expected is None else count_text(np.ceil(expected))
+    power = fmt(option.get("power_any"), ".0%")
+    assurance = fmt(option.get("assurance_any"), ".0%")
+    return (
+        f"Recommended next trial: {option['title']}{target}: {option['n_randomized']} patients randomized{events}, {screened} "
+        f"screened (expected), power {power} and assurance {assurance} (the chance of success allowing for the uncertainty "
+        "of the planning effect)."
+    )
+
+
+def index_summary(results: dict[str, Any]) -> list[str]:
+    """The five sentences that open the index: endpoint, average effect, heterogeneity, subgroups, next trial."""
+    return [
+        endpoint_summary(results),
+        average_effect_summary(results),
+        heterogeneity_summary(results),
+        subgroups_summary(results),
+        design_summary(results),
+    ]
+
+
+GLOSSARY = (
+    (
+        "RMST",
+        "Restricted mean survival time: the average event-free time up to a fixed horizon, the area under the survival curve "
+        "(Royston & Parmar 2013). A difference in RMST is a difference in time, e.g. days.",
+    ),
+    (
+        "Holm",
+        "Holm's (1979) step-down adjustment of p-values for testing several hypotheses: the smallest p-value is multiplied by "
+        "the number of hypotheses, the next by one fewer, and so on, so the chance of any false claim stays below α.",
+    ),
+    (
+        "Calibration slope",
+        "The slope of the best linear predictor of the held-out effect on the model's predicted effect (Chernozhukov et al. "
+        "2018): 1 means the predicted differences between patients are real, 0 that they carry no information. It is the "
+        "primary test of heterogeneity.",
+    ),
+    (
+        "AUTOC / Qini",
+        "Areas under the targeting-operator-characteristic and Qini curves (Yadlowsky et al. 2021): how much more patients "
+        "ranked first by the model benefit than the average patient. Above 0: the ranking finds patients who benefit more.",
+    ),
+    (
+        "Assurance",
+        "The probability that the next trial succeeds, averaged over the uncertainty in the planning effect (O'Hagan et al. "
+        "2005), unlike power, which assumes the planning effect is exactly true.",
+    ),
+    (
+        "MaST",
+        "Marker sequential test (Freidlin et al. 2014): a stratified design that tests the marker-positive subgroup first and "
+        "all patients next, in a fixed sequence that keeps the overall error rate.",
+    ),
+    (
+        "Enrichment",
+        "A trial that screens patients and randomizes only those in the subgroup (marker-positive); it says nothing about the "
+        "others (Simon & Maitournam 2005).",
+    ),
+    (
+        "Stratified",
+        "A biomarker-stratified trial randomizes all patients, stratified by the marker, and tests the subgroup and all "
+        "patients as co-primary claims with α split between them.",
+    ),
+    (
+        "Adaptive enrichment",
+        "A two-stage trial that enrolls all patients, looks at an interim analysis, and continues in the subgroup alone when "
+        "the complement does not benefit (Wang et al. 2007); the final test accounts for the choice.",
+    ),
+)
