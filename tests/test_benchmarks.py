@@ -305,7 +305,7 @@ def test_design_check_simulation_reproduces_the_power_formula_at_the_truth(demo_
 
 
 def test_rule_recovery_checks_the_cut_point_range_and_the_factor_split():
-    from subgroups.rules import Condition
+    from subgroups.rule_language import Condition
 
     lifesev = replace(
         truth(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from support import FAST
 from subgroups.runner import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parent.parent
+UNSHIPPED = (".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", "results", "docs")
 
 BLOCK = textwrap.dedent(
     """
@@ -86,6 +88,9 @@ def test_a_wheel_installed_in_a_fresh_environment_runs_the_demo_from_an_unrelate
     The fresh environment sees this environment's third-party packages through a path entry (a `.pth` line is
     added to sys.path without processing the .pth files inside it, so the editable `subgroups` of the checkout
     stays invisible): the test is about the package's own files, notebooks and templates, not a new download."""
+    # pip builds in the source folder (build/, *.egg-info): build a copy, so the checkout stays as it was.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*UNSHIPPED))
     wheels = tmp_path / "wheels"
     build = subprocess.run(
         [
@@ -98,7 +103,7 @@ def test_a_wheel_installed_in_a_fresh_environment_runs_the_demo_from_an_unrelate
             "--disable-pip-version-check",
             "-w",
             str(wheels),
-            str(ROOT),
+            str(source),
         ],
         capture_output=True,
         text=True,

@@ -262,3 +262,13 @@ def test_a_few_trimmed_patients_cannot_be_recovered_from_the_analysed_count():
 
     assert suppress_part(1997, 2000, 10) == SUPPRESSED  # 3 trimmed
     assert suppress_part(1990, 2000, 10) == 1990 and suppress_part(2000, 2000, 10) == 2000
+
+
+def test_events_per_arm_are_suppressed_when_they_or_the_patients_without_one_are_few():
+    from subgroups.privacy import suppress_events
+
+    assert suppress_events(None, 40, 10) is None
+    assert suppress_events(12, 40, 10) == 12
+    assert suppress_events(4, 40, 10) == "<10"
+    assert suppress_events(35, 40, 10) == "suppressed"  # 5 without an event could be recovered from n; 35 is not small
+    assert suppress_events(0, 40, 10) == 0

@@ -9,16 +9,13 @@ import pandas as pd
 import pytest
 
 from subgroups.datasets.synthetic import simulate_trial
-from subgroups.errors import ParameterError
 from subgroups.rules import (
-    Condition,
     Subgroup,
     _adjust,
     discover_rules,
     estimate_rule,
     graphical_adjusted_p,
     hypothesis_graph,
-    selective_estimate,
     split_for_rules,
 )
 
@@ -70,15 +67,9 @@ def test_holm_adjustment():
     assert adjusted == pytest.approx({"r0": 0.04, "r2": 0.09, "r1": 0.09, "r3": 0.5})
 
 
-def test_rule_text_in_original_units():
-    assert Condition("snp_01", "gt", 0.5, integer=True, genetic=True).text == "snp_01 ≥ 1 (carrier)"
-    assert Condition("snp_01", "le", 0.5, integer=True, genetic=True).text == "snp_01 = 0 (non-carrier)"
-    assert Condition("smoking", "in", ("former", "never")).text == "smoking in {former, never}"
-    assert Condition("severity", "gt", 49.5).text == "severity > 49.5"
-
-
 def test_prespecified_subgroups_use_all_patients(demo_analysis):
-    from subgroups.rules import parse_condition, prespecified_subgroups
+    from subgroups.rule_language import parse_condition
+    from subgroups.rules import prespecified_subgroups
 
     a = demo_analysis
     found = prespecified_subgroups(a.data, a.effects, ["snp_01 >= 1", "smoking in [never, former] and severity > 50"])
@@ -94,64 +85,6 @@ def test_prespecified_subgroups_use_all_patients(demo_analysis):
     with pytest.raises(Exception, match="not an analysed feature"):
         parse_condition("height > 3", a.data)
     assert len(a.results["subgroups"]["prespecified"]) == len(a.params.subgroups.prespecified) == 4
-
-
-def test_hazard_ratios_come_from_the_half_that_did_not_find_the_rule():
-    """PM-TTE L2: true HR 0.50 in S = carriers with severity >= 40, 1.10 outside (conditional on prognosis;
-    the marginal Cox HR within a group is pulled towards 1)."""
-    from types import SimpleNamespace
-
-    from subgroups.data import load_trial
-    from subgroups.rules import Subgroup, hazard_ratios, parse_condition, split_halves
-
-    sim = simulate_trial("PM-TTE", n=6000, seed=11, level="L2")
-    params = {
-        "name": "tte",
-        "data": {
-            "treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
-            "outcome": {"type": "time_to_event", "time": "time", "event": "event"},
-            "features": {"genetic": ["snp_*"], "disease": ["severity"]},
-            "id_column": "patient_id",
-        },
-    }
-    trial = load_trial(params, sim.data)
-    conditions = (parse_condition("snp_01 >= 1", trial), parse_condition("severity >= 40", trial))
-    effects = SimpleNamespace(analysed=lambda n: np.ones(n, dtype=bool))  # nobody trimmed
-    rule = Subgroup(
-        "S", conditions, 0.0, (0.0, 0.0), 0.1, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), 0.5, found_on="half 1", estimation_halves=(1,)
-    )
-    hr = hazard_ratios(trial, effects, rule, seed=3)
-    (s, s_se), (c, _), (overall, _) = hr["subgroup"], hr["complement"], hr["overall"]
-    assert np.log(0.5) - 2 * s_se < s < np.log(0.8) and 0 < c < np.log(1.2)
-    assert s < overall < c
-    # Estimated on half 2 only: about half the subgroup's patients, so its SE is about sqrt(2) x the full-data one.
-    both = hazard_ratios(trial, effects, dataclasses.replace(rule, found_on="both halves", estimation_halves=(0, 1)), seed=3)
-    assert 1.25 < s_se / both["subgroup"][1] < 1.6
-    half = split_halves(trial.treatment, 3)
-    assert 0.45 < (half == 1).mean() < 0.55
-
-
-def test_profile_shows_carriers_differ_in_snp_01_and_its_ld_partner(demo_analysis):
-    profile = demo_analysis.profile("snp_01 ≥ 1 (carrier)")
-    assert list(dict.fromkeys(profile["family"])) == ["genetic", "lifestyle", "disease", "other"]
-    genetic = profile[profile["family"] == "genetic"]
-    assert genetic.iloc[0]["feature"] == "snp_01" and genetic.iloc[0]["rest"] == 0.0 and genetic.iloc[0]["in subgroup"] >= 1
-    assert genetic.iloc[1]["feature"] == "snp_02"  # in linkage disequilibrium with snp_01 (SPEC PM-SNP)
-    assert (profile.groupby("family").size() <= 5).all()
-    lifestyle = profile[profile["family"] == "lifestyle"]
-    assert lifestyle["standardized difference"].abs().max() < 0.2  # randomization does not pick carriers by lifestyle
-    with pytest.raises(ParameterError, match="no candidate subgroup 'nobody'"):
-        demo_analysis.profile("nobody")
-
-
-def test_events_per_arm_are_counted_on_the_estimation_half_and_suppressed_when_small():
-    from subgroups.rules import _suppress_events
-
-    assert _suppress_events(None, 40, 10) is None
-    assert _suppress_events(12, 40, 10) == 12
-    assert _suppress_events(4, 40, 10) == "<10"
-    assert _suppress_events(35, 40, 10) == "suppressed"  # 5 without an event could be recovered from n; 35 is not small
-    assert _suppress_events(0, 40, 10) == 0
 
 
 @pytest.mark.slow
@@ -204,33 +137,6 @@ def test_rule_tree_draws_every_first_split_and_its_refinements():
     carriers = next(t for t in texts if t.startswith("a ≥ 1\n"))
     assert "+0.42 (0.32 to 0.52)" in carriers  # the reported estimate, formatted as in the table
     assert sum("validated" in t for t in texts) == 1  # the complement's box carries the hypothesis' status
-
-
-def test_selective_estimate_without_selection_is_the_usual_estimate():
-    est, low, high = selective_estimate(0.7, 0.2, 0.7, 0.7)
-    assert est == pytest.approx(0.7, abs=1e-8)
-    assert (low, high) == pytest.approx((0.7 - 1.959964 * 0.2, 0.7 + 1.959964 * 0.2), abs=1e-6)
-    # Mirror image on the lower side of the excluded interval.
-    up, down = selective_estimate(2.3, 1.0, -2.0, 2.0), selective_estimate(-2.3, 1.0, -2.0, 2.0)
-    assert up == pytest.approx(tuple(-x for x in (down[0], down[2], down[1])), abs=1e-7)
-    with pytest.raises(ParameterError, match="inside the excluded interval"):
-        selective_estimate(0.5, 1.0, -2.0, 2.0)
-
-
-@pytest.mark.parametrize("mu", [0.0, 1.0, 3.0])
-@pytest.mark.slow
-def test_selective_estimate_is_median_unbiased_and_covers_given_selection(mu):
-    # T ~ N(mu, 1) reported only when |T| > 2.4 (the Bonferroni threshold for ~10 candidates).
-    rng = np.random.default_rng(11)
-    t = rng.normal(mu, 1.0, 200_000)
-    t = t[np.abs(t) > 2.4][:1500]
-    fits = np.array([selective_estimate(x, 1.0, -2.4, 2.4) for x in t])
-    mc = 3 * np.sqrt(0.25 / t.size)
-    assert abs(np.mean(fits[:, 0] > mu) - 0.5) < mc  # conditionally median-unbiased
-    assert abs(np.mean((fits[:, 1] <= mu) & (mu <= fits[:, 2])) - 0.95) < 3 * np.sqrt(0.95 * 0.05 / t.size)
-    if mu == 1.0:  # where selection matters, the raw estimate is far too large; the adjusted one is not
-        assert np.mean(t[t > 0]) - mu > 1.0
-        assert abs(np.median(fits[:, 0]) - mu) < 0.2
 
 
 def test_validated_subgroups_carry_estimates_adjusted_for_selection(demo_analysis):
@@ -332,7 +238,7 @@ def test_the_subgroup_hypotheses_hold_the_family_wise_error():
 def test_tree_cut_points_are_rounded_before_estimation_without_moving_patients():
     """32.63 -> 33 and 7.144 -> 7.1 on spread-out features; a year keeps the digits it needs; the rule
     that is estimated is the rounded one (its printed text is its mask)."""
-    from subgroups.rules import ROUNDING_TOLERANCE, round_threshold
+    from subgroups.rule_language import ROUNDING_TOLERANCE, round_threshold
 
     rng = np.random.default_rng(4)
     bmi, activity = pd.Series(rng.normal(30, 5, 2000)), pd.Series(rng.gamma(4, 2, 2000))

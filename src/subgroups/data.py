@@ -637,33 +637,31 @@ def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFr
     return prepare_trial(frame, spec, fingerprint, source)
 
 
-def prepare_trial(
-    frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source: str, variable_labels: dict[str, str] | None = None
-) -> TrialData:
-    """Check a raw table against the data spec and build a `TrialData` (one-line errors); `variable_labels`: column -> label."""
+def _check_columns(frame: pd.DataFrame, spec: DataSpec, source: str) -> None:
+    """Unique column names; labels, the treatment and outcome columns and the id column present; ids valid."""
     if frame.columns.duplicated().any():
         dup = frame.columns[frame.columns.duplicated()][0]
         raise DataError(f"{source}: column name '{dup}' appears more than once; rename the duplicates")
-    frame.columns = [str(c) for c in frame.columns]
-    n_read = len(frame)
-    unknown = [name for name in spec.labels if name not in frame.columns]
+    columns = [str(c) for c in frame.columns]
+    unknown = [name for name in spec.labels if name not in columns]
     if unknown:
         raise DataError(
             f"data.labels: {', '.join(repr(n) for n in unknown)} {'is not a column' if len(unknown) == 1 else 'are not columns'} "
             f"of {source}; label only columns of the data (check the spelling, or remove the entry)"
         )
     for role, name in (("treatment", spec.treatment.column), *((f"outcome {c}", c) for c in spec.outcome.columns)):
-        if name not in frame.columns:
-            close = [c for c in frame.columns if c.lower() == name.lower()]
+        if name not in columns:
+            close = [c for c in columns if c.lower() == name.lower()]
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise DataError(f"{source}: {role} column '{name}' not found{hint}")
     if spec.id_column:
-        if spec.id_column not in frame.columns:
+        if spec.id_column not in columns:
             raise DataError(f"{source}: id column '{spec.id_column}' not found")
-        _check_ids(frame[spec.id_column], spec.id_column)
-    notes = _repeated_rows(frame, spec.id_column)
+        _check_ids(frame.iloc[:, columns.index(spec.id_column)], spec.id_column)
 
-    # Arms: explicit labels only.
+
+def _two_arms(frame: pd.DataFrame, spec: DataSpec) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
+    """The patients of the two declared arms (explicit labels only), their 0/1 treatment, and the others counted."""
     arm = frame[spec.treatment.column]
     if arm.isna().any():
         raise DataError(
@@ -681,17 +679,14 @@ def prepare_trial(
     keep = is_treated | is_control
     dropped = {"other arms": int((~keep).sum())} if (~keep).any() else {}
     frame = frame.loc[keep].reset_index(drop=True)
-    treatment = _match_label(frame[spec.treatment.column], spec.treatment.treated).to_numpy().astype(int)
+    return frame, _match_label(frame[spec.treatment.column], spec.treatment.treated).to_numpy().astype(int), dropped
 
-    reserved = _reserved_columns(spec)
-    available = [c for c in frame.columns if c not in reserved]
-    family_of = _assign_families(spec, available)
-    names = list(family_of)
-    if not names:
-        raise DataError(f"{source}: no feature columns; list features under data.features")
-    _screen_identifiers(frame, names, spec)
 
-    # Missing outcomes are never imputed: those patients are dropped and counted.
+def _drop_incomplete(
+    frame: pd.DataFrame, treatment: np.ndarray, names: list[str], spec: DataSpec, dropped: dict[str, int]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Patients without an outcome (never imputed) and, with data.missing = drop, without every feature, removed
+    and counted in `dropped`; data.missing = error refuses missing features."""
     outcome_missing = frame[list(spec.outcome.columns)].isna().any(axis=1)
     if outcome_missing.all():
         raise DataError(f"outcome '{spec.outcome.name}' is missing for every patient")
@@ -706,6 +701,28 @@ def prepare_trial(
         if incomplete.any():
             dropped["missing features"] = int(incomplete.sum())
             frame, treatment = frame.loc[~incomplete].reset_index(drop=True), treatment[~incomplete.to_numpy()]
+    return frame, treatment
+
+
+def prepare_trial(
+    frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source: str, variable_labels: dict[str, str] | None = None
+) -> TrialData:
+    """Check a raw table against the data spec and build a `TrialData` (one-line errors); `variable_labels`: column -> label."""
+    _check_columns(frame, spec, source)
+    frame.columns = [str(c) for c in frame.columns]
+    n_read = len(frame)
+    notes = _repeated_rows(frame, spec.id_column)
+    frame, treatment, dropped = _two_arms(frame, spec)
+
+    reserved = _reserved_columns(spec)
+    available = [c for c in frame.columns if c not in reserved]
+    family_of = _assign_families(spec, available)
+    names = list(family_of)
+    if not names:
+        raise DataError(f"{source}: no feature columns; list features under data.features")
+    _screen_identifiers(frame, names, spec)
+
+    frame, treatment = _drop_incomplete(frame, treatment, names, spec, dropped)
     for which, count in (("treated", int(treatment.sum())), ("control", int((1 - treatment).sum()))):
         if count < MIN_PER_ARM:
             raise DataError(

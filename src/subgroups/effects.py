@@ -540,20 +540,9 @@ def fit_effects(
     scale: tuple[str, str] | None = None,
     survival: tuple[float, str] | None = None,
 ) -> EffectModel:
-    """Cross-fit the candidate learners and return out-of-fold effects, AIPW scores and the ATE (see
-    `_fit_effects`), with OpenMP limited by `threads_for`."""
-    with threads_for(len(data.treatment)):
-        return _fit_effects(data, cfg, outcome, scale, survival)
-
-
-def _fit_effects(
-    data: TrialData,
-    cfg: EstimationParams,
-    outcome: np.ndarray | None = None,
-    scale: tuple[str, str] | None = None,
-    survival: tuple[float, str] | None = None,
-) -> EffectModel:
     """Cross-fit the candidate learners and return out-of-fold effects, AIPW scores and the ATE.
+
+    Below `SINGLE_THREAD_BELOW` patients OpenMP runs on one thread (`threads_for`).
 
     Parameters
     ----------
@@ -576,33 +565,82 @@ def _fit_effects(
             )
         outcome = data.outcome
     scale = scale or SCALES[outcome_type]
-    binary = outcome_type == "binary"
     X_all, T_all, Y_all = data.X.to_numpy(dtype=float), data.treatment, np.asarray(outcome, dtype=float)
+    with threads_for(T_all.size):
+        all_folds = assign_folds(T_all, cfg.folds, cfg.seed)
+        propensity_model, e_all = _propensity(data, cfg, X_all, T_all, all_folds)
+        retained = _overlapping(e_all, T_all, cfg) if data.spec.study == "observational" else np.ones(T_all.size, dtype=bool)
+        X, T, Y, folds = X_all[retained], T_all[retained], Y_all[retained], all_folds[retained]
+        e = np.clip(e_all[retained], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
+        target = None
+        if survival is not None and outcome_type == "time_to_event":
+            target = SurvivalTarget(np.asarray(data.outcome, float)[retained], np.asarray(data.event)[retained], *survival)
+        ctx = _Context(cfg, outcome_type == "binary", propensity_model, target)
+        names = (
+            list(CANDIDATES) + (list(SURVIVAL_LEARNERS) if target is not None else []) if cfg.learner == "auto" else [cfg.learner]
+        )
+        fit = _cross_fit(X, T, Y, e, folds, names, ctx)
 
-    # Observational data: drop patients without overlap (Crump et al. 2009), then analyse the rest
-    # with the same folds and out-of-fold propensities.
-    all_folds = assign_folds(T_all, cfg.folds, cfg.seed)
-    propensity_model, e_all = _propensity(data, cfg, X_all, T_all, all_folds)
-    retained = np.ones(T_all.size, dtype=bool)
-    if data.spec.study == "observational":
-        retained = (e_all >= cfg.trim) & (e_all <= 1 - cfg.trim)
-        for arm, label in ((1, "treated"), (0, "control")):
-            left = int((T_all[retained] == arm).sum())
-            if left < 2 * cfg.folds:
-                raise DataError(
-                    f"treated and control patients do not overlap: the features predict treatment almost perfectly, and only "
-                    f"{left} {label} patient(s) have a propensity inside [{cfg.trim:g}, {1 - cfg.trim:g}] "
-                    f"(at least {2 * cfg.folds} needed); effects cannot be compared without extrapolating"
-                )
-    X, T, Y, folds = X_all[retained], T_all[retained], Y_all[retained], all_folds[retained]
-    e = np.clip(e_all[retained], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
-    target = None
-    if survival is not None and outcome_type == "time_to_event":
-        target = SurvivalTarget(np.asarray(data.outcome, float)[retained], np.asarray(data.event)[retained], *survival)
-    ctx = _Context(cfg, binary, propensity_model, target)
+    mu0, mu1, cand = fit.mu0, fit.mu1, fit.effects
+    scores = mu1 - mu0 + T * (Y - mu1) / e - (1 - T) * (Y - mu0) / (1 - e)
+    chosen, table = _select(names, cand, scores, Y, T, e, mu0, mu1, folds)
+    cate = np.empty(T.size)
+    for k, name in enumerate(chosen):
+        cate[folds == k] = cand[name][folds == k]
+    ate = summarize_scores(scores, cfg.level, scale[0], scale[1], "mean of doubly robust (AIPW) scores, cross-fitted nuisances")
+    return EffectModel(
+        fold_models=tuple(fit.models[name][k] for k, name in enumerate(chosen)),
+        fold_learners=tuple(chosen),
+        folds=folds,
+        cate=cate,
+        scores=scores,
+        mu0=mu0,
+        mu1=mu1,
+        propensity=e,
+        ate=ate,
+        learner=cfg.learner,
+        candidates=table,
+        candidate_cate=cand,
+        outcome_type=outcome_type,
+        seed=cfg.seed,
+        retained=retained,
+        outcome=Y,
+        nuisance_family=fit.nuisance_family,
+        propensity_all=e_all,
+    )
 
-    names = list(CANDIDATES) + (list(SURVIVAL_LEARNERS) if target is not None else []) if cfg.learner == "auto" else [cfg.learner]
-    n = T.size
+
+def _overlapping(e_all: np.ndarray, T_all: np.ndarray, cfg: EstimationParams) -> np.ndarray:
+    """Observational data: the patients with propensity inside [trim, 1 - trim] (Crump et al. 2009), the rest
+    analysed with the same folds and out-of-fold propensities; a one-line error when an arm is left with too few."""
+    retained = (e_all >= cfg.trim) & (e_all <= 1 - cfg.trim)
+    for arm, label in ((1, "treated"), (0, "control")):
+        left = int((T_all[retained] == arm).sum())
+        if left < 2 * cfg.folds:
+            raise DataError(
+                f"treated and control patients do not overlap: the features predict treatment almost perfectly, and only "
+                f"{left} {label} patient(s) have a propensity inside [{cfg.trim:g}, {1 - cfg.trim:g}] "
+                f"(at least {2 * cfg.folds} needed); effects cannot be compared without extrapolating"
+            )
+    return retained
+
+
+@dataclass(frozen=True)
+class _CrossFit:
+    """Out-of-fold outcome predictions per arm, each candidate's out-of-fold effects and its fitted models."""
+
+    mu0: np.ndarray
+    mu1: np.ndarray
+    effects: dict[str, np.ndarray]
+    models: dict[str, list[Any]]
+    nuisance_family: Any  # an unfitted copy of the outcome model family with the smallest held-out loss
+
+
+def _cross_fit(
+    X: np.ndarray, T: np.ndarray, Y: np.ndarray, e: np.ndarray, folds: np.ndarray, names: list[str], ctx: _Context
+) -> _CrossFit:
+    """Fit the outcome models and every candidate learner on all folds but one, predict the held-out fold."""
+    cfg, target, n = ctx.cfg, ctx.survival, T.size
     mu0, mu1 = np.empty(n), np.empty(n)
     cand = {name: np.empty(n) for name in names}
     models: dict[str, list[Any]] = {name: [] for name in names}
@@ -622,33 +660,8 @@ def _fit_effects(
         for name in (name for name in names if name in OUT_OF_BAG_LEARNERS):
             model, cand[name] = OUT_OF_BAG_LEARNERS[name](X, T, Y, e, mu0, mu1, cfg)
             models[name] = [model] * cfg.folds
-
-    scores = mu1 - mu0 + T * (Y - mu1) / e - (1 - T) * (Y - mu0) / (1 - e)
-    chosen, table = _select(names, cand, scores, Y, T, e, mu0, mu1, folds)
-    cate = np.empty(n)
-    for k, name in enumerate(chosen):
-        cate[folds == k] = cand[name][folds == k]
-    ate = summarize_scores(scores, cfg.level, scale[0], scale[1], "mean of doubly robust (AIPW) scores, cross-fitted nuisances")
-    return EffectModel(
-        fold_models=tuple(models[name][k] for k, name in enumerate(chosen)),
-        fold_learners=tuple(chosen),
-        folds=folds,
-        cate=cate,
-        scores=scores,
-        mu0=mu0,
-        mu1=mu1,
-        propensity=e,
-        ate=ate,
-        learner=cfg.learner,
-        candidates=table,
-        candidate_cate=cand,
-        outcome_type=outcome_type,
-        seed=cfg.seed,
-        retained=retained,
-        outcome=Y,
-        nuisance_family=clone(outcome_models.model0.candidates[int(np.argmin(family_losses))]),
-        propensity_all=e_all,
-    )
+    family = clone(outcome_models.model0.candidates[int(np.argmin(family_losses))])
+    return _CrossFit(mu0, mu1, cand, models, family)
 
 
 def _select(names, cand, scores, Y, T, e, mu0, mu1, folds) -> tuple[list[str], pd.DataFrame]:

@@ -6,6 +6,9 @@ hypothesis passes its share on along the edges of a graph. It controls the famil
 at alpha in the strong sense under any dependence between the tests. Holm's procedure is the graph
 with equal shares and equal edges; `weighted_holm` is the graph with given shares and edges in
 proportion to them.
+
+Estimates reported *because* they were large are corrected for that selection by `selective_estimate`
+(the conditional, median-unbiased estimate of a truncated normal).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import optimize, stats
+
+from subgroups.errors import ParameterError
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -68,3 +74,36 @@ def weighted_holm(p_values: Sequence[float], weights: Sequence[float]) -> tuple[
         if others.sum() > 0:
             G[j] = others / others.sum()
     return graphical_adjusted_p(p_values, w, G)
+
+
+def selective_estimate(t: float, se: float, low: float, high: float, level: float = 0.95) -> tuple[float, float, float]:
+    """Median-unbiased estimate and equal-tailed CI of μ, from T ~ N(μ, se²) reported only because T ≤ low or T ≥ high.
+
+    Inverts the CDF of the truncated normal (Lee, Sun, Sun & Taylor 2016, Ann. Statist.; the
+    conditional median-unbiased estimator of Andrews, Kitagawa & McCloskey 2024, QJE): μ̂ solves
+    P_μ(T ≤ t | selected) = 1/2, the CI ends solve it at (1 ± level)/2. With low = high (no
+    selection) it returns t and t ∓ z·se. Returns (estimate, ci_low, ci_high).
+    """
+    if not (se > 0 and np.isfinite(t)) or low > high or low < t < high:
+        raise ParameterError(
+            f"selective_estimate: t={t!r} lies inside the excluded interval ({low!r}, {high!r}) or se={se!r} ≤ 0"
+        )
+    upper = t >= high  # which side of the excluded interval t lies on
+
+    def log_tail(mu: float) -> float:
+        # log P_mu(T beyond t, on t's side | selected)
+        a, b, x = (low - mu) / se, (high - mu) / se, (t - mu) / se
+        mass = np.logaddexp(stats.norm.logcdf(a), stats.norm.logsf(b))
+        return float((stats.norm.logsf(x) if upper else stats.norm.logcdf(x)) - mass)
+
+    span = 40 * se + (high - low)
+    bracket = (min(t, low) - span, max(t, high) + span)
+
+    def solve(q: float) -> float:
+        # q = P(T ≤ t | selected); on the upper side the tail above t is 1 − q, below it q.
+        target = np.log(1 - q) if upper else np.log(q)
+        sign = 1.0 if upper else -1.0  # the upper tail grows with mu, the lower tail shrinks
+        return float(optimize.brentq(lambda mu: sign * (log_tail(mu) - target), *bracket, xtol=1e-10 * se))
+
+    alpha = 1 - level
+    return solve(0.5), solve(1 - alpha / 2), solve(alpha / 2)

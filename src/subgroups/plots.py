@@ -191,8 +191,6 @@ def forest(
     (by `higher_is_better` in `results`). Rules name the features by the variable dictionary of
     `results` (`narrative.display_rule`) when given.
     """
-    from matplotlib.transforms import blended_transform_factory
-
     rows = forest_rows(candidates, prespecified, top)[::-1]  # drawn bottom-up
     own_figure, height = ax is None, max(2.8, 0.55 * (len(rows) + 1) + 1.6)
     ax = _axes(ax, (9.5, height))
@@ -234,15 +232,7 @@ def forest(
     for row, (_, c) in zip(y_all, rows):
         if c is None:
             ax.axhline(row + 0.5, color="#d9d9d9", lw=0.8, zorder=0)
-    right = blended_transform_factory(ax.transAxes, ax.transData)
-    texts = [f"{effect_text(r['effect'], r['ci_low'], r['ci_high'])}  {p_text(c['p_adjusted'])}\n[{r['estimator']}]"
-             for c, r in zip(shown, reported)]  # fmt: skip
-    for row, text in zip(y, texts):
-        ax.text(1.02, row, text, transform=right, va="center", ha="left", fontsize=8, **LITERAL)
-    ax.text(1.02, overall, effect_text(ate["estimate"], low, high), transform=right, va="center", ha="left", fontsize=8)
-    ax.text(1.02, overall + 0.75, "estimate (CI), adjusted p", transform=right, va="center", ha="left", fontsize=8,
-            fontweight="bold")  # fmt: skip
-    ax.set_ylim(-0.8, overall + 1.0)
+    _forest_estimates(ax, y, shown, reported, ate, overall)
     better = True if results is None else bool(results.get("data", {}).get("outcome", {}).get("higher_is_better", True))
     ax.set_xlabel(
         f"effect ({ate['scale']})\n← favours {'control' if better else 'treatment'}    |    "
@@ -256,16 +246,35 @@ def forest(
     ax.set_title(title or default, fontsize=10)
     # The legend sits about 0.75 inch under the axes (below the axis label), whatever the number of rows.
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.75 / max(height - 1.9, 0.9)), ncol=3, frameon=False)
-    if own_figure:  # the figure's alt text in the reports (`subgroups.notebook.alt_text`): every row in words
-        described = [f"all patients {effect_text(ate['estimate'], low, high)}"] + [
-            f"{display_rule(c.get('hypothesis', c['rule']), results)}: {effect_text(r['effect'], r['ci_low'], r['ci_high'])}, "
-            f"adjusted {p_text(c['p_adjusted'])}, {c['status']}"
-            for c, r in zip(shown[::-1], reported[::-1])
-        ]
-        ax.figure.subgroups_alt = (
-            f"Forest plot of subgroup effects ({ate['scale']}, estimate and CI): " + "; ".join(described) + "."
-        )
+    if own_figure:  # the figure's alt text in the reports (`subgroups.notebook.alt_text`)
+        ax.figure.subgroups_alt = _forest_alt_text(shown[::-1], reported[::-1], ate, results)
     return ax
+
+
+def _forest_alt_text(shown: list[dict], reported: list[dict], ate: dict, results: dict | None) -> str:
+    """Every row of the forest in words, top to bottom."""
+    described = [f"all patients {effect_text(ate['estimate'], ate.get('ci_low'), ate.get('ci_high'))}"] + [
+        f"{display_rule(c.get('hypothesis', c['rule']), results)}: {effect_text(r['effect'], r['ci_low'], r['ci_high'])}, "
+        f"adjusted {p_text(c['p_adjusted'])}, {c['status']}"
+        for c, r in zip(shown, reported)
+    ]
+    return f"Forest plot of subgroup effects ({ate['scale']}, estimate and CI): " + "; ".join(described) + "."
+
+
+def _forest_estimates(ax: Axes, y: np.ndarray, shown: list[dict], reported: list[dict], ate: dict, overall: float) -> None:
+    """The forest's right-hand column: each row's estimate (CI), adjusted p and estimator, the overall effect on top."""
+    from matplotlib.transforms import blended_transform_factory
+
+    low, high = ate.get("ci_low"), ate.get("ci_high")
+    right = blended_transform_factory(ax.transAxes, ax.transData)
+    texts = [f"{effect_text(r['effect'], r['ci_low'], r['ci_high'])}  {p_text(c['p_adjusted'])}\n[{r['estimator']}]"
+             for c, r in zip(shown, reported)]  # fmt: skip
+    for row, text in zip(y, texts):
+        ax.text(1.02, row, text, transform=right, va="center", ha="left", fontsize=8, **LITERAL)
+    ax.text(1.02, overall, effect_text(ate["estimate"], low, high), transform=right, va="center", ha="left", fontsize=8)
+    ax.text(1.02, overall + 0.75, "estimate (CI), adjusted p", transform=right, va="center", ha="left", fontsize=8,
+            fontweight="bold")  # fmt: skip
+    ax.set_ylim(-0.8, overall + 1.0)
 
 
 def design_burden(table: pd.DataFrame, recommended: str, ax: Axes | None = None) -> Axes:

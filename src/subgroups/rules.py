@@ -29,90 +29,30 @@ because its estimate was large.
 
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeRegressor
 
 from subgroups.data import TrialData
 from subgroups.effects import EffectModel
-from subgroups.errors import DataError, ParameterError
-from subgroups.inference import graphical_adjusted_p, holm
+from subgroups.errors import DataError
+from subgroups.inference import graphical_adjusted_p, holm, selective_estimate
 from subgroups.params import SubgroupParams
 from subgroups.privacy import rounded_share, suppress_count, suppress_events, too_small_reason, too_small_record
-
-NUMERIC_OPS = {
-    "le": ("≤", np.less_equal),
-    "lt": ("<", np.less),
-    "gt": (">", np.greater),
-    "ge": ("≥", np.greater_equal),
-    "eq": ("=", np.equal),
-    "ne": ("≠", np.not_equal),
-}
-_PARSE_OPS = {"<=": "le", "<": "lt", ">=": "ge", ">": "gt", "==": "eq", "=": "eq", "!=": "ne"}
-_EXPRESSION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>|=|not in|in)\s*(.+?)\s*$")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One clause of a rule, on an original feature: numeric (<=, >), category set, or missingness."""
-
-    feature: str
-    kind: str  # "le", "gt", "in", "missing", "recorded"
-    value: Any = None  # threshold (numeric) or tuple of levels (categorical)
-    integer: bool = False
-    genetic: bool = False
-
-    def mask(self, frame: pd.DataFrame) -> np.ndarray:
-        col = frame[self.feature]
-        if self.kind in ("missing", "recorded"):
-            isna = col.isna().to_numpy()
-            return isna if self.kind == "missing" else ~isna
-        if self.kind == "in":
-            return col.astype("string").fillna("(missing)").isin(list(self.value)).to_numpy()
-        if self.kind == "not_in":
-            return ~col.astype("string").fillna("(missing)").isin(list(self.value)).to_numpy()
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            return NUMERIC_OPS[self.kind][1](values, float(self.value))
-
-    @property
-    def text(self) -> str:
-        if self.kind == "missing":
-            return f"{self.feature} missing"
-        if self.kind == "recorded":
-            return f"{self.feature} recorded"
-        if self.kind in ("in", "not_in"):
-            levels = sorted(self.value)
-            if self.kind == "not_in":
-                return f"{self.feature} not in {{{', '.join(levels)}}}"
-            return f"{self.feature} = {levels[0]}" if len(levels) == 1 else f"{self.feature} in {{{', '.join(levels)}}}"
-        if self.kind not in ("le", "gt"):
-            return f"{self.feature} {NUMERIC_OPS[self.kind][0]} {self.value:g}"
-        if self.integer:
-            if self.kind == "gt":
-                bound = int(np.floor(self.value)) + 1
-                label = " (carrier)" if self.genetic and bound == 1 else " (homozygous)" if self.genetic and bound == 2 else ""
-                return f"{self.feature} ≥ {bound}{label}"
-            bound = int(np.floor(self.value))
-            label = " (non-carrier)" if self.genetic and bound == 0 else ""
-            return f"{self.feature} = 0{label}" if bound == 0 and self.genetic else f"{self.feature} ≤ {bound}"
-        return f"{self.feature} {'≤' if self.kind == 'le' else '>'} {self.value:.4g}"
-
-
-def members(conditions: tuple[Condition, ...], frame: pd.DataFrame) -> np.ndarray:
-    """Rows of `frame` (original feature columns) that meet every condition."""
-    inside = np.ones(len(frame), dtype=bool)
-    for condition in conditions:
-        inside &= condition.mask(frame)
-    return inside
+from subgroups.rule_language import (  # re-exported: the rule language was part of this module
+    Condition,
+    members,
+    parse_rule,
+    round_threshold,
+    rule_text,
+)
 
 
 @dataclass(frozen=True)
@@ -293,8 +233,8 @@ class Subgroup:
             else rounded_share(self.prevalence, self.extra["n_total"], min_cell),
             "n_treated": suppress_count(self.n_treated, min_cell),
             "n_control": suppress_count(self.n_control, min_cell),
-            "events_treated": _suppress_events(self.events_treated, self.n_treated, min_cell),
-            "events_control": _suppress_events(self.events_control, self.n_control, min_cell),
+            "events_treated": suppress_events(self.events_treated, self.n_treated, min_cell),
+            "events_control": suppress_events(self.events_control, self.n_control, min_cell),
             "found_on": self.found_on,
             "estimated_on": self.estimated_on,
             "status": self.status,
@@ -376,29 +316,6 @@ def _conditions(tree: DecisionTreeRegressor, leaf: int, data: TrialData) -> tupl
     )
 
 
-#: A rounded threshold may move at most this share of patients across the tree's own cut-point.
-ROUNDING_TOLERANCE = 0.05
-
-
-def round_threshold(threshold: float, column: pd.Series) -> float:
-    """The tree's cut-point rounded to 2 significant digits (32.63 -> 33, 7.144 -> 7.1), or to more
-    digits when 2 would move more than `ROUNDING_TOLERANCE` of the patients to the other side (a year
-    2015.5 stays 2016, never 2000).
-
-    The rule is rounded before its effect is estimated, so the printed rule is the estimated rule;
-    only the features (never outcomes) decide the rounding.
-    """
-    values = pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype=float)
-    if not np.isfinite(threshold) or threshold == 0 or values.size == 0:
-        return threshold
-    below = values <= threshold
-    for digits in range(2, 16):
-        rounded = float(f"{threshold:.{digits}g}")
-        if np.mean((values <= rounded) != below) <= ROUNDING_TOLERANCE:
-            return rounded
-    return threshold
-
-
 def _estimate(scores: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
     n = int(inside.sum())
     if n < 2:
@@ -452,10 +369,6 @@ def estimate_rule(split: HalfSplit, conditions: tuple[Condition, ...], h: int) -
     eff, se = _estimate(psi, inside)
     comp, comp_se = _estimate(psi, ~inside)
     return eff, se, comp, comp_se, inside
-
-
-def rule_text(conditions: tuple[Condition, ...]) -> str:
-    return " and ".join(c.text for c in conditions)
 
 
 def find_subgroups(
@@ -716,75 +629,6 @@ def _selection_adjusted(s: Subgroup, z: float, level: float) -> Subgroup:
     )
 
 
-def selective_estimate(t: float, se: float, low: float, high: float, level: float = 0.95) -> tuple[float, float, float]:
-    """Median-unbiased estimate and equal-tailed CI of μ, from T ~ N(μ, se²) reported only because T ≤ low or T ≥ high.
-
-    Inverts the CDF of the truncated normal (Lee, Sun, Sun & Taylor 2016, Ann. Statist.; the
-    conditional median-unbiased estimator of Andrews, Kitagawa & McCloskey 2024, QJE): μ̂ solves
-    P_μ(T ≤ t | selected) = 1/2, the CI ends solve it at (1 ± level)/2. With low = high (no
-    selection) it returns t and t ∓ z·se. Returns (estimate, ci_low, ci_high).
-    """
-    if not (se > 0 and np.isfinite(t)) or low > high or low < t < high:
-        raise ParameterError(
-            f"selective_estimate: t={t!r} lies inside the excluded interval ({low!r}, {high!r}) or se={se!r} ≤ 0"
-        )
-    upper = t >= high  # which side of the excluded interval t lies on
-
-    def log_tail(mu: float) -> float:
-        # log P_mu(T beyond t, on t's side | selected)
-        a, b, x = (low - mu) / se, (high - mu) / se, (t - mu) / se
-        mass = np.logaddexp(stats.norm.logcdf(a), stats.norm.logsf(b))
-        return float((stats.norm.logsf(x) if upper else stats.norm.logcdf(x)) - mass)
-
-    span = 40 * se + (high - low)
-    bracket = (min(t, low) - span, max(t, high) + span)
-
-    def solve(q: float) -> float:
-        # q = P(T ≤ t | selected); on the upper side the tail above t is 1 − q, below it q.
-        target = np.log(1 - q) if upper else np.log(q)
-        sign = 1.0 if upper else -1.0  # the upper tail grows with mu, the lower tail shrinks
-        return float(optimize.brentq(lambda mu: sign * (log_tail(mu) - target), *bracket, xtol=1e-10 * se))
-
-    alpha = 1 - level
-    return solve(0.5), solve(1 - alpha / 2), solve(alpha / 2)
-
-
-def parse_rule(expression: str, data: TrialData) -> tuple[Condition, ...]:
-    """A pre-specified rule such as ``age >= 65 and smoking in [never, former]`` (``&`` also joins conditions)."""
-    return tuple(parse_condition(part, data) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
-
-
-def parse_condition(expression: str, data: TrialData) -> Condition:
-    """A pre-specified condition such as ``age >= 65``, ``female == 1`` or ``smoking in [never, former]``."""
-    match = _EXPRESSION.match(expression)
-    if not match:
-        raise ParameterError(
-            f"subgroups.prespecified: cannot read {expression!r}; write e.g. 'age >= 65' or 'smoking in [never, former]'"
-        )
-    feature, op, raw = match.groups()
-    if feature not in data.features.columns:
-        raise DataError(f"subgroups.prespecified: {expression!r} names '{feature}', which is not an analysed feature")
-    if op in ("in", "not in"):
-        levels = tuple(part.strip().strip("'\"") for part in raw.strip("[](){}").split(",") if part.strip())
-        return Condition(feature, "in" if op == "in" else "not_in", levels)
-    value = raw.strip().strip("'\"")
-    if feature in data.encoder.categorical:
-        if op not in ("==", "=", "!="):
-            raise ParameterError(f"subgroups.prespecified: {expression!r}: '{feature}' is categorical; use ==, != or in [...]")
-        return Condition(feature, "in" if op != "!=" else "not_in", (value,))
-    try:
-        number = float(value)
-    except ValueError:
-        raise ParameterError(f"subgroups.prespecified: {expression!r}: '{value}' is not a number") from None
-    return Condition(feature, _PARSE_OPS[op], number)
-
-
-def _suppress_events(events: int | None, n: int, min_cell: int) -> int | str | None:
-    """Events shown unless they ("<min_cell"), or the patients without one (n minus events, since n is shown;
-    then "suppressed"), are a small cell (`subgroups.privacy.suppress_events`)."""
-    return suppress_events(events, n, min_cell)
-
-
 def events_by_arm(data: TrialData, rows: np.ndarray, inside: np.ndarray) -> dict[str, int | None]:
     """Responders (binary) or events (time to event) per arm among `rows` (analysed patients) inside the subgroup."""
     kind = data.spec.outcome.type
@@ -839,89 +683,10 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
     return [replace(s, p_adjusted=float(a), status="pre-specified") for s, a in zip(out, adjusted)]
 
 
-def hazard_ratios(data: TrialData, effects: EffectModel, subgroup: Subgroup | None, seed: int) -> dict[str, tuple[float, float]]:
-    """Log hazard ratios (treated vs control, Cox) with SEs in the subgroup, its complement and overall.
+def __getattr__(name: str) -> Any:
+    # Moved to `subgroup_summaries` (which imports this module); kept reachable here for old imports.
+    if name in ("hazard_ratios", "subgroup_profile"):
+        from subgroups import subgroup_summaries
 
-    The subgroup's and complement's come from the half (or halves) its effect was estimated on,
-    never the half that found it; the overall one from every analysed patient (it was not searched
-    for). Keys: "subgroup", "complement", "overall" (only "overall" without a subgroup); values
-    (log HR, SE), NaN where a group has no event in an arm. In an observational study each is
-    adjusted for confounding: a Cox model weighted by inverse probabilities of the treatment
-    received, from the cross-fitted propensity, with the robust variance (Austin 2016; Lin & Wei
-    1989); in a randomized trial an unweighted Cox model.
-    """
-    from subgroups.outcomes import ipw_weights
-
-    retained = effects.analysed(data.n)
-    time, event, T = data.outcome[retained], data.event[retained], data.treatment[retained]
-    weights = None if data.spec.study == "rct" else ipw_weights(T, effects.propensity)
-    out = {"overall": _log_hazard_ratio(time, event, T, np.ones(T.size, dtype=bool), weights)}
-    if subgroup is None:
-        return out
-    half = split_halves(T, seed)
-    estimation = np.isin(half, subgroup.estimation_halves) if subgroup.estimation_halves else np.ones(T.size, dtype=bool)
-    inside = subgroup.contains(data.features.loc[retained].reset_index(drop=True)).to_numpy()
-    return {
-        "subgroup": _log_hazard_ratio(time, event, T, estimation & inside, weights),
-        "complement": _log_hazard_ratio(time, event, T, estimation & ~inside, weights),
-        **out,
-    }
-
-
-def _log_hazard_ratio(
-    time: np.ndarray, event: np.ndarray, T: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None
-) -> tuple[float, float]:
-    from subgroups.outcomes import cox_hazard_ratio
-
-    return cox_hazard_ratio(time[rows], event[rows], T[rows], None if weights is None else weights[rows])
-
-
-def subgroup_profile(data: TrialData, subgroup: Subgroup, min_cell: int = 10, top: int = 5) -> pd.DataFrame:
-    """How patients in the subgroup differ from the rest, feature by feature, grouped by family.
-
-    Numeric features: mean inside and outside; categorical features: the share of each level. The
-    standardized difference (difference / pooled SD; for a level, of the 0/1 indicator) orders
-    the `top` features of each family. Aggregates only (`subgroups.privacy`): a level (or the 1s of a
-    0/1 feature) is shown only when, inside and outside the subgroup, at least `min_cell` patients
-    have it and at least `min_cell` do not (a share near 0% or 100% would give a small count away);
-    a subgroup too small to report has no profile.
-    """
-    columns = ["family", "feature", "in subgroup", "rest", "standardized difference", "share"]
-    frame = data.features
-    inside = subgroup.contains(frame).to_numpy()
-    if subgroup.extra.get("too_small") or too_small_reason((subgroup.n_treated, subgroup.n_control), None, min_cell):
-        return pd.DataFrame(columns=columns)
-
-    def safe(flag: np.ndarray) -> bool:
-        cells = [flag[side].sum() for side in (inside, ~inside)] + [(1 - flag)[side].sum() for side in (inside, ~inside)]
-        return min(cells) >= min_cell
-
-    rows = []
-    for name, family in data.family_of.items():
-        column = frame[name]
-        if name in data.encoder.categorical:
-            for level in data.encoder.categorical[name]:
-                flag = data.X[f"{name}={level}"].to_numpy(dtype=float)  # the encoder's level indicator
-                if safe(flag):
-                    rows.append(_profile_row(family, f"{name} = {level}", flag, inside, share=True))
-        else:
-            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-            recorded = values[np.isfinite(values)]
-            if recorded.size and np.isin(recorded, (0.0, 1.0)).all() and not safe(np.nan_to_num(values) == 1):
-                continue  # a 0/1 feature's mean is a share
-            rows.append(_profile_row(family, name, values, inside, share=False))
-    profile = pd.DataFrame(rows, columns=columns)
-    order = profile["standardized difference"].abs().fillna(0)
-    profile = profile.assign(_order=-order).sort_values(["family", "_order"], kind="stable")
-    profile = profile.groupby("family", sort=False).head(top).drop(columns="_order")
-    families = {f: i for i, f in enumerate(("genetic", "lifestyle", "disease", "other"))}
-    return profile.sort_values("family", key=lambda s: s.map(families), kind="stable").reset_index(drop=True)
-
-
-def _profile_row(family: str, label: str, values: np.ndarray, inside: np.ndarray, share: bool) -> list[Any]:
-    a, b = values[inside], values[~inside]
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    mean_a, mean_b = (float(a.mean()) if a.size else float("nan")), (float(b.mean()) if b.size else float("nan"))
-    pooled = float(np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)) if a.size > 1 and b.size > 1 else float("nan")
-    smd = (mean_a - mean_b) / pooled if pooled > 0 else 0.0
-    return [family, label, mean_a, mean_b, smd, share]
+        return getattr(subgroup_summaries, name)
+    raise AttributeError(f"module 'subgroups.rules' has no attribute {name!r}")

@@ -480,7 +480,10 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         min_cell=results["params"]["report"]["min_cell"],
         sentences=index_summary(results),
         links=links,
-        dropped="; ".join(f"{c} {w}" if c != SUPPRESSED else f"{w} (number suppressed)" for w, c in data["dropped"].items())
+        dropped="; ".join(
+            f"{w}: {c:,} patients" if isinstance(c, int) else f"{w}: {c} patients" if c != SUPPRESSED else f"{w}: number suppressed"
+            for w, c in data["dropped"].items()
+        )
         or "none",
         ate=ate,
         ate_value=f"{ate['estimate']:+.3g}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "

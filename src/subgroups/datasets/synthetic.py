@@ -1,13 +1,27 @@
-"""Simulated randomized trials with known treatment-effect heterogeneity.
+"""Simulated trials with known treatment-effect heterogeneity (randomized, but for one confounded null).
 
-This module implements the PM-30 covariate generator and the five benchmark scenarios of
+This module implements the PM-30 covariate generator and the six benchmark scenarios of
 ``docs/simulation.md``:
 
 * section 2 -- the PM-30 covariates (ten clinical/lifestyle variables through a Gaussian copula,
   twenty SNPs in four LD blocks) and the shared prognostic score ``s(x)``;
-* section 4 -- the outcome models of PM-NULL-a, PM-NULL-b, PM-SNP, PM-LIFESEV and PM-TTE, with
+* section 4 -- the outcome models of PM-NULL-a, PM-NULL-b, PM-SNP, PM-LIFESEV, PM-TTE and PM-OBS-NULL, with
   their calibrated coefficients, exact 1:1 allocation and (for PM-TTE) the Weibull hazard with
   administrative censoring and dropout.
+
+The scenarios (W = 1 for drug, s = s(x) the prognostic score):
+
+* ``PM-NULL-a``: Y = 0.735 s + 0.304 W + N(0, 1); tau = 0.304.
+* ``PM-NULL-b``: P(Y = 1) = 0.15 + 0.6 expit(1.2 s) + 0.124 W; tau_RD = 0.124.
+* ``PM-SNP``: Y = 0.735 s + W (b0 + b1 1{snp_01 >= 1}) + N(0, 1); G* = carriers.
+* ``PM-LIFESEV``: logit P(Y = 1) = -0.935 + 1.2 s + W (b0 + b1 g(x)),
+  g(x) = 1{smoking != current} Phi((severity - 50)/5); G* = {not current, severity > 50}.
+* ``PM-TTE``: h(t | x, w) = h0(t) exp(-0.7 s + w beta(x)), H0(t) = (t/40.25)^1.3,
+  beta(x) = log HR+ S(x) + log HR- (1 - S(x)), S(x) = 1{snp_01 >= 1} 1{severity >= 40};
+  accrual U(0, 18), analysis at month 36, dropout exponential with 5% per year; G* = S(x).
+* ``PM-OBS-NULL``: the outcome of PM-NULL-a, but treatment assigned by the covariates (not
+  randomized): logit P(W = 1) = c (-0.4 + 1.2 z(severity) + 0.8 z(age) - 0.6 1{smoking = current}),
+  c = ``confounding``; the true propensity is in ``extra_truth["propensity"]``.
 
 Every simulated trial carries its truth: the conditional treatment effect ``tau(x)`` on the
 scenario's primary scale, the true subgroup ``G*`` and the true predictive and decoy variables.
@@ -508,19 +522,7 @@ def simulate_trial(
 ) -> SimulatedTrial:
     """Simulate one trial of a benchmark scenario: randomized, except PM-OBS-NULL (docs/simulation.md §4).
 
-    Scenarios (W = 1 for drug, s = s(x) the prognostic score):
-
-    * ``PM-NULL-a``: Y = 0.735 s + 0.304 W + N(0, 1); tau = 0.304.
-    * ``PM-NULL-b``: P(Y = 1) = 0.15 + 0.6 expit(1.2 s) + 0.124 W; tau_RD = 0.124.
-    * ``PM-SNP``: Y = 0.735 s + W (b0 + b1 1{snp_01 >= 1}) + N(0, 1); G* = carriers.
-    * ``PM-LIFESEV``: logit P(Y = 1) = -0.935 + 1.2 s + W (b0 + b1 g(x)),
-      g(x) = 1{smoking != current} Phi((severity - 50)/5); G* = {not current, severity > 50}.
-    * ``PM-TTE``: h(t | x, w) = h0(t) exp(-0.7 s + w beta(x)), H0(t) = (t/40.25)^1.3,
-      beta(x) = log HR+ S(x) + log HR- (1 - S(x)), S(x) = 1{snp_01 >= 1} 1{severity >= 40};
-      accrual U(0, 18), analysis at month 36, dropout exponential with 5% per year; G* = S(x).
-    * ``PM-OBS-NULL``: the outcome of PM-NULL-a, but treatment assigned by the covariates (not
-      randomized): logit P(W = 1) = c (-0.4 + 1.2 z(severity) + 0.8 z(age) - 0.6 1{smoking = current}),
-      c = ``confounding``; the true propensity is in ``extra_truth["propensity"]``.
+    The scenarios' outcome models are listed in the module docstring.
 
     Parameters
     ----------
@@ -563,112 +565,128 @@ def simulate_trial(
     X = simulate_covariates(n, rng)
     w = _allocate(n, rng)
     s = prognostic_score(X)
-    outcome = SCENARIO_OUTCOME[scenario]
-    extra: dict[str, np.ndarray] = {"prognostic_score": s}
-    prognostic = PROGNOSTIC_FEATURES
-    true_subgroup: np.ndarray | None = None
-    cell: dict = {}
-    predictive: tuple[str, ...] = ()
-    decoys: tuple[str, ...] = ()
-    outcome_cols: dict[str, np.ndarray]
-
-    if scenario == "PM-OBS-NULL":
-        a, b_sev, b_age, b_cur = (confounding * c for c in OBS_NULL_COEF)
-
-        def z(name: str) -> np.ndarray:
-            values = X[name].to_numpy(float)
-            return (values - values.mean()) / values.std()
-
-        current = (_smoking_code(X["smoking"]) == 2).astype(float)
-        propensity = special.expit(a + b_sev * z("severity") + b_age * z("age") + b_cur * current)
-        w = (rng.random(n) < propensity).astype(np.int64)
-        extra["propensity"] = propensity
-        tau = np.full(n, NULL_A_EFFECT)
-        y = PROG_CONTINUOUS * s + tau * w + rng.standard_normal(n)
-        outcome_cols = {"response": y.astype(float)}
-
-    elif scenario == "PM-NULL-a":
-        tau = np.full(n, NULL_A_EFFECT)
-        y = PROG_CONTINUOUS * s + tau * w + rng.standard_normal(n)
-        outcome_cols = {"response": y.astype(float)}
-
-    elif scenario == "PM-NULL-b":
-        p0 = 0.15 + 0.6 * special.expit(PROG_BINARY * s)
-        p1 = p0 + NULL_B_RD
-        tau = p1 - p0
-        extra["link_effect"] = special.logit(p1) - special.logit(p0)
-        p = np.where(w == 1, p1, p0)
-        outcome_cols = {"response": (rng.random(n) < p).astype(np.int64)}
-
-    elif scenario == "PM-SNP":
-        b0, b1 = SNP_COEF[rel]
-        carrier = X["snp_01"].to_numpy() >= 1
-        tau = b0 + b1 * carrier.astype(float)
-        y = PROG_CONTINUOUS * s + w * tau + rng.standard_normal(n)
-        outcome_cols = {"response": y.astype(float)}
-        true_subgroup = carrier
-        cell = {"b1_rel": float(rel)}
-        predictive = ("snp_01",)
-        decoys = ("snp_02", "snp_03")
-
-    elif scenario == "PM-LIFESEV":
-        b0, b1 = LIFESEV_COEF[rel]
-        severity = X["severity"].to_numpy(float)
-        not_current = _smoking_code(X["smoking"]) != 2
-        g = not_current * stats.norm.cdf((severity - 50.0) / 5.0)
-        eta0 = LIFESEV_INTERCEPT + PROG_BINARY * s
-        link = b0 + b1 * g
-        p0 = special.expit(eta0)
-        p1 = special.expit(eta0 + link)
-        tau = p1 - p0
-        extra["link_effect"] = link
-        p = np.where(w == 1, p1, p0)
-        outcome_cols = {"response": (rng.random(n) < p).astype(np.int64)}
-        true_subgroup = not_current & (severity > 50.0)
-        cell = {"b1_rel": float(rel)}
-        predictive = ("smoking", "severity")
-        decoys = ("crp", "alcohol", "activity")
-
-    else:  # PM-TTE
-        hr_pos, hr_neg = TTE_LEVELS[level]
-        in_s = (X["snp_01"].to_numpy() >= 1) & (X["severity"].to_numpy(float) >= 40.0)
-        beta = np.where(in_s, np.log(hr_pos), np.log(hr_neg))
-        truth = tte_truth(s, beta)
-        tau = truth["surv_diff_24"]
-        extra["rmst_diff"] = truth["rmst_diff"]
-        extra["log_hr"] = truth["log_hr"]
-        # Event time by inversion: H0(T) exp(lp) = E, E ~ Exp(1).
-        lp = PROG_TTE * s + w * beta
-        e = rng.standard_exponential(n)
-        t_event = WEIBULL_SCALE * (e * np.exp(-lp)) ** (1.0 / WEIBULL_SHAPE)
-        accrual = rng.uniform(0.0, ACCRUAL_MONTHS, n)
-        dropout = rng.exponential(1.0 / DROPOUT_RATE, n)
-        censor = np.minimum(ANALYSIS_MONTH - accrual, dropout)
-        event = (t_event <= censor).astype(np.int64)
-        time = np.minimum(t_event, censor)
-        outcome_cols = {"time": time, "event": event}
-        true_subgroup = in_s
-        cell = {"level": level}
-        predictive = ("snp_01", "severity")
-        decoys = ("snp_02", "crp")
-
+    # Each scenario draws its outcome (and PM-OBS-NULL its treatment) from the same stream, after X and w.
+    arm = _SCENARIO_ARMS[scenario](X, w, s, rng, rel=rel, level=level, confounding=confounding)
     data = pd.DataFrame(
         {
             "patient_id": [f"P{i:05d}" for i in range(1, n + 1)],
-            "arm": np.where(w == 1, "drug", "placebo").astype(object),
-            **outcome_cols,
+            "arm": np.where(arm.w == 1, "drug", "placebo").astype(object),
+            **arm.outcome,
         }
     )
     data = pd.concat([data, X], axis=1)
     return SimulatedTrial(
         data=data,
-        true_effect=np.asarray(tau, dtype=float),
-        true_subgroup=None if true_subgroup is None else np.asarray(true_subgroup, dtype=bool),
+        true_effect=np.asarray(arm.tau, dtype=float),
+        true_subgroup=None if arm.true_subgroup is None else np.asarray(arm.true_subgroup, dtype=bool),
         scenario=scenario,
-        cell=cell,
-        truth_scale=_TRUTH_SCALE[outcome],
-        extra_truth=extra,
-        predictive=predictive,
-        decoys=decoys,
-        prognostic=tuple(v for v in prognostic if v not in predictive),
+        cell=arm.cell,
+        truth_scale=_TRUTH_SCALE[SCENARIO_OUTCOME[scenario]],
+        extra_truth={"prognostic_score": s, **arm.extra},
+        predictive=arm.predictive,
+        decoys=arm.decoys,
+        prognostic=tuple(v for v in PROGNOSTIC_FEATURES if v not in arm.predictive),
     )
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What one scenario draws after the covariates: treatment, outcome columns and the truth."""
+
+    w: np.ndarray
+    tau: np.ndarray
+    outcome: dict[str, np.ndarray]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    true_subgroup: np.ndarray | None = None
+    cell: dict = field(default_factory=dict)
+    predictive: tuple[str, ...] = ()
+    decoys: tuple[str, ...] = ()
+
+
+def _continuous(s: np.ndarray, tau: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"response": (PROG_CONTINUOUS * s + w * tau + rng.standard_normal(s.size)).astype(float)}
+
+
+def _binary(p0: np.ndarray, p1: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"response": (rng.random(p0.size) < np.where(w == 1, p1, p0)).astype(np.int64)}
+
+
+def _draw_obs_null(
+    X: pd.DataFrame, w: np.ndarray, s: np.ndarray, rng: np.random.Generator, confounding: float, **_: Any
+) -> _Drawn:
+    a, b_sev, b_age, b_cur = (confounding * c for c in OBS_NULL_COEF)
+
+    def z(name: str) -> np.ndarray:
+        values = X[name].to_numpy(float)
+        return (values - values.mean()) / values.std()
+
+    current = (_smoking_code(X["smoking"]) == 2).astype(float)
+    propensity = special.expit(a + b_sev * z("severity") + b_age * z("age") + b_cur * current)
+    w = (rng.random(s.size) < propensity).astype(np.int64)  # replaces the randomized allocation
+    tau = np.full(s.size, NULL_A_EFFECT)
+    return _Drawn(w, tau, _continuous(s, tau, w, rng), extra={"propensity": propensity})
+
+
+def _draw_null_a(X: pd.DataFrame, w: np.ndarray, s: np.ndarray, rng: np.random.Generator, **_: Any) -> _Drawn:
+    tau = np.full(s.size, NULL_A_EFFECT)
+    return _Drawn(w, tau, _continuous(s, tau, w, rng))
+
+
+def _draw_null_b(X: pd.DataFrame, w: np.ndarray, s: np.ndarray, rng: np.random.Generator, **_: Any) -> _Drawn:
+    p0 = 0.15 + 0.6 * special.expit(PROG_BINARY * s)
+    p1 = p0 + NULL_B_RD
+    extra = {"link_effect": special.logit(p1) - special.logit(p0)}
+    return _Drawn(w, p1 - p0, _binary(p0, p1, w, rng), extra=extra)
+
+
+def _draw_snp(X: pd.DataFrame, w: np.ndarray, s: np.ndarray, rng: np.random.Generator, rel: int, **_: Any) -> _Drawn:
+    b0, b1 = SNP_COEF[rel]
+    carrier = X["snp_01"].to_numpy() >= 1
+    tau = b0 + b1 * carrier.astype(float)
+    return _Drawn(
+        w, tau, _continuous(s, tau, w, rng), true_subgroup=carrier, cell={"b1_rel": float(rel)},
+        predictive=("snp_01",), decoys=("snp_02", "snp_03"),
+    )  # fmt: skip
+
+
+def _draw_lifesev(X: pd.DataFrame, w: np.ndarray, s: np.ndarray, rng: np.random.Generator, rel: int, **_: Any) -> _Drawn:
+    b0, b1 = LIFESEV_COEF[rel]
+    severity = X["severity"].to_numpy(float)
+    not_current = _smoking_code(X["smoking"]) != 2
+    g = not_current * stats.norm.cdf((severity - 50.0) / 5.0)
+    eta0 = LIFESEV_INTERCEPT + PROG_BINARY * s
+    link = b0 + b1 * g
+    p0, p1 = special.expit(eta0), special.expit(eta0 + link)
+    return _Drawn(
+        w, p1 - p0, _binary(p0, p1, w, rng), extra={"link_effect": link}, true_subgroup=not_current & (severity > 50.0),
+        cell={"b1_rel": float(rel)}, predictive=("smoking", "severity"), decoys=("crp", "alcohol", "activity"),
+    )  # fmt: skip
+
+
+def _draw_tte(X: pd.DataFrame, w: np.ndarray, s: np.ndarray, rng: np.random.Generator, level: str, **_: Any) -> _Drawn:
+    hr_pos, hr_neg = TTE_LEVELS[level]
+    in_s = (X["snp_01"].to_numpy() >= 1) & (X["severity"].to_numpy(float) >= 40.0)
+    beta = np.where(in_s, np.log(hr_pos), np.log(hr_neg))
+    truth = tte_truth(s, beta)
+    # Event time by inversion: H0(T) exp(lp) = E, E ~ Exp(1).
+    lp = PROG_TTE * s + w * beta
+    e = rng.standard_exponential(s.size)
+    t_event = WEIBULL_SCALE * (e * np.exp(-lp)) ** (1.0 / WEIBULL_SHAPE)
+    accrual = rng.uniform(0.0, ACCRUAL_MONTHS, s.size)
+    dropout = rng.exponential(1.0 / DROPOUT_RATE, s.size)
+    censor = np.minimum(ANALYSIS_MONTH - accrual, dropout)
+    outcome = {"time": np.minimum(t_event, censor), "event": (t_event <= censor).astype(np.int64)}
+    return _Drawn(
+        w, truth["surv_diff_24"], outcome, extra={"rmst_diff": truth["rmst_diff"], "log_hr": truth["log_hr"]},
+        true_subgroup=in_s, cell={"level": level}, predictive=("snp_01", "severity"), decoys=("snp_02", "crp"),
+    )  # fmt: skip
+
+
+_SCENARIO_ARMS = {
+    "PM-OBS-NULL": _draw_obs_null,
+    "PM-NULL-a": _draw_null_a,
+    "PM-NULL-b": _draw_null_b,
+    "PM-SNP": _draw_snp,
+    "PM-LIFESEV": _draw_lifesev,
+    "PM-TTE": _draw_tte,
+}

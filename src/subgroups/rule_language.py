@@ -1,0 +1,148 @@
+"""The rule language: conditions on original features, their text, membership and parsing.
+
+A rule is a tuple of `Condition`s joined by "and": numeric cut-points (≤, >), category sets, or
+missingness, written in the features' original units and levels, so that what a report prints is
+what selects its patients. Pre-specified rules are read from text (`parse_rule`); discovered cut-points
+are rounded for reading before they are estimated (`round_threshold`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from subgroups.errors import DataError, ParameterError
+
+if TYPE_CHECKING:
+    from subgroups.data import TrialData
+
+NUMERIC_OPS = {
+    "le": ("≤", np.less_equal),
+    "lt": ("<", np.less),
+    "gt": (">", np.greater),
+    "ge": ("≥", np.greater_equal),
+    "eq": ("=", np.equal),
+    "ne": ("≠", np.not_equal),
+}
+
+
+_PARSE_OPS = {"<=": "le", "<": "lt", ">=": "ge", ">": "gt", "==": "eq", "=": "eq", "!=": "ne"}
+
+
+_EXPRESSION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>|=|not in|in)\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One clause of a rule, on an original feature: numeric (<=, >), category set, or missingness."""
+
+    feature: str
+    kind: str  # "le", "gt", "in", "missing", "recorded"
+    value: Any = None  # threshold (numeric) or tuple of levels (categorical)
+    integer: bool = False
+    genetic: bool = False
+
+    def mask(self, frame: pd.DataFrame) -> np.ndarray:
+        col = frame[self.feature]
+        if self.kind in ("missing", "recorded"):
+            isna = col.isna().to_numpy()
+            return isna if self.kind == "missing" else ~isna
+        if self.kind == "in":
+            return col.astype("string").fillna("(missing)").isin(list(self.value)).to_numpy()
+        if self.kind == "not_in":
+            return ~col.astype("string").fillna("(missing)").isin(list(self.value)).to_numpy()
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            return NUMERIC_OPS[self.kind][1](values, float(self.value))
+
+    @property
+    def text(self) -> str:
+        if self.kind == "missing":
+            return f"{self.feature} missing"
+        if self.kind == "recorded":
+            return f"{self.feature} recorded"
+        if self.kind in ("in", "not_in"):
+            levels = sorted(self.value)
+            if self.kind == "not_in":
+                return f"{self.feature} not in {{{', '.join(levels)}}}"
+            return f"{self.feature} = {levels[0]}" if len(levels) == 1 else f"{self.feature} in {{{', '.join(levels)}}}"
+        if self.kind not in ("le", "gt"):
+            return f"{self.feature} {NUMERIC_OPS[self.kind][0]} {self.value:g}"
+        if self.integer:
+            if self.kind == "gt":
+                bound = int(np.floor(self.value)) + 1
+                label = " (carrier)" if self.genetic and bound == 1 else " (homozygous)" if self.genetic and bound == 2 else ""
+                return f"{self.feature} ≥ {bound}{label}"
+            bound = int(np.floor(self.value))
+            label = " (non-carrier)" if self.genetic and bound == 0 else ""
+            return f"{self.feature} = 0{label}" if bound == 0 and self.genetic else f"{self.feature} ≤ {bound}"
+        return f"{self.feature} {'≤' if self.kind == 'le' else '>'} {self.value:.4g}"
+
+
+def members(conditions: tuple[Condition, ...], frame: pd.DataFrame) -> np.ndarray:
+    """Rows of `frame` (original feature columns) that meet every condition."""
+    inside = np.ones(len(frame), dtype=bool)
+    for condition in conditions:
+        inside &= condition.mask(frame)
+    return inside
+
+
+#: A rounded threshold may move at most this share of patients across the tree's own cut-point.
+ROUNDING_TOLERANCE = 0.05
+
+
+def round_threshold(threshold: float, column: pd.Series) -> float:
+    """The tree's cut-point rounded to 2 significant digits (32.63 -> 33, 7.144 -> 7.1), or to more
+    digits when 2 would move more than `ROUNDING_TOLERANCE` of the patients to the other side (a year
+    2015.5 stays 2016, never 2000).
+
+    The rule is rounded before its effect is estimated, so the printed rule is the estimated rule;
+    only the features (never outcomes) decide the rounding.
+    """
+    values = pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype=float)
+    if not np.isfinite(threshold) or threshold == 0 or values.size == 0:
+        return threshold
+    below = values <= threshold
+    for digits in range(2, 16):
+        rounded = float(f"{threshold:.{digits}g}")
+        if np.mean((values <= rounded) != below) <= ROUNDING_TOLERANCE:
+            return rounded
+    return threshold
+
+
+def rule_text(conditions: tuple[Condition, ...]) -> str:
+    return " and ".join(c.text for c in conditions)
+
+
+def parse_rule(expression: str, data: TrialData) -> tuple[Condition, ...]:
+    """A pre-specified rule such as ``age >= 65 and smoking in [never, former]`` (``&`` also joins conditions)."""
+    return tuple(parse_condition(part, data) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
+
+
+def parse_condition(expression: str, data: TrialData) -> Condition:
+    """A pre-specified condition such as ``age >= 65``, ``female == 1`` or ``smoking in [never, former]``."""
+    match = _EXPRESSION.match(expression)
+    if not match:
+        raise ParameterError(
+            f"subgroups.prespecified: cannot read {expression!r}; write e.g. 'age >= 65' or 'smoking in [never, former]'"
+        )
+    feature, op, raw = match.groups()
+    if feature not in data.features.columns:
+        raise DataError(f"subgroups.prespecified: {expression!r} names '{feature}', which is not an analysed feature")
+    if op in ("in", "not in"):
+        levels = tuple(part.strip().strip("'\"") for part in raw.strip("[](){}").split(",") if part.strip())
+        return Condition(feature, "in" if op == "in" else "not_in", levels)
+    value = raw.strip().strip("'\"")
+    if feature in data.encoder.categorical:
+        if op not in ("==", "=", "!="):
+            raise ParameterError(f"subgroups.prespecified: {expression!r}: '{feature}' is categorical; use ==, != or in [...]")
+        return Condition(feature, "in" if op != "!=" else "not_in", (value,))
+    try:
+        number = float(value)
+    except ValueError:
+        raise ParameterError(f"subgroups.prespecified: {expression!r}: '{value}' is not a number") from None
+    return Condition(feature, _PARSE_OPS[op], number)
