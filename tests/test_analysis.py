@@ -12,7 +12,7 @@ from support import small_params
 
 import subgroups
 from subgroups import analysis as analysis_module
-from subgroups import plots
+from subgroups import cache, plots
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.errors import ConstantEffectWarning
 
@@ -75,13 +75,14 @@ def test_an_upgraded_dependency_changes_the_cache_key(package: str, monkeypatch)
     from subgroups.params import load_params
 
     run = load_params(DEMO_YAML)
-    before = (analysis_module.cache_key(run, "same data"), analysis_module.cache_key(run, "same data", whole=True))
-    real = analysis_module._version
-    monkeypatch.setattr(analysis_module, "_version", lambda name: "999.0" if name == package else real(name))
-    after = (analysis_module.cache_key(run, "same data"), analysis_module.cache_key(run, "same data", whole=True))
+    before = (cache.cache_key(run, "same data"), cache.cache_key(run, "same data", whole=True))
+    real = cache.package_version
+    monkeypatch.setattr(cache, "package_version", lambda name: "999.0" if name == package else real(name))
+    after = (cache.cache_key(run, "same data"), cache.cache_key(run, "same data", whole=True))
     assert before[0] != after[0] and before[1] != after[1]
-    monkeypatch.setattr(analysis_module, "_version", real)
-    assert analysis_module.cache_key(run, "same data") == before[0]  # the key is a function of the versions, not of time
+    monkeypatch.setattr(cache, "package_version", real)
+    assert cache.cache_key(run, "same data") == before[0]  # the key is a function of the versions, not of time
+    assert analysis_module.cache_key is cache.cache_key  # still importable from subgroups.analysis
 
 
 def test_a_cache_hit_returns_a_new_analysis_and_leaves_the_cached_one_unchanged(small_csv: Path, tmp_path: Path, monkeypatch):
@@ -95,9 +96,9 @@ def test_a_cache_hit_returns_a_new_analysis_and_leaves_the_cached_one_unchanged(
     trial = load_trial(run)
     old = {"generated_at": "2020-01-01T00:00:00+00:00", "git_commit": "0ld", "seed": 7}
     cached = subgroups.Analysis(run, trial, None, None, None, results={"provenance": old, "ate": {"estimate": 0.5}})
-    path = tmp_path / f"complete-{analysis_module.cache_key(run, trial.fingerprint, whole=True)}.pkl"
-    path.write_bytes(b"")  # only its presence counts: _load hands back the very object the cache holds
-    monkeypatch.setattr(analysis_module, "_load", lambda _: cached)
+    path = cache.complete_entry(tmp_path, run, trial.fingerprint)
+    path.write_bytes(b"")  # only its presence counts: load hands back the very object the cache holds
+    monkeypatch.setattr(cache, "load", lambda _: cached)
     snapshot = copy.deepcopy(cached.results)
     hit = subgroups.open_analysis(params, cache_dir=tmp_path)
     assert cached.results == snapshot and cached.results["provenance"] is old  # nothing stored was touched
@@ -108,11 +109,11 @@ def test_a_cache_hit_returns_a_new_analysis_and_leaves_the_cached_one_unchanged(
 def test_storing_an_entry_evicts_the_older_entries_of_its_kind(tmp_path: Path):
     for name in ("analysis-old1.pkl", "analysis-old2.pkl", "complete-old1.pkl", "notes.txt"):
         (tmp_path / name).write_text("x")
-    analysis_module._store(tmp_path / "analysis-new.pkl", {"fit": 1})
+    cache.store(tmp_path / "analysis-new.pkl", {"fit": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis-new.pkl", "complete-old1.pkl", "notes.txt"]
-    analysis_module._store(tmp_path / "complete-new.pkl", {"whole": 1})
+    cache.store(tmp_path / "complete-new.pkl", {"whole": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis-new.pkl", "complete-new.pkl", "notes.txt"]
-    assert analysis_module._load(tmp_path / "analysis-new.pkl") == {"fit": 1}
+    assert cache.load(tmp_path / "analysis-new.pkl") == {"fit": 1}
 
 
 def test_design_menu_for_the_validated_subgroup(demo_analysis):
@@ -227,6 +228,10 @@ def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitte
         times = frame.loc[frame["arm"] == arm, "time"]
         assert (times >= horizon["value"]).sum() >= max(np.ceil(0.1 * len(times)), 10)
     assert a.results["ate"]["scale"] == f"difference in restricted mean survival time up to {horizon['value']:g} months"
+    # The time-to-event sections (unit, horizon, hazard ratio; estimated propensity) fit the typed results.json.
+    from subgroups.results import read_results
+
+    assert read_results(a.results).to_dict() == a.results and a.results["effects"]["overlap"]["c_statistic"] is not None
 
 
 def test_pre_specified_candidates_reach_the_decision_and_the_subgroups(demo_analysis):

@@ -1,20 +1,17 @@
-"""The public entry point: `analyze(data, params) -> Analysis`, and the `results.json` content."""
+"""The public entry point: `analyze(data, params) -> Analysis` and `open_analysis` (the same through the fit cache).
+
+The steps run here in order (checks, effects, explanation, heterogeneity, subgroups, next-trial designs);
+`results.json` is assembled from typed sections by `subgroups.results`, the fit cache lives in
+`subgroups.cache`, the notebook text and tables in `subgroups.summary`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import functools
-import hashlib
 import html
-import json
-import pickle
-import platform
-import subprocess
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +19,30 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from subgroups import cache
 from subgroups.audit import check_randomization, enforce_randomization
+from subgroups.cache import FIT_PACKAGES, cache_key, code_fingerprint  # noqa: F401 - re-exported
+from subgroups.calibration import calibrated, calibration_factor
 from subgroups.data import DataWarning, TrialData, load_trial
 from subgroups.design import DesignMenu
-from subgroups.effects import SCALES, EffectModel, fit_effects, overlap_summary
+from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Candidate, Heterogeneity, modifier_tests, test_heterogeneity
+from subgroups.next_trial import _overall_planning, most_credible_subgroup, plan_next_trial  # noqa: F401 - re-exported
 from subgroups.params import RunParams, load_params
-from subgroups.privacy import TOO_SMALL, suppress_count, suppress_part, suppress_reasons, suppress_total
+from subgroups.privacy import TOO_SMALL
+from subgroups.provenance import PACKAGES, generated_now, git_commit, provenance  # noqa: F401 - re-exported
 from subgroups.resources import MemoryWarning, check_memory
+from subgroups.results import (  # noqa: F401 - re-exported
+    SCHEMA_VERSION,
+    TESTING_PROCEDURE,
+    build_results,
+    design_section,
+    json_ready,
+    subgroups_section,
+)
 from subgroups.rules import Subgroup, find_subgroups, prespecified_subgroups
-
-SCHEMA_VERSION = 1
-PACKAGES = ("subgroups", "econml", "shap", "scikit-learn", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "papermill")
+from subgroups.summary import SUBGROUP_COLUMNS, AnalysisSummary, headline, subgroups_table  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -253,189 +261,6 @@ def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.Dat
     return df
 
 
-def _value(value: Any, spec: str = ".3g", missing: str = "–") -> str:
-    """A number as the reports format it, or `missing` for null; a suppressed count ("<10") as it is."""
-    if value is None:
-        return missing
-    if isinstance(value, str):
-        return value
-    return format(value, spec)
-
-
-def _p(p: float | None) -> str:
-    """A p-value after "p": "< 0.001" or "= 0.0123" ("= –" when null)."""
-    return "< 0.001" if p is not None and p < 0.001 else f"= {_value(p)}"
-
-
-def _count(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else _value(value)
-
-
-def headline(results: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, text) lines of `Analysis.__repr__` and `_repr_html_`, from results.json: the first is the title."""
-    from subgroups.narrative import effect_text
-
-    data, ate, het, sub, design = (results[k] for k in ("data", "ate", "heterogeneity", "subgroups", "design"))
-    title = (results["params"].get("report") or {}).get("title")
-    arms, out = data["arms"], data["outcome"]
-    unit = f" {ate['unit']}" if ate.get("unit") else ""
-    lines = [("", f"subgroups.Analysis {results['name']!r}" + (f": {title}" if title else ""))]
-    lines.append(("data", f"{_count(data['n'])} patients ({data['study']}): {_count(data['n_treated'])} on {arms['treated']} "
-                          f"(treated), {_count(data['n_control'])} on {arms['control']} (control)"))  # fmt: skip
-    better = "higher" if out["higher_is_better"] else "lower"
-    lines.append(("outcome", f"{out['name']} ({out['type']}, {better} is better); effect: {ate['scale']}"))
-    hr = ate.get("hazard_ratio")
-    hr_text = f"; hazard ratio {effect_text(hr['estimate'], hr['ci_low'], hr['ci_high']).lstrip('+')}" if hr else ""
-    lines.append(("average effect", f"{effect_text(ate['estimate'], ate['ci_low'], ate['ci_high'])}{unit}, "
-                  f"{ate['ci_level']:.0%} CI, p {_p(ate['p_value'])}, {ate['status']}{hr_text}"))  # fmt: skip
-    calibration = het["calibration"]
-    claims = het.get("claims") or []
-    rejected = sum(bool(c.get("rejected")) for c in claims)
-    lines.append(("heterogeneity", f"{'detected' if het['detected'] else 'not detected'} at α = {het['alpha']:g} "
-                  f"(calibration slope {_value(calibration['estimate'])}, one-sided p {_p(calibration['p_value'])}"
-                  + (f"; {rejected} of {len(claims)} claims rejected" if len(claims) > 1 else "") + ")"))  # fmt: skip
-    shown = [c for c in sub["candidates"]]
-    validated = [c for c in shown if c["status"] == "validated"]
-    hidden = len(sub["too_small"]["candidates"])
-    text = f"{len(validated)} of {len(shown)} hypotheses validated" + (f" ({hidden} too small to report)" if hidden else "")
-    if validated:
-        first, r = validated[0], validated[0]["reported"]
-        text += f"; first: {first['hypothesis']}, {effect_text(r['effect'], r['ci_low'], r['ci_high'])} [{r['estimator']}]"
-    lines.append(("subgroups", text + (f"; {len(sub['prespecified'])} pre-specified" if sub["prespecified"] else "")))
-    options = {o["design"]: o for o in design.get("options") or []}
-    if design.get("recommended") in options:
-        best = options[design["recommended"]]
-        target = "" if design["recommended"] == "all_comers" or not design.get("subgroup") else f" in {design['subgroup']}"
-        screened = best.get("n_screened_expected")
-        more = (
-            f", about {np.ceil(screened):,.0f} screened"
-            if screened is not None and screened > (best["n_randomized"] or 0)
-            else ""
-        )
-        lines.append(("next trial", f"{design['recommended'].replace('_', ' ')}{target}: N = {_count(best['n_randomized'])} "
-                      f"randomized{more}, power {_value(best.get('power_any'), '.0%')}, assurance {_value(best.get('assurance_any'), '.0%')}"))  # fmt: skip
-    else:
-        lines.append(("next trial", design.get("note") or "no design planned"))
-    prov = results["provenance"]
-    lines.append(("provenance", f"data sha256 {prov['data_sha256'][:12]}…, seed {prov['seed']}, subgroups "
-                  f"{prov['packages'].get('subgroups')}, {prov['generated_at']}"))  # fmt: skip
-    lines.append(("more", "summary(), subgroups_frame(), plot_forest(ax=...), effect(new_rows), results"))
-    return lines
-
-
-SUBGROUP_COLUMNS = ("hypothesis", "status", "estimator", "effect", "ci_low", "ci_high", "comparator_effect", "difference",
-                    "p_adjusted", "prevalence", "n_treated", "n_control", "rule", "level", "source")  # fmt: skip
-
-
-def subgroups_table(results: dict[str, Any]) -> pd.DataFrame:
-    """`Analysis.subgroups_frame`: one row per hypothesis as results.json reports it (suppressed stays suppressed)."""
-    rows = []
-    section = results["subgroups"]
-    listed = [("discovered", c) for c in section["candidates"]] + [("pre-specified", c) for c in section["prespecified"]]
-    hidden = [("discovered", c) for c in section["too_small"]["candidates"]]
-    hidden += [("pre-specified", c) for c in section["too_small"]["prespecified"]]
-    # Reported hypotheses first, then those too small to report (no rule, no numbers).
-    for source, c in listed + hidden:
-        r = c.get("reported") or {}
-        rows.append({
-            "hypothesis": c.get("hypothesis", c["rule"]), "status": c.get("status"), "estimator": r.get("estimator"),
-            "effect": r.get("effect"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high"),
-            "comparator_effect": r.get("comparator_effect"), "difference": r.get("difference"),
-            "p_adjusted": c.get("p_adjusted"), "prevalence": c.get("prevalence"),
-            "n_treated": c.get("n_treated"), "n_control": c.get("n_control"),
-            "rule": c["rule"], "level": c.get("level", 1), "source": source,
-        })  # fmt: skip
-    frame = pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))
-    numbers = ["effect", "ci_low", "ci_high", "comparator_effect", "difference", "p_adjusted", "prevalence"]
-    frame[numbers] = frame[numbers].astype(float)
-    for column in ("n_treated", "n_control"):  # integers, unless a count is suppressed ("<10") or absent
-        values = [row[column] for row in rows]
-        frame[column] = pd.Series(values, dtype=int if all(isinstance(v, int) for v in values) else object)
-    return frame
-
-
-class AnalysisSummary:
-    """`Analysis.summary()`: the headline results as titled tables (statsmodels-style); `print` it, or let a
-    notebook display it. `tables` maps each title to its DataFrame (formatted text, as in the reports)."""
-
-    def __init__(self, title: str, header: list[tuple[str, str]], tables: dict[str, pd.DataFrame], notes: list[str]):
-        self.title, self.header, self.tables, self.notes = title, header, tables, notes
-
-    @classmethod
-    def from_results(cls, results: dict[str, Any]) -> AnalysisSummary:
-        from subgroups.narrative import effect_text
-
-        lines = headline(results)
-        ate, het, sub, design = (results[k] for k in ("ate", "heterogeneity", "subgroups", "design"))
-        level = f"{ate['ci_level']:.0%} CI"
-        effect_rows = [{"": "average effect", "scale": ate["scale"] + (f"; effect in {ate['unit']}" if ate.get("unit") else ""),
-                        f"estimate ({level})": effect_text(ate["estimate"], ate["ci_low"], ate["ci_high"]),
-                        "p": _p(ate["p_value"]).lstrip("= "), "n": _count(ate["n"]), "status": ate["status"]}]  # fmt: skip
-        if hr := ate.get("hazard_ratio"):
-            effect_rows.append({"": "hazard ratio", "scale": "treated vs control (Cox)",
-                                f"estimate ({level})": effect_text(hr["estimate"], hr["ci_low"], hr["ci_high"]).lstrip("+"),
-                                "p": _value(hr.get("p_value")), "n": _count(ate["n"]), "status": "secondary summary"})  # fmt: skip
-        claims = [{"claim": c["claim"], "origin": c.get("origin", ""), "p": _p(c["p_value"]).lstrip("= "),
-                   "adjusted p": _p(c["p_adjusted"]).lstrip("= "),
-                   "rejected": "yes" if c.get("rejected") else "no"} for c in het.get("claims") or []]  # fmt: skip
-        for key, label in (("autoc", "AUTOC (supporting)"), ("qini", "Qini (supporting)")):
-            t = het[key]
-            claims.append({"claim": f"{label} {_value(t['estimate'])}", "origin": "held-out ranking", "p": _p(t["p_value"]).lstrip("= "),
-                           "adjusted p": "–", "rejected": "–"})  # fmt: skip
-        frame = subgroups_table(results)
-        hypotheses = pd.DataFrame({
-            "hypothesis (subgroup vs comparator)": frame["hypothesis"], "status": frame["status"],
-            "estimate": frame["estimator"].fillna("–"),
-            f"effect ({level})": [effect_text(*(None if pd.isna(v) else v for v in x))
-                                  for x in zip(frame["effect"], frame["ci_low"], frame["ci_high"])],
-            "comparator": [_value(None if pd.isna(v) else v, "+.3g") for v in frame["comparator_effect"]],
-            "difference": [_value(None if pd.isna(v) else v, "+.3g") for v in frame["difference"]],
-            "adjusted p": [_p(None if pd.isna(v) else v).lstrip("= ") for v in frame["p_adjusted"]],
-            "n (treated + control)": [f"{_count(t)} + {_count(c)}" if t is not None else "–"
-                                      for t, c in zip(frame["n_treated"], frame["n_control"])],
-        })  # fmt: skip
-        tables = {"Average effect": pd.DataFrame(effect_rows), "Heterogeneity claims": pd.DataFrame(claims),
-                  "Subgroup hypotheses": hypotheses}  # fmt: skip
-        options = design.get("options") or []
-        if options:
-            tables["Designs for the next trial"] = pd.DataFrame([{
-                "design": f"{o.get('label', '')} {o['design'].replace('_', ' ')}".strip()
-                + (" (recommended)" if o["design"] == design.get("recommended") else ""),
-                "claims": o.get("claims") or "",
-                "N randomized": "not estimable" if o.get("estimable") is False else _count(o["n_randomized"]),
-                "screened (expected)": _value(None if o.get("n_screened_expected") is None else np.ceil(o["n_screened_expected"]), ",.0f"),
-                "power (any claim)": _value(o.get("power_any"), ".0%"),
-                "assurance (any claim)": _value(o.get("assurance_any"), ".0%"),
-            } for o in options])  # fmt: skip
-        notes = [het["decision"], sub["conclusion"]] + ([design["note"]] if design.get("note") else [])
-        return cls(lines[0][1], lines[1:-1], tables, notes)
-
-    def __str__(self) -> str:
-        blocks = {title: table.to_string(index=False) for title, table in self.tables.items()}
-        width = max([78, len(self.title) + 4] + [len(line) for text in blocks.values() for line in text.splitlines()])
-        width = min(width, 160)
-        label = max(len(k) for k, _ in self.header)
-        out = [self.title.center(width), "=" * width]
-        out += [f"{k + ':':<{label + 1}} {v}" for k, v in self.header]
-        for title, text in blocks.items():
-            out += ["", f" {title} ".center(width, "-"), text]
-        out += ["=" * width, "Notes:"] + [f"[{i}] {note}" for i, note in enumerate(self.notes, 1)]
-        return "\n".join(out)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        header = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.header
-        )
-        parts = [f"<h4>{html.escape(self.title)}</h4>", f"<table>{header}</table>"]
-        for title, table in self.tables.items():
-            parts += [f"<h5>{html.escape(title)}</h5>", table.to_html(index=False, escape=True, border=0)]
-        parts.append("<ol>" + "".join(f"<li>{html.escape(note)}</li>" for note in self.notes) + "</ol>")
-        return "<div>" + "".join(parts) + "</div>"
-
-
 def _unknown_rule(rule: str, found: tuple[Subgroup, ...]) -> Subgroup:
     from subgroups.errors import ParameterError
 
@@ -552,42 +377,6 @@ def candidate_subgroups(run: RunParams, trial: TrialData, effects: EffectModel, 
     ]
 
 
-def cache_key(run: RunParams, trial_fingerprint: str, whole: bool = False) -> str:
-    """Key of a cached fit: data, the parameters that feed the fit, and the code with its dependencies' versions.
-
-    With `whole`, every parameter counts: the key of a complete analysis (tests, subgroups, designs).
-    """
-    sections = (
-        run.to_dict()
-        if whole
-        else {"data": run.data.model_dump(mode="json"), "estimation": run.estimation.model_dump(mode="json")}
-    )
-    if not whole and run.data.outcome.type == "time_to_event":
-        sections["min_cell"] = run.report.min_cell  # the default horizon depends on it (outcomes.default_horizon)
-    blob = json.dumps({"fp": trial_fingerprint, "params": sections, "code": code_fingerprint()}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-# The packages whose code computes or pickles part of a fitted analysis: an upgrade of any of them invalidates the cache.
-FIT_PACKAGES = ("subgroups", "numpy", "scipy", "pandas", "scikit-learn", "econml", "shap", "statsmodels", "lifelines")
-
-
-def code_fingerprint() -> str:
-    """sha256 of the package's source, the Python version and the versions of `FIT_PACKAGES`: a cached fit
-    is never reused by different code, nor unpickled by a different numpy, scikit-learn or econml."""
-    versions = {name: _version(name) for name in FIT_PACKAGES}
-    blob = json.dumps({"source": _source_digest(), "python": platform.python_version(), "packages": versions}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-@functools.cache
-def _source_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, cache_dir: str | Path | None = None) -> Analysis:
     """The analysis for a parameter file, reusing a cached fit from `cache_dir` when data and parameters match.
 
@@ -600,40 +389,22 @@ def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, 
     if cache_dir is None:
         return _finish(run, trial)
     folder = Path(cache_dir)
-    whole = folder / f"complete-{cache_key(run, trial.fingerprint, whole=True)}.pkl"
+    whole = cache.complete_entry(folder, run, trial.fingerprint)
     if whole.is_file():  # same data, parameters and code: the finished analysis (each notebook of a run)
-        analysis = _load(whole)
-        stamp = {"generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "git_commit": git_commit()}
+        analysis = cache.load(whole)
+        stamp = {"generated_at": generated_now(), "git_commit": git_commit()}
         results = {**analysis.results, "provenance": {**analysis.results["provenance"], **stamp}}
         return dataclasses.replace(analysis, results=results)  # a new object: the cached one stays as stored
-    fit = folder / f"analysis-{cache_key(run, trial.fingerprint)}.pkl"
+    fit = cache.fit_entry(folder, run, trial.fingerprint)
     if fit.is_file():
-        trial, effects, explanation = _load(fit)
+        trial, effects, explanation = cache.load(fit)
         # Everything downstream of the fit (tests, subgroups, designs, report settings) follows this call's parameters.
         analysis = _assemble(run, trial, effects, explanation)
     else:
         analysis = _finish(run, trial)
-        _store(fit, (analysis.data, analysis.effects, analysis.explanation))
-    _store(whole, analysis)
+        cache.store(fit, (analysis.data, analysis.effects, analysis.explanation))
+    cache.store(whole, analysis)
     return analysis
-
-
-def _load(path: Path) -> Any:
-    with path.open("rb") as handle:
-        return pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
-
-
-def _store(path: Path, value: Any) -> None:
-    """Write `value` atomically to `path` (`<kind>-<key>.pkl`) and remove the folder's other entries of that kind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as handle:
-        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    kind = path.name.split("-", 1)[0]
-    for old in path.parent.glob(f"{kind}-*.pkl"):
-        if old != path:
-            old.unlink(missing_ok=True)
 
 
 def _finish(run: RunParams, trial: TrialData) -> Analysis:
@@ -711,38 +482,19 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     masked = level_mask(trial, run.report.min_cell)
     pre = prespecified_subgroups(trial, effects, run.subgroups.prespecified, run.estimation.level)
     prespecified = [dataclasses.replace(s, rule=masked(s.rule)).to_dict(run.report.min_cell) for s in pre]
-    candidates = [s.to_dict(run.report.min_cell) for s in found]
-    subgroups_section = {
-        "method": "rules found by a shallow tree on doubly robust scores in one half, effects estimated in the other half "
-        "(both directions); one hypothesis per split: a split of all patients compares the subgroup with its complement, "
-        "a refinement compares it with its sibling inside the parent rule; p-values adjusted over all hypotheses by a "
-        "graphical procedure (Holm among first splits; a refinement is tested only after its parent is validated)",
-        "testing": TESTING_PROCEDURE,
-        "conclusion": subgroup_conclusion(shown, tests.detected, run.estimation.level, hidden=len(found) - len(shown)),
-        # Hypotheses with fewer than report.min_cell patients in an arm are listed apart, without rule or numbers.
-        "candidates": [c for c in candidates if "too_small" not in c],
-        "prespecified": [c for c in prespecified if "too_small" not in c],
-        "too_small": {
-            "candidates": [c for c in candidates if "too_small" in c],
-            "prespecified": [c for c in prespecified if "too_small" in c],
-        },
-    }
+    conclusion = subgroup_conclusion(shown, tests.detected, run.estimation.level, hidden=len(found) - len(shown))
+    subgroups = subgroups_section(conclusion, [s.to_dict(run.report.min_cell) for s in found], prespecified)
     # A subgroup that cannot be named in the reports is not planned for either.
     menu, subgroup, note = plan_next_trial(run, trial, effects, shown, tests.detected)
-    design_section = {
-        "subgroup": subgroup.rule if subgroup is not None else None,
-        "note": note,
-        "status": "planning scenario from shrunken held-out estimates, adjusted for selection when validated (exploratory)",
-        **(menu.to_dict() if menu is not None else {}),
-        "curves": menu.curves.to_dict(orient="list") if menu is not None and menu.curves is not None else None,
-    }
-    results = build_results(run, trial, effects, explanation, tests, subgroups_section, design_section)
+    design = design_section(menu, subgroup.rule if subgroup is not None else None, note)
     # The parameters as reported: a pre-specified subgroup too small to report, or naming a rare level, not verbatim.
-    results["params"]["subgroups"]["prespecified"] = [
+    params = run.to_dict()
+    params["subgroups"]["prespecified"] = [
         TOO_SMALL if "too_small" in c else expression if masked(s.rule) == s.rule else c["rule"]
         for expression, s, c in zip(run.subgroups.prespecified, pre, prespecified)
     ]
-    return Analysis(run, trial, effects, explanation, tests, json_ready(results), tuple(found), menu)
+    results = build_results(run, trial, effects, explanation, tests, subgroups, design, params=params)
+    return Analysis(run, trial, effects, explanation, tests, results, tuple(found), menu)
 
 
 def protect_subgroups(trial: TrialData, effects: EffectModel, found: list[Subgroup], min_cell: int, seed: int) -> list[Subgroup]:
@@ -822,186 +574,6 @@ def level_mask(trial: TrialData, min_cell: int) -> Callable[[str], str]:
     return lambda text: mask_levels(text, rare, trial.encoder.categorical, min_cell) if text and rare else text
 
 
-def json_ready(value: Any) -> Any:
-    """Plain JSON values: NaN and infinities become null (strict JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(item) for item in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def calibration_factor(tests: Heterogeneity) -> float:
-    """The held-out BLP calibration slope clipped to [0, 1] (0 when it could not be estimated)."""
-    slope = tests.calibration.estimate
-    return float(np.clip(slope, 0.0, 1.0)) if np.isfinite(slope) else 0.0
-
-
-def calibrated(tau: np.ndarray, effects: EffectModel, tests: Heterogeneity) -> np.ndarray:
-    """Effect predictions pulled toward the average effect by the calibration slope (see `Analysis.calibrate`)."""
-    return effects.ate.estimate + calibration_factor(tests) * (tau - float(np.mean(effects.cate)))
-
-
-def most_credible_subgroup(candidates: list[Subgroup], higher_is_better: bool = True) -> Subgroup | None:
-    """The rule with the smallest adjusted p (then the largest prevalence) whose patients benefit
-    more than the rest, among rules covering 5-95% of patients; None if there is none."""
-    sign = 1.0 if higher_is_better else -1.0
-    pool = [s for s in candidates if 0.05 <= s.prevalence <= 0.95 and sign * (s.effect - s.rest_effect[0]) > 0]
-    return min(pool, key=lambda s: (s.p_adjusted, -s.prevalence)) if pool else None
-
-
-def plan_next_trial(
-    run: RunParams, trial: TrialData, effects: EffectModel, found: list[Subgroup], detected: bool
-) -> tuple[DesignMenu | None, Subgroup | None, str]:
-    """Designs for the next trial in the most promising subgroup, sized from held-out estimates
-    (adjusted for selection when the subgroup is validated; `Subgroup.planning_estimates`).
-
-    The subgroup is the most credible validated rule (smallest adjusted p) whose patients benefit
-    more than the rest; without a validated rule, the most credible candidate, planned as
-    exploratory: the recommendation rule then gives an all-comers trial. Without any candidate, the
-    menu is all-comers alone, sized on the overall estimate (the average effect; the overall Cox
-    hazard ratio for time to event). The per-arm counts behind the subgroup's estimates go to the
-    design, which calls the subgroup designs not estimable below `report.min_cell`.
-    """
-    from subgroups.design import DesignInputs, DesignSettings, plan_all_comers, plan_designs, power_assurance_curves
-    from subgroups.errors import ParameterError
-
-    # Invalid planning settings are the user's to fix: built outside the try, they stop the run.
-    settings = DesignSettings(**run.trial_design.model_dump(), min_cell=max(1, run.report.min_cell))
-    outcome = trial.spec.outcome
-    validated = [s for s in found if s.status == "validated"]
-    best = most_credible_subgroup(validated or found, outcome.higher_is_better)
-    try:
-        if best is None:
-            why = "no candidate subgroup (prevalence 5-95%) benefits more than its complement"
-            effect, se, extra = _overall_planning(run, trial, effects)
-            menu = plan_all_comers(outcome.type, effect, se, settings, why=why, seed=run.estimation.seed, **extra)
-            return menu, None, f"{why[0].upper()}{why[1:]}: all-comers is planned on the overall effect."
-        if outcome.type == "time_to_event":
-            inputs, note = _time_to_event_inputs(run, trial, effects, best, bool(detected and validated))
-        else:
-            note = ""
-            effect, se, complement, complement_se = best.planning_estimates()
-            overall, overall_se, extra = _overall_planning(run, trial, effects)
-            inputs = DesignInputs(
-                outcome=outcome.type,
-                prevalence=best.prevalence,
-                effect_subgroup=effect,
-                se_subgroup=se,
-                effect_complement=complement,
-                se_complement=complement_se,
-                effect_overall=overall,
-                se_overall=overall_se,
-                heterogeneity_detected=bool(detected and validated),
-                estimation_counts=_estimation_counts(run, trial, effects, best),
-                **extra,
-            )
-        menu = plan_designs(inputs, settings, seed=run.estimation.seed)
-        curves = power_assurance_curves(menu, inputs, settings)
-        return dataclasses.replace(menu, curves=curves), best, note
-    except ParameterError as exc:
-        return None, best, f"No design planned: {exc}"
-
-
-def _overall_planning(run: RunParams, trial: TrialData, effects: EffectModel) -> tuple[float, float, dict[str, Any]]:
-    """The overall estimate (average effect; overall log HR for time to event, confounding-adjusted in an
-    observational study), its SE, and the endpoint's nuisance parameters for the design."""
-    from subgroups.errors import ParameterError
-    from subgroups.rules import hazard_ratios
-
-    outcome = trial.spec.outcome
-    kept = effects.analysed(trial.n)
-    if outcome.type == "time_to_event":
-        log_hr, se = hazard_ratios(trial, effects, None, run.estimation.seed)["overall"]
-        if not np.isfinite(log_hr):
-            raise ParameterError("no events in one arm overall, so no hazard ratio to plan with")
-        return log_hr, se, {"event_probability": float(np.mean(trial.event[kept]))}
-    Y, T = effects.outcome, trial.treatment[kept]
-    extra: dict[str, Any] = {"higher_is_better": outcome.higher_is_better}
-    if outcome.type == "continuous":
-        extra["outcome_sd"] = float(np.sqrt((np.var(Y[T == 1], ddof=1) + np.var(Y[T == 0], ddof=1)) / 2))
-    else:
-        extra["control_rate"] = float(np.mean(Y[T == 0]))
-    return effects.ate.estimate, effects.ate.se, extra
-
-
-def _estimation_counts(run: RunParams, trial: TrialData, effects: EffectModel, best: Subgroup) -> tuple[tuple[str, int], ...]:
-    """Per-arm patients (and events: outcome 1 for binary, events for time to event) in the subgroup and
-    its complement among the patients their estimates come from (the half that did not find the rule)."""
-    from subgroups.rules import split_halves
-
-    kept = effects.analysed(trial.n)
-    T = trial.treatment[kept]
-    half = split_halves(T, run.estimation.seed)
-    estimation = np.isin(half, best.estimation_halves) if best.estimation_halves else np.ones(T.size, dtype=bool)
-    inside = best.contains(trial.features.loc[kept].reset_index(drop=True)).to_numpy()
-    kind = trial.spec.outcome.type
-    events = trial.event[kept] if kind == "time_to_event" else effects.outcome if kind == "binary" else None
-    counts = []
-    for where, rows in (("the subgroup", estimation & inside), ("the complement", estimation & ~inside)):
-        for arm, name in ((1, "treated"), (0, "control")):
-            cell = rows & (T == arm)
-            counts.append((f"{name} patients in {where} (estimation half)", int(cell.sum())))
-            if events is not None:
-                counts.append((f"{name} events in {where} (estimation half)", int(np.sum(events[cell] == 1))))
-    return tuple(counts)
-
-
-def _time_to_event_inputs(run: RunParams, trial: TrialData, effects: EffectModel, best: Subgroup, detected: bool):
-    """Design inputs on the hazard-ratio scale: Cox log HRs in the subgroup (held-out half), its
-    complement and overall (inverse-probability weighted in an observational study), and the trial's
-    share of patients with an event as the event probability."""
-    from subgroups.design import DesignInputs
-    from subgroups.errors import ParameterError
-    from subgroups.rules import hazard_ratios
-
-    hr = hazard_ratios(trial, effects, best, run.estimation.seed)
-    if not np.isfinite(hr["overall"][0]):
-        raise ParameterError("no events in one arm overall, so no hazard ratio to plan with")
-    counts = _estimation_counts(run, trial, effects, best)
-    note = ""
-    if not (np.isfinite(hr["subgroup"][0]) and np.isfinite(hr["complement"][0])):
-        # An arm without events: the design reports the subgroup designs as not estimable (its
-        # counts include that zero); the overall HR stands in so that the inputs are numbers.
-        hr = {**hr, "subgroup": hr["overall"], "complement": hr["overall"]}
-        detected = False
-    if detected and hr["subgroup"][0] >= 0:
-        detected = False
-        note = (
-            f"The subgroup's held-out hazard ratio ({np.exp(hr['subgroup'][0]):.2f}) shows no benefit on the hazard scale, "
-            "so the designs are planned as for no credible heterogeneity."
-        )
-    kept = effects.analysed(trial.n)
-    inputs = DesignInputs(
-        outcome="time_to_event",
-        prevalence=best.prevalence,
-        effect_subgroup=hr["subgroup"][0],
-        se_subgroup=hr["subgroup"][1],
-        effect_complement=hr["complement"][0],
-        se_complement=hr["complement"][1],
-        effect_overall=hr["overall"][0],
-        se_overall=hr["overall"][1],
-        heterogeneity_detected=detected,
-        event_probability=float(np.mean(trial.event[kept])),
-        estimation_counts=counts,
-    )
-    return inputs, note
-
-
-TESTING_PROCEDURE = (
-    "Each rule is tested on patients who were not used to find it. First, each split of all patients "
-    "(a subgroup against everyone else) is tested, sharing the error rate among them; a narrower rule inside a "
-    "validated subgroup is then tested only by whether it differs from the rest of that subgroup, with the error "
-    "rate the validated subgroup passes on, so that the chance of any false claim stays below the stated level."
-)
-
-
 def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.95, hidden: int = 0) -> str:
     """One sentence a scientist can act on, about the hypotheses that may be reported (`hidden`: how many may not)."""
     validated = [s for s in found if s.status == "validated"]
@@ -1031,129 +603,3 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.
         f"{versus}, estimated on patients not used to find the rule and adjusted for having been selected "
         f"as significant (unadjusted held-out estimate {best.effect:+.3g}; adjusted p = {best.p_adjusted:.3g}){more}."
     )
-
-
-# --- results.json ------------------------------------------------------------------------------
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def git_commit() -> str | None:
-    """The project's git commit when it runs from a checkout, else None."""
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def provenance(run: RunParams, trial: TrialData) -> dict[str, Any]:
-    return {
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data_source": trial.source,
-        "data_sha256": trial.fingerprint,
-        "seed": run.estimation.seed,
-        "git_commit": git_commit(),
-        "python": platform.python_version(),
-        "packages": {name: _version(name) for name in PACKAGES},
-    }
-
-
-def build_results(
-    run: RunParams,
-    trial: TrialData,
-    effects: EffectModel,
-    explanation: Explanation,
-    tests: Heterogeneity,
-    subgroups: dict[str, Any],
-    design: dict[str, Any],
-) -> dict[str, Any]:
-    """Every headline number of the analysis, JSON-ready; counts below `report.min_cell` suppressed."""
-    min_cell = run.report.min_cell
-    treated, control = trial.arm_labels
-    n_treated, n_control = int(trial.treatment.sum()), int((1 - trial.treatment).sum())
-    ate = effects.ate.to_dict()
-    # The data's n is shown: an analysed n that differs from it by a few trimmed patients would give them away.
-    ate["n"] = suppress_part(ate["n"], trial.n, min_cell)
-    randomization = check_randomization(trial, min_cell, run.estimation.seed) if run.data.study == "rct" else None
-    ate["status"] = "confirmatory" if randomization is not None and not randomization.failed else "exploratory"
-    ate["status_reason"] = (
-        "observational data: every estimate assumes no unmeasured confounding (all common causes of treatment and "
-        "outcome are among the features), which the data cannot confirm"
-        if randomization is None
-        else "randomization check failed: the data contradict the declared randomization; see the data audit"
-        if randomization.failed
-        else "randomized comparison of the two arms over all analysed patients"
-    )
-    if trial.spec.outcome.type == "time_to_event":
-        from subgroups import outcomes
-
-        # The absolute effect's unit and horizon, and the hazard ratio as a secondary summary
-        # (inverse-probability weighted with the cross-fitted propensity in observational data).
-        kept = effects.analysed(trial.n)
-        ate["unit"] = trial.spec.outcome.time_unit if trial.spec.outcome.estimand == "rmst" else None
-        ate["horizon"] = outcomes.trial_horizon(trial, min_cell).to_dict(min_cell)
-        ate["hazard_ratio"] = outcomes.hazard_ratio(
-            trial.outcome[kept],
-            trial.event[kept],
-            trial.treatment[kept],
-            propensity=effects.propensity if run.data.study == "observational" else None,
-            level=run.estimation.level,
-        )
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "name": run.name,
-        "provenance": provenance(run, trial),
-        "params": run.to_dict(),
-        "data": {
-            "n": suppress_count(trial.n, min_cell),
-            # Rows read minus rows analysed would give a small number of excluded rows away: then not shown.
-            "n_read": suppress_total(trial.n_read, trial.n, min_cell),
-            "arms": {"treated": treated, "control": control},
-            # The variable dictionary (data.labels, else the files' labels) and the arms' display names, as the pages show them.
-            "labels": {name: {"label": text, "unit": trial.units.get(name)} for name, text in trial.labels.items()},
-            "arm_names": dict(zip(("treated", "control"), trial.arm_names)),
-            "n_treated": suppress_count(n_treated, min_cell),
-            "n_control": suppress_count(n_control, min_cell),
-            "dropped": suppress_reasons(trial.dropped, min_cell),
-            "outcome": {
-                "type": trial.spec.outcome.type,
-                "name": trial.spec.outcome.name,
-                "higher_is_better": trial.spec.outcome.higher_is_better,
-            },
-            "study": run.data.study,
-            "features": {fam: list(names) for fam, names in trial.families.items()},
-        },
-        "audit": {"randomization": None if randomization is None else randomization.to_dict(min_cell)},
-        "ate": ate,
-        "effects": {
-            "learner_requested": effects.learner,
-            "learner_used": effects.chosen,
-            "candidates": effects.candidates.to_dict(orient="records"),
-            "selection": "per fold, the candidate with the smallest held-out DR-loss on the other folds",
-            "per_patient": "out-of-fold (cross-fitted) estimates, out-of-bag for the causal forest; never shown patient by patient",
-            "cate_sd": float(np.std(effects.cate)),
-            "calibrated": {
-                "what": "per-patient effects as returned by Analysis.effect: average effect + s × (model prediction − its "
-                "mean), s = the held-out BLP calibration slope clipped to [0, 1], the share of the model's spread the "
-                "calibration test finds real",
-                "slope_applied": calibration_factor(tests),
-                "cate_sd": float(np.std(calibrated(effects.cate, effects, tests))),
-            },
-            "n_analysed": suppress_count(effects.cate.size, min_cell),
-            "n_trimmed": suppress_count(int(effects.retained.size - effects.retained.sum()), min_cell),
-            "scale": effects.scale,
-            "overlap": overlap_summary(effects, trial.treatment, run.data.study, run.estimation.trim, min_cell),
-            "status": "exploratory",
-        },
-        "heterogeneity": tests.to_dict(),
-        "importance": explanation.to_dict(),
-        "subgroups": subgroups,
-        "design": design,
-    }
