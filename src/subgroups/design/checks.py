@@ -58,6 +58,13 @@ def _check_positive(value: float, name: str, what: str) -> None:
         raise ParameterError(f"{name}={value!r} must be a positive number; pass {what}")
 
 
+def _check_sizing(alpha: float, power: float, allocation_ratio: float) -> None:
+    """The one-sided level, target power and allocation ratio every sample-size function takes."""
+    _check_alpha(alpha)
+    _check_power(power)
+    _check_positive(allocation_ratio, "allocation_ratio", "treated per control patient, e.g. 1")
+
+
 def _check_hazard_ratio(hazard_ratio: float, name: str = "hazard_ratio") -> None:
     if not (isinstance(hazard_ratio, Real) and 0 < hazard_ratio < 1):
         raise ParameterError(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from subgroups.design.adaptive import simulate_adaptive_enrichment
+from subgroups.design.adaptive import AdaptiveEnrichmentResult, simulate_adaptive_enrichment
 from subgroups.design.checks import _ceil
 from subgroups.design.menu import DesignOption
 from subgroups.design.multiplicity import AlphaSplit, mast_type1_error, split_alpha
@@ -130,6 +130,13 @@ class _Plan:
         r = self.endpoint.ratio
         return self.common_sd * (1 + r) / math.sqrt(r * units)
 
+    def strata_se(self, units: float, fraction: float) -> tuple[float, float, float]:
+        """SEs of the effects in S, in Sc and of the stratified estimator of F, from ``units`` of which a
+        share ``fraction`` are in S."""
+        pi = self.prevalence
+        se_s, se_c = self.stratum_se(fraction * units), self.stratum_se((1 - fraction) * units)
+        return se_s, se_c, math.sqrt(pi**2 * se_s**2 + (1 - pi) ** 2 * se_c**2)
+
 
 def _patients_from_units(plan: _Plan, units_raw: float) -> tuple[float, float | None, int | None]:
     """Raw patients, raw events and rounded-up events for a unit requirement."""
@@ -137,6 +144,75 @@ def _patients_from_units(plan: _Plan, units_raw: float) -> tuple[float, float | 
         events = _ceil(units_raw)
         return events / plan.endpoint.event_probability, units_raw, events
     return units_raw, None, None
+
+
+@dataclass(frozen=True)
+class _Size:
+    """A design's randomized size: patients per arm rounded up (per stratum under quotas), events rounded
+    up, and the unrounded requirements."""
+
+    n_raw: float
+    events_raw: float | None
+    events: int | None
+    n_treatment: int
+    n_control: int
+
+    @property
+    def n(self) -> int:
+        return self.n_treatment + self.n_control
+
+    @property
+    def units(self) -> int:
+        """What the claims' standard errors count: events (time to event) or patients."""
+        return self.events if self.events is not None else self.n
+
+    def values(self) -> dict[str, Any]:
+        """The option's size fields."""
+        return {
+            "n_randomized": self.n,
+            "n_treatment": self.n_treatment,
+            "n_control": self.n_control,
+            "events": self.events,
+            "events_raw": self.events_raw,
+            "n_randomized_raw": self.n_raw,
+        }
+
+    def everyone(self, prevalence: float) -> dict[str, Any]:
+        """Every screened patient randomized, the strata in proportion to the prevalence (when known)."""
+        known = math.isfinite(prevalence)
+        n_subgroup = int(round(prevalence * self.n)) if known else None
+        return {
+            "n_subgroup": n_subgroup,
+            "n_complement": None if n_subgroup is None else self.n - n_subgroup,
+            "n_screened_expected": float(self.n),
+            "n_screened_quantile": self.n,
+        }
+
+
+def _size(plan: _Plan, units_raw: float) -> _Size:
+    """The size of a design that needs ``units_raw`` units, randomized without quotas."""
+    n_raw, events_raw, events = _patients_from_units(plan, units_raw)
+    _, _, n_t, n_c = _arms(n_raw, plan.settings.allocation_ratio)
+    return _Size(n_raw, events_raw, events, n_t, n_c)
+
+
+def _quota_size(plan: _Plan, units_raw: float, fraction: float) -> tuple[_Size, int, int]:
+    """The size under quotas (a share ``fraction`` of S), rounded up per arm within each stratum, and the
+    randomized patients in S and in Sc."""
+    n_raw, events_raw, events = _patients_from_units(plan, units_raw)
+    r = plan.settings.allocation_ratio
+    _, _, st, sc = _arms(fraction * n_raw, r)
+    _, _, ct, cc = _arms((1 - fraction) * n_raw, r)
+    return _Size(n_raw, events_raw, events, st + ct, sc + cc), st + sc, ct + cc
+
+
+_NO_SUBGROUP_BENEFIT = "the planning effect in marker-positive patients shows no benefit"
+
+
+def _unsized(plan: _Plan, values: dict[str, Any], why: str) -> DesignOption:
+    """A design that cannot be sized (no planned benefit), ``why`` as its note."""
+    values["notes"] = why
+    return _finish(plan, values)
 
 
 def _blank_option(design: str, label: str, title: str, claims: str) -> dict[str, Any]:
@@ -204,6 +280,19 @@ def _upper_both(mean: np.ndarray, cov: np.ndarray, crit: np.ndarray, j: int, k: 
     return float(bivariate_normal_cdf((mean[j] - crit[j]) / sj, (mean[k] - crit[k]) / sk, rho))
 
 
+def _by_claim(kind: str, **probabilities: float) -> dict[str, float]:
+    """``power`` or ``assurance`` fields of an option from the probabilities per claim (subgroup, complement,
+    overall, any)."""
+    return {f"{kind}_{claim}": p for claim, p in probabilities.items()}
+
+
+def _single_claim(drift: float, cov: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Power at the planning effect and assurance of a one-claim design: its z-statistic has mean ``drift``
+    and the 1 x 1 prior-predictive covariance ``cov``."""
+    crit = np.array([_z(alpha)])
+    return float(stats.norm.cdf(drift - crit[0])), _upper(np.array([drift]), cov, crit, 0)
+
+
 def _design_all_comers(plan: _Plan) -> DesignOption:
     """D1: everyone randomized; H_F at the full alpha, sized from the overall estimate."""
     s, ep = plan.settings, plan.endpoint
@@ -219,34 +308,19 @@ def _design_all_comers(plan: _Plan) -> DesignOption:
     else:
         units_raw = math.inf
     if not math.isfinite(units_raw):
-        values["notes"] = "the overall effect shows no benefit, so no all-comers size exists"
-        return _finish(plan, values)
-    n_raw, events_raw, events = _patients_from_units(plan, units_raw)
-    _, _, n_t, n_c = _arms(n_raw, s.allocation_ratio)
-    n = n_t + n_c
-    units = events if events is not None else n
+        return _unsized(plan, values, "the overall effect shows no benefit, so no all-comers size exists")
+    size = _size(plan, units_raw)
     if plan.has_subgroup:
-        se = plan.stratum_se(units)
+        se = plan.stratum_se(size.units)
         drift = theta / se
     else:
-        se = ep.se(theta, units)
-        drift = ep.drift(theta, units, s.alpha)
-    crit = np.array([_z(s.alpha)])
+        se = ep.se(theta, size.units)
+        drift = ep.drift(theta, size.units, s.alpha)
     slope = 1 / se
-    cov = np.array([[1 + slope**2 * plan.overall_sd**2]])
-    power = float(stats.norm.cdf(drift - crit[0]))
-    assurance_f = _upper(np.array([drift]), cov, crit, 0)
+    power, assurance_f = _single_claim(drift, np.array([[1 + slope**2 * plan.overall_sd**2]]), s.alpha)
     values.update(
-        n_randomized=n,
-        n_treatment=n_t,
-        n_control=n_c,
-        n_subgroup=int(round(plan.prevalence * n)) if math.isfinite(plan.prevalence) else None,
-        n_complement=n - int(round(plan.prevalence * n)) if math.isfinite(plan.prevalence) else None,
-        events=events,
-        events_raw=events_raw,
-        n_randomized_raw=n_raw,
-        n_screened_expected=float(n),
-        n_screened_quantile=n,
+        size.values(),
+        **size.everyone(plan.prevalence),
         power_overall=power,
         power_any=power,
         assurance_overall=assurance_f,
@@ -271,28 +345,17 @@ def _design_enrichment(plan: _Plan) -> DesignOption:
     theta = float(plan.mean[0])
     units_raw = ep.required_units(theta, s.alpha, s.power)
     if not math.isfinite(units_raw):
-        values["notes"] = "the planning effect in marker-positive patients shows no benefit"
-        return _finish(plan, values)
-    n_raw, events_raw, events = _patients_from_units(plan, units_raw)
-    _, _, n_t, n_c = _arms(n_raw, s.allocation_ratio)
-    n = n_t + n_c
-    units = events if events is not None else n
-    drift = ep.drift(theta, units, s.alpha)
-    slope = 1 / ep.se(theta, units)
-    crit = np.array([_z(s.alpha)])
-    mean, cov = _predictive(plan, np.array([drift]), np.array([slope]), np.array([[1.0, 0.0]]), np.eye(1))
-    screening = number_to_screen(n, plan.prevalence, quantile=s.screen_quantile)
-    power = float(stats.norm.cdf(drift - crit[0]))
-    assurance_s = _upper(mean, cov, crit, 0)
+        return _unsized(plan, values, _NO_SUBGROUP_BENEFIT)
+    size = _size(plan, units_raw)
+    drift = ep.drift(theta, size.units, s.alpha)
+    slope = 1 / ep.se(theta, size.units)
+    _, cov = _predictive(plan, np.array([drift]), np.array([slope]), np.array([[1.0, 0.0]]), np.eye(1))
+    power, assurance_s = _single_claim(drift, cov, s.alpha)
+    screening = number_to_screen(size.n, plan.prevalence, quantile=s.screen_quantile)
     values.update(
-        n_randomized=n,
-        n_treatment=n_t,
-        n_control=n_c,
-        n_subgroup=n,
+        size.values(),
+        n_subgroup=size.n,
         n_complement=0,
-        events=events,
-        events_raw=events_raw,
-        n_randomized_raw=n_raw,
         n_screened_expected=screening.expected,
         n_screened_quantile=screening.at_quantile,
         power_subgroup=power,
@@ -353,28 +416,22 @@ def _stratified_option(
     values.update(alpha_subgroup=split.alpha_subgroup, alpha_overall=split.alpha_overall)
     units_raw, _, _, words = _stratified_units(plan, fraction, split)
     if not math.isfinite(units_raw):
-        values["notes"] = "the planning effect in marker-positive patients shows no benefit"
-        return _finish(plan, values)
-    n_raw, events_raw, events = _patients_from_units(plan, units_raw)
-    r = s.allocation_ratio
+        return _unsized(plan, values, _NO_SUBGROUP_BENEFIT)
     if controlled:
-        # Quotas per stratum: round up per arm within each stratum.
-        _, _, st, sc = _arms(fraction * n_raw, r)
-        _, _, ct, cc = _arms((1 - fraction) * n_raw, r)
-        n_t, n_c = st + ct, sc + cc
-        n_sub, n_comp = st + sc, ct + cc
+        size, n_sub, n_comp = _quota_size(plan, units_raw, fraction)
+        screening = number_to_screen(n_sub, pi, n_negative=n_comp, quantile=s.screen_quantile)
+        counts = {
+            "n_subgroup": n_sub,
+            "n_complement": n_comp,
+            "n_screened_expected": screening.expected,
+            "n_screened_quantile": screening.at_quantile,
+        }
     else:
-        _, _, n_t, n_c = _arms(n_raw, r)
-        n_sub = int(round(pi * (n_t + n_c)))
-        n_comp = n_t + n_c - n_sub
-    n = n_t + n_c
-    units = events if events is not None else n
-    se_s = plan.stratum_se(fraction * units)
-    se_c = plan.stratum_se((1 - fraction) * units)
-    se_f = math.sqrt(pi**2 * se_s**2 + (1 - pi) ** 2 * se_c**2)
-    theta_f = plan.overall_mixture
-    drift_s = ep.drift(theta_s, fraction * units, split.alpha_subgroup)
-    drift_f = theta_f / se_f
+        size = _size(plan, units_raw)
+        counts = size.everyone(pi)
+    se_s, _, se_f = plan.strata_se(size.units, fraction)
+    drift_s = ep.drift(theta_s, fraction * size.units, split.alpha_subgroup)
+    drift_f = plan.overall_mixture / se_f
     crit = np.array([split.critical_subgroup, split.critical_overall])
     a = pi * se_s / se_f  # Z_F noise = a Z_S + sqrt(1 - a^2) Z_Sc
     noise = np.array([[1.0, a], [a, 1.0]])
@@ -383,30 +440,18 @@ def _stratified_option(
     slopes = np.array([1 / se_s, 1 / se_f])
     point = (drifts, noise)
     prior = _predictive(plan, drifts, slopes, loadings, noise)
-    powers = [_upper(*point, crit, 0), _upper(*point, crit, 1), 1 - _lower_both(*point, crit, 0, 1)]
-    sure = [_upper(*prior, crit, 0), _upper(*prior, crit, 1), 1 - _lower_both(*prior, crit, 0, 1)]
-    if controlled:
-        screening = number_to_screen(n_sub, pi, n_negative=n_comp, quantile=s.screen_quantile)
-        screened, screened_q = screening.expected, screening.at_quantile
-    else:
-        screened, screened_q = float(n), n
+    for kind, (mean, cov) in (("power", point), ("assurance", prior)):
+        values.update(
+            _by_claim(
+                kind,
+                subgroup=_upper(mean, cov, crit, 0),
+                overall=_upper(mean, cov, crit, 1),
+                any=1 - _lower_both(mean, cov, crit, 0, 1),
+            )
+        )
     values.update(
-        n_randomized=n,
-        n_treatment=n_t,
-        n_control=n_c,
-        n_subgroup=n_sub,
-        n_complement=n_comp,
-        events=events,
-        events_raw=events_raw,
-        n_randomized_raw=n_raw,
-        n_screened_expected=screened,
-        n_screened_quantile=screened_q,
-        power_subgroup=powers[0],
-        power_overall=powers[1],
-        power_any=powers[2],
-        assurance_subgroup=sure[0],
-        assurance_overall=sure[1],
-        assurance_any=sure[2],
+        size.values(),
+        **counts,
         notes=(f"{split.method.replace('_', '-')} split (correlation {split.correlation:.3f}): {words}"),
     )
     return _finish(plan, values)
@@ -455,14 +500,10 @@ def _design_mast(plan: _Plan) -> DesignOption:
     pi, (theta_s, theta_c) = plan.prevalence, plan.mean
     units_s = ep.required_units(theta_s, a_s, s.power)
     if not math.isfinite(units_s):
-        values["notes"] = "the planning effect in marker-positive patients shows no benefit"
-        return _finish(plan, values)
-    n_raw, events_raw, events = _patients_from_units(plan, units_s / pi)
-    _, _, n_t, n_c = _arms(n_raw, s.allocation_ratio)
-    n = n_t + n_c
-    units = events if events is not None else n
-    se_s, se_c = plan.stratum_se(pi * units), plan.stratum_se((1 - pi) * units)
-    se_f = math.sqrt(pi**2 * se_s**2 + (1 - pi) ** 2 * se_c**2)
+        return _unsized(plan, values, _NO_SUBGROUP_BENEFIT)
+    size = _size(plan, units_s / pi)
+    units = size.units
+    se_s, se_c, se_f = plan.strata_se(units, pi)
     a, b = pi * se_s / se_f, (1 - pi) * se_c / se_f
     # Claims in order S, Sc, F; Z_S and Z_Sc independent, Z_F = a Z_S + b Z_Sc in noise.
     noise = np.array([[1.0, 0.0, a], [0.0, 1.0, b], [a, b, 1.0]])
@@ -488,23 +529,10 @@ def _design_mast(plan: _Plan) -> DesignOption:
     point = claims(drifts, noise)
     prior = claims(*_predictive(plan, drifts, slopes, loadings, noise))
     values.update(
-        n_randomized=n,
-        n_treatment=n_t,
-        n_control=n_c,
-        n_subgroup=int(round(pi * n)),
-        n_complement=n - int(round(pi * n)),
-        events=events,
-        events_raw=events_raw,
-        n_randomized_raw=n_raw,
-        n_screened_expected=float(n),
-        n_screened_quantile=n,
-        power_subgroup=point[0],
-        power_complement=point[1],
-        power_overall=point[2],
-        power_any=point[3],
-        assurance_subgroup=prior[0],
-        assurance_overall=prior[2],
-        assurance_any=prior[3],
+        size.values(),
+        **size.everyone(pi),
+        **_by_claim("power", subgroup=point[0], complement=point[1], overall=point[2], any=point[3]),
+        **_by_claim("assurance", subgroup=prior[0], overall=prior[2], any=prior[3]),
         notes=(
             f"S tested at {a_s:.4f}; if it succeeds Sc at {a_c:.4f}, otherwise F at {a_f:.4f} "
             f"(family-wise error {mast_type1_error(pi, (a_s, a_c, a_f)):.4f} under the global "
@@ -524,24 +552,17 @@ def _standardised(plan: _Plan, benefit: Any) -> Any:
     return np.asarray(benefit) * math.sqrt(plan.endpoint.units_per_patient) / plan.common_sd
 
 
-def _design_adaptive(plan: _Plan) -> DesignOption:
-    """D4: two-stage adaptive enrichment, maximum size chosen by simulation."""
-    s, ep = plan.settings, plan.endpoint
-    values = _blank_option("adaptive_enrichment", "D4", "Two-stage adaptive enrichment", "S and/or F")
-    values.update(alpha_subgroup=s.alpha, alpha_overall=s.alpha)
-    pi, (theta_s, theta_c) = plan.prevalence, plan.mean
-    if theta_s <= 0:
-        values["notes"] = "the planning effect in marker-positive patients shows no benefit"
-        return _finish(plan, values)
-    delta_s = float(_standardised(plan, theta_s))
-    delta_c = float(_standardised(plan, theta_c))
-    seed = plan.seed
+def _adaptive_simulator(plan: _Plan) -> Callable[..., AdaptiveEnrichmentResult]:
+    """D4's trial at the planning settings: ``simulate(n_max, effect_subgroup, effect_complement, offset)``
+    with standardised effects (the planning effects by default) and the seed ``plan.seed + offset``."""
+    s = plan.settings
+    delta_s, delta_c = (float(_standardised(plan, theta)) for theta in plan.mean)
 
-    def simulate(n_max: int, d_s: Any = delta_s, d_c: Any = delta_c, offset: int = 0):
+    def simulate(n_max: int, d_s: Any = delta_s, d_c: Any = delta_c, offset: int = 0) -> AdaptiveEnrichmentResult:
         n1 = max(1, int(round(s.interim_fraction * n_max)))
         n2 = max(1, n_max - n1)
         return simulate_adaptive_enrichment(
-            pi,
+            plan.prevalence,
             d_s,
             d_c,
             n1,
@@ -552,12 +573,16 @@ def _design_adaptive(plan: _Plan) -> DesignOption:
             futility_z=s.futility_z,
             enrich_below_z=s.enrich_below_z,
             n_simulations=s.n_simulations,
-            seed=seed + offset,
+            seed=plan.seed + offset,
             screen_quantile=s.screen_quantile,
         )
 
-    # Smallest even maximum size reaching the target P(any claim); common random numbers make
-    # the simulated power monotone enough for bisection.
+    return simulate
+
+
+def _adaptive_maximum(simulate: Callable[..., AdaptiveEnrichmentResult], s: DesignSettings) -> tuple[int, bool]:
+    """Smallest even maximum size reaching the target P(any claim), and whether ``max_n`` caps it; common
+    random numbers make the simulated power monotone enough for bisection."""
     low, high = 1, max(2, int(s.max_n) // 2)
     capped = simulate(2 * high).reject_any < s.power
     if capped:
@@ -568,39 +593,36 @@ def _design_adaptive(plan: _Plan) -> DesignOption:
             high = middle
         else:
             low = middle
-    n_max = 2 * high
-    at_point = simulate(n_max)
+    return 2 * high, capped
 
+
+def _design_adaptive(plan: _Plan) -> DesignOption:
+    """D4: two-stage adaptive enrichment, maximum size chosen by simulation."""
+    s, ep = plan.settings, plan.endpoint
+    values = _blank_option("adaptive_enrichment", "D4", "Two-stage adaptive enrichment", "S and/or F")
+    values.update(alpha_subgroup=s.alpha, alpha_overall=s.alpha)
+    if plan.mean[0] <= 0:
+        return _unsized(plan, values, _NO_SUBGROUP_BENEFIT)
+    simulate = _adaptive_simulator(plan)
+    n_max, capped = _adaptive_maximum(simulate, s)
+    at_point = simulate(n_max)
     # Assurance: one true effect pair per simulated trial, drawn from the prior.
-    rng = np.random.default_rng(seed + 1)
+    rng = np.random.default_rng(plan.seed + 1)
     draws = rng.multivariate_normal(plan.mean, plan.covariance, size=s.n_simulations, method="eigh")
-    at_prior = simulate(
-        n_max,
-        _standardised(plan, draws[:, 0]),
-        _standardised(plan, draws[:, 1]),
-        offset=2,
-    )
+    at_prior = simulate(n_max, _standardised(plan, draws[:, 0]), _standardised(plan, draws[:, 1]), offset=2)
     global_null = simulate(n_max, 0.0, 0.0, offset=3)
-    partial_null = simulate(n_max, 0.0, delta_c, offset=4)
+    partial_null = simulate(n_max, 0.0, float(_standardised(plan, plan.mean[1])), offset=4)
     n_t = _ceil(n_max * s.allocation_ratio / (1 + s.allocation_ratio))
-    n_c = n_max - n_t
-    events = _ceil(n_max * ep.event_probability) if ep.outcome == "time_to_event" else None
     values.update(
         n_randomized=n_max,
         n_treatment=n_t,
-        n_control=n_c,
-        n_subgroup=None,
-        n_complement=None,
-        events=events,
+        n_control=n_max - n_t,
+        events=_ceil(n_max * ep.event_probability) if ep.outcome == "time_to_event" else None,
         n_stage1=at_point.n_stage1,
         n_screened_expected=at_point.expected_n_screened,
         n_screened_quantile=int(math.ceil(at_point.n_screened_quantile)),
-        power_subgroup=at_point.reject_subgroup,
-        power_overall=at_point.reject_overall,
-        power_any=at_point.reject_any,
-        assurance_subgroup=at_prior.reject_subgroup,
-        assurance_overall=at_prior.reject_overall,
-        assurance_any=at_prior.reject_any,
+        **_by_claim("power", subgroup=at_point.reject_subgroup, overall=at_point.reject_overall, any=at_point.reject_any),
+        **_by_claim("assurance", subgroup=at_prior.reject_subgroup, overall=at_prior.reject_overall, any=at_prior.reject_any),
         expected_n_randomized=at_point.expected_n_randomized,
         probability_enrich=at_point.probability_enrich,
         probability_futility=at_point.probability_futility,
@@ -612,18 +634,13 @@ def _design_adaptive(plan: _Plan) -> DesignOption:
             f"inverse-normal combination; simulated family-wise error "
             f"{global_null.reject_any:.4f} (MC SE {global_null.reject_any_se:.4f}) under the "
             f"global null and P(reject H_S) = {partial_null.reject_subgroup:.4f} when only the "
-            f"complement benefits ({s.n_simulations:,} trials each, seed {seed})"
+            f"complement benefits ({s.n_simulations:,} trials each, seed {plan.seed})"
         ),
     )
     option = _finish(plan, values)
     if capped:
-        option = DesignOption(
-            **{
-                **asdict(option),
-                "feasible": False,
-                "notes": f"the target power is not reached within max_n = {s.max_n:,}; " + option.notes,
-            }
-        )
+        why = f"the target power is not reached within max_n = {s.max_n:,}; "
+        option = replace(option, feasible=False, notes=why + option.notes)
     return option
 
 

@@ -15,7 +15,14 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from subgroups.design.checks import _ceil, _check_alpha, _check_hazard_ratio, _check_positive, _check_power, _check_probability
+from subgroups.design.checks import (
+    _ceil,
+    _check_alpha,
+    _check_hazard_ratio,
+    _check_positive,
+    _check_probability,
+    _check_sizing,
+)
 from subgroups.design.normal import _z
 from subgroups.design.results import _FrameMixin
 from subgroups.errors import ParameterError
@@ -60,6 +67,13 @@ def _arms(n_total_raw: float, allocation_ratio: float) -> tuple[float, float, in
     return n_treatment_raw, n_control_raw, _ceil(n_treatment_raw), _ceil(n_control_raw)
 
 
+def _normal_units(effect: float, sd: float, alpha: float, power: float, allocation_ratio: float) -> float:
+    """Units (patients, or events with ``sd = 1``) for a one-sided z-test of ``effect``, unrounded:
+    (1 + r)^2 / r sd^2 (z_{1-alpha} + z_{1-beta})^2 / effect^2."""
+    r = allocation_ratio
+    return (1 + r) ** 2 / r * sd**2 * (_z(alpha) + _z(1 - power)) ** 2 / effect**2
+
+
 def sample_size_continuous(
     effect: float,
     sd: float = 1.0,
@@ -100,10 +114,8 @@ def sample_size_continuous(
     >>> sample_size_continuous(1.0, 1.0, alpha=0.025, power=0.9, test="t").n_control
     23
     """
-    _check_alpha(alpha)
-    _check_power(power)
+    _check_sizing(alpha, power, allocation_ratio)
     _check_positive(sd, "sd", "the outcome standard deviation, e.g. sd=1.0")
-    _check_positive(allocation_ratio, "allocation_ratio", "treated per control patient, e.g. 1")
     if effect == 0:
         raise ParameterError("effect=0 cannot be detected; pass the difference in means to detect")
     r = allocation_ratio
@@ -116,7 +128,7 @@ def sample_size_continuous(
         )
         n_total_raw = n_control_raw * (1 + r)
     elif test == "z":
-        n_total_raw = (1 + r) ** 2 / r * sd**2 * (_z(alpha) + _z(1 - power)) ** 2 / effect**2
+        n_total_raw = _normal_units(effect, sd, alpha, power, r)
     else:
         raise ParameterError(f"test={test!r} is not 'z' or 't'; pass test='z' (normal) or 't'")
     n_t_raw, n_c_raw, n_t, n_c = _arms(n_total_raw, r)
@@ -206,11 +218,9 @@ def sample_size_binary(
     """
     from statsmodels.stats.proportion import samplesize_proportions_2indep_onetail
 
-    _check_alpha(alpha)
-    _check_power(power)
+    _check_sizing(alpha, power, allocation_ratio)
     _check_probability(p_control, "p_control", "the control response probability, e.g. 0.2")
     _check_probability(p_treatment, "p_treatment", "the treated response probability, e.g. 0.4")
-    _check_positive(allocation_ratio, "allocation_ratio", "treated per control patient, e.g. 1")
     if p_treatment == p_control:
         raise ParameterError(f"p_treatment={p_treatment!r} equals p_control; pass the response probability to detect")
     n_t_raw = float(
@@ -299,11 +309,8 @@ def events_schoenfeld(
     87.479
     """
     _check_hazard_ratio(hazard_ratio)
-    _check_alpha(alpha)
-    _check_power(power)
-    _check_positive(allocation_ratio, "allocation_ratio", "treated per control patient, e.g. 1")
-    r = allocation_ratio
-    return (1 + r) ** 2 / r * (_z(alpha) + _z(1 - power)) ** 2 / math.log(hazard_ratio) ** 2
+    _check_sizing(alpha, power, allocation_ratio)
+    return _normal_units(math.log(hazard_ratio), 1.0, alpha, power, allocation_ratio)
 
 
 def power_survival(
@@ -455,8 +462,7 @@ def sample_size_lachin_foulkes(
     -------
     SampleSize
     """
-    _check_alpha(alpha)
-    _check_power(power)
+    _check_sizing(alpha, power, allocation_ratio)
     _check_positive(hazard_control, "hazard_control", "the control event hazard")
     _check_positive(hazard_treatment, "hazard_treatment", "the treated event hazard")
     _check_hazard_ratio(hazard_treatment / hazard_control, "hazard_treatment/hazard_control")
@@ -517,8 +523,7 @@ def sample_size_freedman(
     from lifelines.statistics import power_under_cph, sample_size_necessary_under_cph
 
     _check_hazard_ratio(hazard_ratio)
-    _check_alpha(alpha)
-    _check_power(power)
+    _check_sizing(alpha, power, allocation_ratio)
     _check_probability(p_event_treatment, "p_event_treatment", "an event probability", allow_one=True)
     _check_probability(p_event_control, "p_event_control", "an event probability", allow_one=True)
     r = allocation_ratio

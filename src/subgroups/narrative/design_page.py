@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from subgroups.narrative.recommendation import effect_words
 from subgroups.narrative.text import count_text, md_escape
 
 
@@ -134,14 +135,6 @@ def _design_name(key: str) -> str:
     return key.replace("_", " ").replace("mast", "MaST")
 
 
-def _planning_effect(value: float, outcome: str) -> str:
-    if outcome == "time_to_event":
-        return f"HR {np.exp(value):.2f}"
-    if outcome == "binary":
-        return f"{100 * value:+.1f} points"
-    return f"{value:+.3g}"
-
-
 def _per_claim(row: pd.Series, column: str, spec: str) -> str:
     parts = [
         f"{claim} {format(row[f'{column}_{which}'], spec)}"
@@ -165,7 +158,7 @@ def design_assumptions(menu: Any, assumptions: dict[str, float] | None = None) -
         rows.append(
             {
                 "design": f"{row['label']} {_design_name(name)}",
-                "planning effect": "; ".join(f"{c} {_planning_effect(effects[w], menu.outcome)}" for c, w in claimed),
+                "planning effect": "; ".join(f"{c} {effect_words(effects[w], menu.outcome, compact=True)}" for c, w in claimed),
                 label: "" if value is None else spec.format(value),
                 "one-sided α per claim": _per_claim(row, "alpha", ".3g"),
                 "power per claim": _per_claim(row, "power", ".0%"),

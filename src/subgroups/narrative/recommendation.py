@@ -35,13 +35,14 @@ ENRICHMENT_GUIDANCE = (
 )
 
 
-def effect_words(effect: float, outcome: str) -> str:
-    """A planning effect on the outcome's scale in words: "HR 0.70", "+5.0 percentage points", "+0.25"."""
+def effect_words(effect: float, outcome: str, *, compact: bool = False) -> str:
+    """A planning effect on the outcome's scale in words: "HR 0.70", "+5.0 percentage points", "+0.25";
+    ``compact`` for a table cell: "+5.0 points", three significant digits ("+0.253")."""
     if outcome == "time_to_event":
         return f"HR {math.exp(effect):.2f}"
     if outcome == "binary":
-        return f"{100 * effect:+.1f} percentage points"
-    return f"{effect:+.2f}"
+        return f"{100 * effect:+.1f} {'points' if compact else 'percentage points'}"
+    return f"{effect:+.3g}" if compact else f"{effect:+.2f}"
 
 
 def thin_estimates_words(label: str, count: int, min_cell: int) -> str:
