@@ -1209,7 +1209,7 @@ def test_observational_hazard_ratios_are_weighted_by_the_propensity():
     from types import SimpleNamespace
 
     from subgroups.outcomes import cox_hazard_ratio
-    from subgroups.rules import hazard_ratios
+    from subgroups.subgroup_summaries import hazard_ratios
 
     data, effects = _survival_with_confounding(3000, 4)
     crude, _ = cox_hazard_ratio(data.outcome, data.event, data.treatment)
