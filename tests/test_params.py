@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from support import ACTG_YAML, DEMO_YAML, demo_tree
 
+from subgroups.design import DesignSettings
+from subgroups.design.settings import TrialDesignParams as DesignTrialParams
 from subgroups.errors import ParameterError
-from subgroups.params import load_params, parse_overrides, parse_yaml
+from subgroups.params import TrialDesignParams, load_params, parse_overrides, parse_yaml
 
 
 def test_shipped_parameter_files_validate():
@@ -145,3 +147,73 @@ def test_duplicate_keys_are_errors_naming_key_and_line():
     with pytest.raises(ParameterError, match=r"line 3: duplicate key 'name'"):
         parse_yaml("name: x\ndata: {}\nname: y\n")
     assert parse_yaml("a: {seed: 1}\nb: {seed: 1}\n") == {"a": {"seed": 1}, "b": {"seed": 1}}  # same key, other mapping
+
+
+def test_the_trial_design_section_is_the_designs_settings_model():
+    # One model: the YAML section is the first part of DesignSettings, each setting declared once.
+    assert TrialDesignParams is DesignTrialParams and issubclass(DesignSettings, TrialDesignParams)
+    for name, field in TrialDesignParams.model_fields.items():
+        assert DesignSettings.model_fields[name].metadata == field.metadata, name
+        assert DesignSettings.model_fields[name].default == field.default, name
+    run = load_params(demo_tree(), {"trial_design.allocation_ratio": 10, "trial_design.max_n": 10})
+    settings = DesignSettings(**run.trial_design.model_dump(), min_cell=run.report.min_cell)
+    assert (
+        settings.allocation_ratio == 10
+        and settings.max_n == 10
+        and settings.model_dump(include=set(TrialDesignParams.model_fields)) == run.trial_design.model_dump()
+    )
+
+
+@pytest.mark.parametrize(
+    "values, bound",
+    [
+        ({"allocation_ratio": 11}, "less than or equal to 10"),
+        ({"allocation_ratio": 0}, "greater than 0"),
+        ({"alpha": 0.5}, "less than 0.5"),
+        ({"power": 1.0}, "less than 1"),
+        ({"assay_sensitivity": 1.01}, "less than or equal to 1"),
+        ({"cost_per_randomized": -1}, "greater than or equal to 0"),
+        ({"max_n": 9}, "greater than or equal to 10"),
+        ({"interim_fraction": 1.0}, "less than 1"),
+        ({"n_simulations": 999}, "greater than or equal to 1000"),
+        ({"n_simulations": 2_000_001}, "less than or equal to 2000000"),
+        ({"cost_per_screened": float("inf")}, "finite number"),
+        ({"assay_sensitivity": 0.4, "assay_specificity": 0.5}, "carries no information"),
+        ({"cost_per_screened": 0, "cost_per_randomized": 0}, "both 0"),
+    ],
+)
+def test_a_value_the_yaml_refuses_the_design_refuses_too(values, bound):
+    key = next(iter(values))
+    with pytest.raises(ParameterError) as from_yaml:
+        load_params(demo_tree(), {f"trial_design.{k}": v for k, v in values.items()})
+    with pytest.raises(ParameterError) as from_design:
+        DesignSettings(**values)
+    for message in (str(from_yaml.value), str(from_design.value)):
+        assert "\n" not in message and key in message and bound in message, message
+    if len(values) == 1:  # a bound of one setting names it with its place in the file
+        assert f"'trial_design.{key}'" in str(from_yaml.value)
+        assert str(from_design.value).startswith(f"{key}=")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"allocation_ratio": 10},
+        {"alpha": 0.49, "power": 0.99},
+        {"assay_sensitivity": 1.0, "assay_specificity": 0.5},
+        {"cost_per_screened": 0},
+        {"max_n": 10, "n_simulations": 1000},
+        {"n_simulations": 2_000_000},
+    ],
+)
+def test_a_value_the_yaml_accepts_the_design_accepts_too(values):
+    run = load_params(demo_tree(), {f"trial_design.{k}": v for k, v in values.items()})
+    settings = DesignSettings(**run.trial_design.model_dump())
+    assert {k: getattr(settings, k) for k in values} == values
+
+
+def test_an_unknown_design_setting_is_one_line_naming_it():
+    with pytest.raises(ParameterError, match=r"^unknown setting 'alocation_ratio' \(valid: alpha, power, allocation_ratio, "):
+        DesignSettings(alocation_ratio=2)
+    with pytest.raises(ParameterError, match="did you mean 'trial_design.allocation_ratio'"):
+        load_params(demo_tree(), {"trial_design.alocation_ratio": 2})

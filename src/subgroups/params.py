@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from subgroups.design.settings import TrialDesignParams  # the design's settings a YAML file may set
 from subgroups.errors import ParameterError
 
 FAMILIES = ("genetic", "lifestyle", "disease", "other")
@@ -283,22 +284,6 @@ class SubgroupParams(_Strict):
     min_size: int = Field(default=50, ge=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     prespecified: list[str] = Field(default_factory=list)
-
-
-class TrialDesignParams(_Strict):
-    """Planning the next trial: error rates, allocation, assay accuracy, costs, limits, interim timing."""
-
-    alpha: float = Field(default=0.025, gt=0, lt=0.5)  # one-sided
-    power: float = Field(default=0.8, gt=0, lt=1)
-    allocation_ratio: float = Field(default=1.0, gt=0, le=10)  # treated : control
-    assay_sensitivity: float = Field(default=1.0, gt=0, le=1)
-    assay_specificity: float = Field(default=1.0, gt=0, le=1)
-    cost_per_screened: float = Field(default=1.0, ge=0)
-    cost_per_randomized: float = Field(default=20.0, ge=0)
-    max_n: int = Field(default=5000, ge=10)
-    interim_fraction: float = Field(default=0.5, gt=0, lt=1)  # adaptive enrichment: share of patients at the interim
-    require_complement_data: bool = False  # keep a marker-negative cohort instead of pure enrichment
-    n_simulations: int = Field(default=20_000, ge=1000, le=2_000_000)  # adaptive design operating characteristics
 
 
 class ReportParams(_Strict):

@@ -33,12 +33,13 @@ Modules, each importing only those above it: ``checks`` (parameter checks, accep
 ``results`` (plain values, one-row frames), ``normal`` (critical values, bivariate normal),
 ``sample_size`` (sample size and power), ``screening`` (numbers to screen, assay, enrichment
 efficiency), ``multiplicity`` (alpha split, MaST), ``shrinkage`` (empirical Bayes),
-``assurance``, ``adaptive`` (the adaptive-enrichment simulator), ``settings`` (inputs, settings,
-recommendation thresholds), ``menu`` (design options, the recommendation and the menu), ``designs`` (the planning
+``assurance``, ``adaptive`` (the adaptive-enrichment simulator), ``settings`` (inputs, the one
+settings model, whose first part is a run's ``trial_design:`` section, and the recommendation
+thresholds), ``menu`` (design options, the recommendation and the menu), ``designs`` (the planning
 problem and the design registry), ``recommend`` (the recommendation rules and their findings) and
 ``planning`` (:func:`plan_designs`, :func:`plan_all_comers`, :func:`power_assurance_curves`).
 Outside the package they use only `subgroups.errors` and `subgroups.narrative.recommendation` (the
-words of the reasons and of an effect on the outcome's scale).
+words of the reasons and of an effect on the outcome's scale); `subgroups.params` uses ``settings``.
 
 The same formulas are exposed as small functions (sample sizes, power, numbers to screen, alpha
 splits, shrinkage, assurance, the adaptive-enrichment simulator) so that each can be checked

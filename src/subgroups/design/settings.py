@@ -2,23 +2,27 @@
 the subgroup, on the outcome's scale), :class:`RecommendationRule` (the tunable thresholds of the
 recommendation) and :class:`DesignSettings` (alpha, power, allocation, the assay, costs, the options
 of each design, shrinkage and the recommendation rule), each checked when built.
+
+`DesignSettings` is the one settings model (pydantic, frozen): its first settings,
+:class:`TrialDesignParams`, are the ``trial_design:`` section of a run's parameters
+(`subgroups.params`), so a YAML file and the design accept the same values.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from numbers import Real
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from subgroups.design.checks import (
-    _INTERSECTIONS,
     _OUTCOMES,
-    _SPLITS,
     AlphaSplitMethod,
     IntersectionTest,
     OutcomeType,
-    _check_alpha,
     _check_positive,
     _check_power,
     _check_probability,
@@ -211,35 +215,103 @@ class RecommendationRule:
         _check_probability(self.min_assay_accuracy, "min_assay_accuracy", "e.g. 0.9", allow_one=True)
 
 
-@dataclass(frozen=True)
-class DesignSettings:
-    """How the next trial is to be planned.
+# --- the settings model -------------------------------------------------------------------------
+# Each setting is declared once, with its bounds: a run's `trial_design:` section (`subgroups.params`)
+# is `TrialDesignParams`, and `DesignSettings` adds the settings a YAML file does not set, so a value
+# one of them accepts the other accepts too.
+
+OneSidedLevel = Annotated[float, Field(gt=0, lt=0.5)]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+Accuracy = Annotated[float, Field(gt=0, le=1)]
+Cost = Annotated[float, Field(ge=0)]
+
+
+def _one_line(exc: ValidationError, valid: Iterable[str]) -> str:
+    """The first problem of a settings model as one line naming the setting and its value (``valid``: the
+    settings' names, for an unknown one)."""
+    errors = exc.errors()
+    first = errors[0]
+    name = ".".join(str(part) for part in first["loc"])
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting '{name}' (valid: {', '.join(valid)}){more}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name}={first['input']!r}: {message}{more}" if name else f"{message}{more}"
+
+
+class TrialDesignParams(BaseModel):
+    """Planning the next trial: error rates, allocation, assay accuracy, costs, limits, interim timing
+    (the ``trial_design:`` section of a run's parameters, also the first settings of `DesignSettings`).
 
     Attributes
     ----------
     alpha : float
-        One-sided family-wise significance level.
+        One-sided family-wise significance level, in (0, 0.5).
     power : float
         Target power for each primary claim.
     allocation_ratio : float
-        Treated per control patient.
+        Treated per control patient, in (0, 10].
     assay_sensitivity, assay_specificity : float
-        Of the assay defining marker status in the trial.
+        Of the assay defining marker status in the trial, in (0, 1]; together above 1 (an assay
+        with sensitivity + specificity <= 1 carries no information).
+    cost_per_screened, cost_per_randomized : float
+        Relative costs of screening and of randomizing a patient (>= 0, not both 0).
+    max_n : int
+        Largest feasible number of randomized patients (at least 10).
+    interim_fraction : float
+        Share of the maximum sample size randomized before the adaptive interim (D4).
+    require_complement_data : bool
+        Keep marker-negative patients in the trial even when enrichment is recommended (the FDA
+        default unless their exclusion is justified): D5 instead of D2.
+    n_simulations : int
+        Simulated trials per D4 evaluation (1,000 to 2,000,000).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    alpha: OneSidedLevel = 0.025
+    power: Probability = 0.8
+    allocation_ratio: float = Field(default=1.0, gt=0, le=10)
+    assay_sensitivity: Accuracy = 1.0
+    assay_specificity: Accuracy = 1.0
+    cost_per_screened: Cost = 1.0
+    cost_per_randomized: Cost = 20.0
+    max_n: int = Field(default=5000, ge=10)
+    interim_fraction: Probability = 0.5
+    require_complement_data: bool = False
+    n_simulations: int = Field(default=20_000, ge=1000, le=2_000_000)
+
+    @model_validator(mode="after")
+    def _informative(self) -> TrialDesignParams:
+        accuracy = self.assay_sensitivity + self.assay_specificity
+        if accuracy <= 1:
+            raise ValueError(
+                f"assay_sensitivity + assay_specificity = {accuracy!r} <= 1: the assay carries no information; "
+                "pass its validated accuracy"
+            )
+        if self.cost_per_screened + self.cost_per_randomized <= 0:
+            raise ValueError("cost_per_screened and cost_per_randomized are both 0; give at least one a positive relative cost")
+        return self
+
+
+class DesignSettings(TrialDesignParams):
+    """How the next trial is to be planned: the settings of `TrialDesignParams` (alpha, power,
+    allocation, the assay, costs, limits, interim timing), then these.
+
+    Built with keywords (``DesignSettings(power=0.9, shrinkage="none")``); a value out of bounds, or
+    an unknown setting, is a :class:`~subgroups.errors.ParameterError` of one line naming the setting.
+
+    Attributes
+    ----------
     assay_validated : bool
         Whether the assay is analytically validated (companion diagnostic); enrichment is only
         recommended for a validated assay.
-    cost_per_screened, cost_per_randomized : float
-        Relative costs of screening and of randomizing a patient.
-    max_n : int
-        Largest feasible number of randomized patients.
-    interim_fraction : float
-        Share of the maximum sample size randomized before the adaptive interim (D4).
     endpoint_delay : float
-        Time to observe the endpoint, as a fraction of the accrual period.
+        Time to observe the endpoint, as a fraction of the accrual period (>= 0).
     alpha_split : {"spiessens_debois", "bonferroni", "common"}
         Alpha split of the stratified designs (D3, D5).
     alpha_overall : float, optional
-        One-sided level for the overall test in D3/D5; ``None`` is alpha / 2.
+        One-sided level for the overall test in D3/D5, below ``alpha``; ``None`` is alpha / 2.
     mast_levels : tuple of float
         MaST levels for S, then Sc, else F (Freidlin, Korn & Gray 2014), scaled by alpha/0.025.
     enriched_fraction : float
@@ -248,9 +320,7 @@ class DesignSettings:
         Intersection test of D4.
     futility_z, enrich_below_z : float
         D4 interim rule: stop if Z_S and Z_F are below ``futility_z``; enrich if Z_Sc is below
-        ``enrich_below_z``.
-    n_simulations : int
-        Simulated trials per D4 evaluation.
+        ``enrich_below_z`` (-inf: never).
     screen_quantile : float
         Quantile reported for the number to screen.
     shrinkage : {"dl", "pm", "none"}
@@ -260,9 +330,6 @@ class DesignSettings:
     prior_sd_inflation : float
         Factor applied to the posterior SDs when computing assurance (>1 = discount the
         evidence).
-    require_complement_data : bool
-        Keep marker-negative patients in the trial even when enrichment is recommended (the FDA
-        default unless their exclusion is justified): D5 instead of D2.
     rule : RecommendationRule
         Thresholds of the recommendation.
     min_cell : int
@@ -271,83 +338,35 @@ class DesignSettings:
         subgroup designs to be estimable (``report.min_cell`` in a run).
     """
 
-    alpha: float = 0.025
-    power: float = 0.8
-    allocation_ratio: float = 1.0
-    assay_sensitivity: float = 1.0
-    assay_specificity: float = 1.0
     assay_validated: bool = True
-    cost_per_screened: float = 1.0
-    cost_per_randomized: float = 20.0
-    max_n: int = 5000
-    interim_fraction: float = 0.5
-    endpoint_delay: float = 0.1
+    endpoint_delay: float = Field(default=0.1, ge=0)
     alpha_split: AlphaSplitMethod = "spiessens_debois"
-    alpha_overall: float | None = None
-    mast_levels: tuple[float, float, float] = _MAST_LEVELS
-    enriched_fraction: float = 0.5
+    alpha_overall: OneSidedLevel | None = None
+    mast_levels: tuple[OneSidedLevel, OneSidedLevel, OneSidedLevel] = _MAST_LEVELS
+    enriched_fraction: Probability = 0.5
     intersection_test: IntersectionTest = "spiessens_debois"
-    futility_z: float = 0.0
-    enrich_below_z: float = 0.0
-    n_simulations: int = 20_000
-    screen_quantile: float = 0.9
+    futility_z: float = Field(default=0.0, allow_inf_nan=True)
+    enrich_below_z: float = Field(default=0.0, allow_inf_nan=True)
+    screen_quantile: Probability = 0.9
     shrinkage: Literal["dl", "pm", "none"] = "dl"
-    shrinkage_tau2: float | None = None
-    prior_sd_inflation: float = 1.0
-    require_complement_data: bool = False
-    rule: RecommendationRule = field(default_factory=RecommendationRule)
-    min_cell: int = 10
+    shrinkage_tau2: Annotated[float, Field(ge=0)] | None = None
+    prior_sd_inflation: float = Field(default=1.0, gt=0)
+    rule: RecommendationRule = Field(default_factory=RecommendationRule)
+    min_cell: int = Field(default=10, ge=0)
 
-    def __post_init__(self) -> None:
-        _check_alpha(self.alpha)
-        if not (isinstance(self.min_cell, Real) and self.min_cell >= 0):
-            raise ParameterError(f"min_cell={self.min_cell!r} is negative; pass the smallest count per arm, e.g. 10")
-        _check_power(self.power)
-        _check_positive(self.allocation_ratio, "allocation_ratio", "treated per control, e.g. 1")
-        _check_probability(self.assay_sensitivity, "assay_sensitivity", "e.g. 0.95", allow_one=True)
-        _check_probability(self.assay_specificity, "assay_specificity", "e.g. 0.95", allow_one=True)
-        if self.assay_sensitivity + self.assay_specificity <= 1:
-            raise ParameterError(
-                f"assay_sensitivity + assay_specificity = "
-                f"{self.assay_sensitivity + self.assay_specificity!r} <= 1: the assay carries no "
-                "information; pass its validated accuracy"
-            )
-        for name in ("cost_per_screened", "cost_per_randomized"):
-            value = getattr(self, name)
-            if not (isinstance(value, Real) and value >= 0):
-                raise ParameterError(f"{name}={value!r} is negative; pass a cost >= 0")
-        if self.cost_per_screened + self.cost_per_randomized <= 0:
-            raise ParameterError(
-                "cost_per_screened and cost_per_randomized are both 0; give at least one a positive relative cost"
-            )
-        _check_positive(self.max_n, "max_n", "the largest feasible number of randomized patients")
-        _check_power(self.interim_fraction, "interim_fraction")
-        if self.endpoint_delay < 0:
-            raise ParameterError(
-                f"endpoint_delay={self.endpoint_delay!r} is negative; pass the time to observe "
-                "the endpoint as a fraction of the accrual period"
-            )
-        if self.alpha_split not in _SPLITS:
-            raise ParameterError(f"alpha_split={self.alpha_split!r} is not one of {_SPLITS}")
-        if self.alpha_overall is not None and not 0 < self.alpha_overall < self.alpha:
-            raise ParameterError(
+    def __init__(self, **settings: Any) -> None:
+        # Only here, not in TrialDesignParams: as a section of a run's parameters, pydantic reports the
+        # problem with its place in the file (`subgroups.params` words it), which a custom __init__ would hide.
+        try:
+            super().__init__(**settings)
+        except ValidationError as exc:
+            raise ParameterError(_one_line(exc, type(self).model_fields)) from None
+
+    @model_validator(mode="after")
+    def _overall_below_alpha(self) -> DesignSettings:
+        if self.alpha_overall is not None and not self.alpha_overall < self.alpha:
+            raise ValueError(
                 f"alpha_overall={self.alpha_overall!r} must lie in (0, alpha={self.alpha}); "
                 "pass the share of alpha for the overall test, or None for alpha/2"
             )
-        if len(self.mast_levels) != 3 or not all(0 < x < 0.5 for x in self.mast_levels):
-            raise ParameterError(
-                f"mast_levels={self.mast_levels!r} must be three one-sided levels (S, Sc, F), e.g. (0.022, 0.025, 0.003)"
-            )
-        _check_probability(self.enriched_fraction, "enriched_fraction", "e.g. 0.5")
-        if self.intersection_test not in _INTERSECTIONS:
-            raise ParameterError(f"intersection_test={self.intersection_test!r} is not one of {_INTERSECTIONS}")
-        if int(self.n_simulations) < 1000:
-            raise ParameterError(
-                f"n_simulations={self.n_simulations!r} is too few for stable operating characteristics; pass at least 1000"
-            )
-        _check_power(self.screen_quantile, "screen_quantile")
-        if self.shrinkage not in ("dl", "pm", "none"):
-            raise ParameterError(f"shrinkage={self.shrinkage!r} is not 'dl', 'pm' or 'none'; pick one")
-        if self.shrinkage_tau2 is not None and self.shrinkage_tau2 < 0:
-            raise ParameterError(f"shrinkage_tau2={self.shrinkage_tau2!r} is negative; pass a variance or None")
-        _check_positive(self.prior_sd_inflation, "prior_sd_inflation", "1 (no discount) or more")
+        return self
