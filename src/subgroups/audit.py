@@ -313,7 +313,7 @@ class RandomizationCheck:
 
 
 def _p(p: float) -> str:
-    """As `subgroups.narrative.p_text` (which imports this module): "p < 0.001", else 2 significant digits."""
+    """As `subgroups.narrative.p_text` ("p < 0.001", else 2 significant digits); kept here so the audit needs no report text."""
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
