@@ -737,6 +737,8 @@ def test_menu_to_dict_is_json_serialisable(inputs):
     data = menu.to_dict()
     assert _plain_only(data)
     assert json.loads(json.dumps(data, allow_nan=False))["recommended"] == menu.recommended
+    assert data["decision"] == menu.decision.to_dict() and data["decision"]["design"] == menu.recommended
+    assert "curves" not in data
 
 
 def test_adaptive_design_in_menu_controls_fwer_and_is_reproducible():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import typing
 
 import numpy as np
 import pytest
@@ -20,7 +21,9 @@ from subgroups.design import (
     plan_all_comers,
     plan_designs,
 )
+from subgroups.design.menu import FindingKind, RuleId
 from subgroups.narrative.recommendation import REASONS, effect_words, recommendation_reasons
+from subgroups.results import DesignDecision, design_section
 
 UNCERTAIN = DesignInputs(
     outcome="continuous",
@@ -173,3 +176,27 @@ def test_every_narrative_name_is_reexported():
     # The modules split from the former narrative.py, each reachable as before.
     assert narrative.table is narrative.text.table
     assert narrative.design_table is narrative.design_page.design_table
+
+
+def test_the_rules_and_finding_kinds_are_one_vocabulary_with_the_narrative(menus):
+    assert set(typing.get_args(FindingKind)) == set(REASONS)  # one sentence per kind, no kind without one
+    assert set(typing.get_args(RuleId)) <= set(typing.get_args(FindingKind))  # a rule's decisive finding has its name
+    assert set(CASES) <= set(typing.get_args(RuleId))
+    for rule, menu in menus.items():
+        assert menu.decision.finding(rule) is not None, rule
+
+
+@pytest.mark.parametrize("rule", [*CASES, "no_subgroup"])
+def test_the_decision_in_results_json_is_typed_and_the_reasons_come_back_from_it(menus, rule):
+    menu = (
+        menus[rule]
+        if rule in menus
+        else plan_all_comers("continuous", 0.05, 0.08, _settings(max_n=1000), outcome_sd=1.0, why="no subgroup was found")
+    )
+    stored = json.loads(json.dumps(design_section(menu, "snp_01 >= 1", "").to_dict(), allow_nan=False))
+    decision = stored["decision"]
+    assert DesignDecision.model_validate(decision).to_dict() == decision
+    assert (decision["rule"], decision["design"]) == (menu.decision.rule, menu.recommended) == (rule, stored["recommended"])
+    assert [f["kind"] for f in decision["findings"]] == [f.kind for f in menu.decision.findings]
+    # The stored facts are enough to write every reason again, word for word.
+    assert [REASONS[f["kind"]](**f["facts"]) for f in decision["findings"]] == stored["reasons"] == menu.reasons

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from subgroups import results as results_module
+from subgroups.narrative.recommendation import REASONS
 from subgroups.privacy import TOO_SMALL, too_small_record
 from subgroups.results import (
     SCHEMA_VERSION,
@@ -17,6 +18,7 @@ from subgroups.results import (
     committed_schema,
     count_value,
     design_section,
+    json_ready,
     read_results,
     results_schema,
 )
@@ -53,6 +55,17 @@ def test_the_demo_results_validate_against_the_committed_schema(demo_analysis, v
     # The typed sections read the same dictionary back, key for key.
     assert read_results(results).to_dict() == results
     assert list(read_results(results).to_dict()) == list(results)
+
+
+def test_the_demo_design_carries_the_menus_decision(demo_analysis, validator):
+    design, menu = demo_analysis.results["design"], demo_analysis.design
+    assert menu is not None and menu.decision is not None
+    decision = design["decision"]
+    assert decision["rule"] == menu.decision.rule
+    assert decision["design"] == design["recommended"] == menu.recommended
+    assert decision == json_ready(menu.decision.to_dict())  # rule, design, and each finding with its facts
+    # The reasons results.json shows are those its decision says, one per finding.
+    assert [REASONS[f["kind"]](**f["facts"]) for f in decision["findings"]] == design["reasons"]
 
 
 def test_results_without_a_design_validate(demo_analysis, validator):
@@ -95,6 +108,13 @@ def test_a_hypothesis_too_small_to_report_keeps_only_that_it_exists(demo_analysi
         (("ate", "estimate"), None, True),  # a statistic that is not finite is null
         (("ate", "status"), "maybe", False),
         (("schema_version",), SCHEMA_VERSION + 1, False),
+        (("design", "decision", "rule"), "gut_feeling", False),  # not a rule of the recommendation
+        (("design", "decision", "findings", 0, "kind"), "hunch", False),
+        (("design", "decision", "findings", 0, "facts", "extra"), 1.5, True),  # facts differ by kind: any name
+        (("design", "decision", "findings", 0, "facts", "extra"), {"nested": {"too": "deep"}}, False),
+        (("design", "decision", "findings", 0, "facts", "extra"), [1, {"mixed": 2}], False),
+        (("design", "decision", "findings", 0, "facts"), ["not", "a", "record"], False),
+        (("design", "decision"), None, True),  # a menu built without its decision
     ],
 )
 def test_values_of_the_wrong_type_fail_validation(demo_analysis, validator, where, value, fits):

@@ -25,6 +25,7 @@ from subgroups.audit import check_randomization
 from subgroups.calibration import calibrated, calibration_factor
 from subgroups.data import TrialData
 from subgroups.design import DesignMenu
+from subgroups.design.menu import FindingKind, RuleId
 from subgroups.effects import EffectModel, overlap_summary
 from subgroups.explain import Explanation
 from subgroups.heterogeneity import Heterogeneity
@@ -471,6 +472,30 @@ class DesignCurves(Section):
     assurance: list[Statistic]
 
 
+# A fact behind a finding. The facts differ by kind (`subgroups.design.recommend` states them and
+# `subgroups.narrative.recommendation` words them, one sentence per kind, the facts as its parameters),
+# so here they are typed by shape: a number (null where not finite), a text (a design key or title, a
+# method, a reason code), a flag, or one level of lists and records of these (a design's size, the
+# prevalence range, the alpha splits tried).
+FactValue = Statistic | str | bool
+Fact = FactValue | list[FactValue] | dict[str, FactValue] | list[dict[str, FactValue]]
+
+
+class DecisionFinding(Section):
+    """One statement behind the recommendation (`design.Finding`): its kind and the facts it rests on."""
+
+    kind: FindingKind
+    facts: dict[str, Fact]
+
+
+class DesignDecision(Section):
+    """The structured recommendation (`design.Recommendation`): the design, the rule that chose it, its findings."""
+
+    design: str = Field(description="registry key of the recommended design (the section's `recommended`)")
+    rule: RuleId
+    findings: list[DecisionFinding] = Field(description="the decisive finding, cautions, then context: one reason each")
+
+
 class NoDesign(Section):
     """The design section when no design could be planned (`note` says why)."""
 
@@ -503,6 +528,7 @@ class PlannedDesign(Section):
     recommended: str
     reasons: list[str]
     outcome: str
+    decision: DesignDecision | None = Field(description="the decision the reasons are written from; null if not recorded")
     curves: DesignCurves | None
 
 

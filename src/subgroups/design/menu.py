@@ -8,11 +8,50 @@ recommended one and why.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from subgroups.design.results import _plain
+
+# The rules that choose a design (`subgroups.design.recommend`), as `Recommendation.rule` names them.
+RuleId = Literal[
+    "no_heterogeneity",
+    "all_comers_infeasible",
+    "complement_no_benefit",
+    "small_heterogeneity",
+    "uncertain_adaptive",
+    "uncertain_stratified",
+    "best_value",
+    "no_subgroup",
+    "not_estimable",
+]
+# What a finding states: the decisive finding of each rule, then cautions and context. The narrative has one
+# sentence per kind (`subgroups.narrative.recommendation.REASONS`); results.json's schema lists them.
+FindingKind = Literal[
+    "no_heterogeneity",
+    "no_subgroup",
+    "not_estimable",
+    "all_comers_infeasible",
+    "complement_no_benefit",
+    "enrichment_premature",
+    "small_heterogeneity",
+    "uncertain_adaptive",
+    "uncertain_stratified",
+    "stratified_alternatives",
+    "best_value",
+    "exceeds_max_n",
+    "none_feasible",
+    "record_marker",
+    "assay_not_validated",
+    "enrichment_guidance",
+    "planning_effect_mixture",
+    "planning_effect_pooled",
+    "efficiency",
+    "shrinkage",
+    "assay_dilution",
+    "hazard_ratio_mixture",
+]
 
 
 @dataclass(frozen=True)
@@ -119,7 +158,7 @@ class Finding:
 
     Attributes
     ----------
-    kind : str
+    kind : FindingKind
         What the statement says, e.g. ``"complement_no_benefit"`` (a rule that decided),
         ``"exceeds_max_n"`` (a caution) or ``"shrinkage"`` (context); the narrative has one
         sentence per kind (`subgroups.narrative.recommendation`).
@@ -129,7 +168,7 @@ class Finding:
         on the outcome's scale, with the ``outcome`` beside them. Read-only by convention.
     """
 
-    kind: str
+    kind: FindingKind
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -141,7 +180,7 @@ class Recommendation:
     ----------
     design : str
         Registry key of the recommended design.
-    rule : str
+    rule : RuleId
         The rule that chose it: ``"no_heterogeneity"``, ``"all_comers_infeasible"``,
         ``"complement_no_benefit"``, ``"small_heterogeneity"``, ``"uncertain_adaptive"``,
         ``"uncertain_stratified"``, ``"best_value"`` (the feasible design with the highest
@@ -152,7 +191,7 @@ class Recommendation:
     """
 
     design: str
-    rule: str
+    rule: RuleId
     findings: tuple[Finding, ...]
 
     def finding(self, kind: str) -> Finding | None:
@@ -235,9 +274,8 @@ class DesignMenu:
         return frame
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dictionary (plain floats, ints, str, bool and None only); curves and the decision
-        excluded (``decision.to_dict()`` has it; results.json carries its reasons)."""
-        out = asdict(replace(self, curves=None, decision=None))
+        """JSON-serialisable dictionary (plain floats, ints, str, bool and None only), the decision included
+        (as ``decision.to_dict()``); the curves excluded (``curves.to_dict(orient="list")`` has them)."""
+        out = asdict(replace(self, curves=None))
         out.pop("curves")
-        out.pop("decision")
         return _plain(out)
