@@ -84,7 +84,7 @@ class MethodOutput:
     theta_hat_G: float = math.nan
     design: Any = None
     imp_tests: pd.Series | None = None  # evidence from per-feature effect-modification tests (-log10 p), ours only
-    rule: Any = None  # conditions (subgroups.rules.Condition) of the reported subgroup, for rule recovery
+    rule: Any = None  # conditions (subgroups.rule_language.Condition) of the reported subgroup, for rule recovery
     theta_shrunken_G: float = math.nan  # the method's empirical-Bayes shrunken effect in Ĝ
     theta_raw_G: float = math.nan  # ours: the held-out estimate in Ĝ before adjusting for selection
     validated_features: Any = None  # ours: features of each validated rule (list of sets), for M4_false_refinement

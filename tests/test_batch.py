@@ -96,3 +96,21 @@ def test_results_identical_with_one_or_two_workers(small_csv: Path, tmp_path: Pa
         results["provenance"].pop("generated_at")
         texts.append(json.dumps(results, sort_keys=True))
     assert texts[0] == texts[1]
+
+
+def test_the_batch_index_links_succeeded_runs_states_each_ci_level_and_escapes_reasons():
+    from subgroups.batch import batch_index
+
+    summary = pd.DataFrame(
+        [
+            {"name": "good", "status": "succeeded", "effect": 0.31, "ci_low": 0.12, "ci_high": 0.5, "ci_level": 0.9,
+             "heterogeneity_p": 0.004, "heterogeneity_detected": True, "recommended_design": "all_comers", "reason": ""},
+            {"name": "bad", "status": "failed", "effect": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+             "heterogeneity_p": float("nan"), "reason": "column '<script>alert(1)</script>' not found"},
+        ]
+    )  # fmt: skip
+    page = batch_index(summary)
+    assert "<h1>Batch of 2 runs (1 failed)</h1>" in page
+    assert '<a href="good/index.html">good</a>' in page and 'href="bad/' not in page
+    assert "+0.31 (90% CI 0.12 to 0.5)" in page and "p = 0.004 (detected)" in page and "all comers" in page
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

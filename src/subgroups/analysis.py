@@ -121,7 +121,7 @@ class Analysis:
 
     def profile(self, subgroup: Subgroup | str, top: int = 5) -> pd.DataFrame:
         """How the subgroup's patients differ from the rest, by family (aggregates; small cells hidden)."""
-        from subgroups.rules import subgroup_profile
+        from subgroups.subgroup_summaries import subgroup_profile
 
         if isinstance(subgroup, str):
             subgroup = next((s for s in self.found if s.rule == subgroup), None) or _unknown_rule(subgroup, self.found)
@@ -302,7 +302,7 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
     holding patients on both sides. `subgroups validate` runs the same checks.
     """
     from subgroups.errors import DataError
-    from subgroups.rules import members, parse_rule
+    from subgroups.rule_language import members, parse_rule
 
     out = trial.spec.outcome
     treated, control = (str(label) for label in trial.arm_labels)
@@ -339,7 +339,7 @@ def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray)
     """The pre-specified candidate modifiers (`heterogeneity.candidates`) on the analysed patients: a name
     of an analysed feature is a feature candidate; anything else is read as a rule (`snp_01 >= 1 and age > 60`)."""
     from subgroups.errors import DataError
-    from subgroups.rules import members, parse_rule
+    from subgroups.rule_language import members, parse_rule
 
     out = []
     sign = 1.0 if trial.spec.outcome.higher_is_better else -1.0

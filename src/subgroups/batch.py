@@ -14,7 +14,6 @@ the runs are the Cartesian product, named ``<name>-<key>-<value>...``::
 
 from __future__ import annotations
 
-import html
 import itertools
 import sys
 import time
@@ -160,12 +159,13 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def batch_index(summary: pd.DataFrame) -> str:
-    """`runs/index.html`: every run with its status, headline numbers and a link to its report."""
-    esc = html.escape
-    rows = []
+    """`runs/index.html`: every run with its status, headline numbers and a link to its report (template
+    `templates/batch.html.j2`, autoescaped)."""
+    from subgroups.runner import page_template
+
+    runs = []
     for record in summary.to_dict(orient="records"):
         ok = record["status"] == "succeeded"
-        link = f'<a href="{esc(record["name"])}/index.html">{esc(record["name"])}</a>' if ok else esc(record["name"])
         effect = (
             f"{record['effect']:+.3g} ({record.get('ci_level', 0.95):.0%} CI {record['ci_low']:.3g} to {record['ci_high']:.3g})"
             if ok
@@ -174,20 +174,10 @@ def batch_index(summary: pd.DataFrame) -> str:
         het = (
             f"p = {record['heterogeneity_p']:.3g}" + (" (detected)" if record.get("heterogeneity_detected") else "") if ok else ""
         )
-        design = esc(str(record.get("recommended_design") or "").replace("_", " ")) if ok else ""
-        reason = esc(str(record.get("reason") or ""))
-        rows.append(
-            f"<tr><td>{link}</td><td>{esc(record['status'])}</td><td>{effect}</td><td>{het}</td><td>{design}</td><td>{reason}</td></tr>"
-        )
+        design = str(record.get("recommended_design") or "").replace("_", " ") if ok else ""
+        runs.append(
+            {"ok": ok, "name": record["name"], "status": record["status"], "effect": effect, "heterogeneity": het,
+             "design": design, "reason": str(record.get("reason") or "")}
+        )  # fmt: skip
     failed = int((summary["status"] != "succeeded").sum())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Batch of {len(summary)} runs</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}}td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}}table{{border-collapse:collapse}}</style></head>
-<body><h1>Batch of {len(summary)} runs ({failed} failed)</h1>
-<p>Average effect with its CI (at each run's <code>estimation.level</code>) on each run's stated scale (confirmatory in randomized trials); heterogeneity: one-sided
-p-value of the calibration test; design: the recommended next trial (planning, exploratory). Failed runs have no report.
-Aggregated results only.</p>
-<table><tr><th>run</th><th>status</th><th>average effect (CI)</th><th>heterogeneity</th><th>next trial</th><th>reason</th></tr>
-{"".join(rows)}
-</table><p><a href="summary.csv">summary.csv</a></p></body></html>
-"""
+    return page_template("batch.html.j2").render(runs=runs, failed=failed)

@@ -79,7 +79,7 @@ def _overall_planning(run: RunParams, trial: TrialData, effects: EffectModel) ->
     """The overall estimate (average effect; overall log HR for time to event, confounding-adjusted in an
     observational study), its SE, and the endpoint's nuisance parameters for the design."""
     from subgroups.errors import ParameterError
-    from subgroups.rules import hazard_ratios
+    from subgroups.subgroup_summaries import hazard_ratios
 
     outcome = trial.spec.outcome
     kept = effects.analysed(trial.n)
@@ -125,7 +125,7 @@ def _time_to_event_inputs(run: RunParams, trial: TrialData, effects: EffectModel
     share of patients with an event as the event probability."""
     from subgroups.design import DesignInputs
     from subgroups.errors import ParameterError
-    from subgroups.rules import hazard_ratios
+    from subgroups.subgroup_summaries import hazard_ratios
 
     hr = hazard_ratios(trial, effects, best, run.estimation.seed)
     if not np.isfinite(hr["overall"][0]):

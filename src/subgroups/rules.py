@@ -46,7 +46,7 @@ from subgroups.errors import DataError
 from subgroups.inference import graphical_adjusted_p, holm, selective_estimate
 from subgroups.params import SubgroupParams
 from subgroups.privacy import rounded_share, suppress_count, suppress_events, too_small_reason, too_small_record
-from subgroups.rule_language import (  # re-exported: the rule language was part of this module
+from subgroups.rule_language import (
     Condition,
     members,
     parse_rule,
@@ -681,12 +681,3 @@ def prespecified_subgroups(data: TrialData, effects: EffectModel, expressions: l
         )  # fmt: skip
     adjusted = holm([s.p_value for s in out])
     return [replace(s, p_adjusted=float(a), status="pre-specified") for s, a in zip(out, adjusted)]
-
-
-def __getattr__(name: str) -> Any:
-    # Moved to `subgroup_summaries` (which imports this module); kept reachable here for old imports.
-    if name in ("hazard_ratios", "subgroup_profile"):
-        from subgroups import subgroup_summaries
-
-        return getattr(subgroup_summaries, name)
-    raise AttributeError(f"module 'subgroups.rules' has no attribute {name!r}")

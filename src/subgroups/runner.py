@@ -413,7 +413,7 @@ _STYLE = """
 REPORT = "report.html"  # every page in one self-contained file, to share
 
 
-def _template(name: str) -> Any:
+def page_template(name: str) -> Any:
     """A Jinja2 template shipped in subgroups/templates (package data), with autoescaping on."""
     import jinja2
 
@@ -444,7 +444,7 @@ def page_header(results: dict[str, Any], current: str, *, in_report: bool = Fals
         links = [(f"{stem}.html", label, stem == current) for stem, label in pages]
         links.append((REPORT, "All pages in one file (to share)", current == "report"))
     page = "All pages" if in_report else "Summary" if current == "index" else TITLES.get(current, current)
-    return _template("header.html.j2").render(
+    return page_template("header.html.j2").render(
         study=_study(results),
         page=page,
         generated=prov["generated_at"],
@@ -469,7 +469,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
     links = [(f"#{p.stem}" if anchors else p.name, TITLES.get(p.stem, p.stem)) for p in reports]
     if reports and not anchors:
         links.append((REPORT, "All pages in one file (to share)"))
-    return _template("summary.html.j2").render(
+    return page_template("summary.html.j2").render(
         title=_study(results),
         name=results["name"],
         version=results["provenance"]["packages"].get("subgroups", "?"),
@@ -517,7 +517,7 @@ def index_page(results: dict[str, Any], reports: list[Path]) -> str:
     """The run's landing page: an executive summary in five sentences, links, headline numbers, glossary."""
     from markupsafe import Markup  # fragments rendered by the autoescaped templates, or constants: already safe
 
-    return _template("index.html.j2").render(
+    return page_template("index.html.j2").render(
         title=_study(results),
         style=Markup(_STYLE_PAGE + _STYLE),  # noqa: S704
         header=Markup(page_header(results, "index")),  # noqa: S704
@@ -546,7 +546,7 @@ def report_page(results: dict[str, Any], reports: list[Path]) -> str:
         if body is None:
             raise RunError(f"{path}: the rendered page has no <main> element; re-run to render it again")
         sections.append((path.stem, TITLES.get(path.stem, path.stem), Markup(body.group(1))))  # noqa: S704
-    return _template("report.html.j2").render(
+    return page_template("report.html.j2").render(
         title=_study(results),
         notebook_head=Markup(head),  # noqa: S704
         style=Markup(_STYLE),  # noqa: S704

@@ -103,7 +103,7 @@ def display_rule(text: str, results: dict[str, Any] | None) -> str:
     """A rule, hypothesis or comparator with every labelled feature named by its label ("Karnofsky score ≥ 90").
 
     Replaces a feature name only where a condition starts (the start, or after a space, "{" or "(") and an
-    operator follows, as the rules are written (`subgroups.rules.Condition.text`); longest names first.
+    operator follows, as the rules are written (`subgroups.rule_language.Condition.text`); longest names first.
     """
     labels = variable_labels(results)
     if not labels or not isinstance(text, str):
