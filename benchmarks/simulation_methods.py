@@ -4,25 +4,30 @@ Each method is one function ``(replication, settings) -> MethodOutput`` in :data
 (adding a method is one function and one line). Every method sees the same simulated trial and the
 same test set T (benchmarks docs/simulation.md §1).
 
-=========  ======================================================================================
-ours       ``subgroups.analyze`` with ``learner: auto``; p_het = one-sided calibration (BLP) slope
-           on cross-fitted predictions; for time-to-event also the hazard-scale interaction test.
-B0         ATE only: difference in means / proportions, or of Kaplan-Meier survival at 24 months.
-B1         Full-interaction GLM Y ~ W + X + W:X (OLS, logistic, or Cox); global test of all W:X
-           terms (F test for OLS, likelihood ratio otherwise); importance |z| of W:X_j.
-B3         econml ``CausalForestDML`` with its defaults; p_het = one-sided BLP slope of econml's
-           ``DRTester`` on a 50/50 split; importance = forest ``feature_importances_``.
-oracle     The true-model interaction test with the true prognostic score s(x) as covariate;
-           importance = 1{j in T_pred}; CATE = the truth.
-ours+cand  ``ours`` with pre-specified candidates (the true modifiers; noise features in null cells);
-           p_het = the smallest adjusted p over every heterogeneity claim.
-ceiling    Per-feature tests on AIPW scores from the true nuisance functions, Bonferroni over features:
-           the agnostic ceiling (continuous and binary scenarios).
-=========  ======================================================================================
+============  ======================================================================================
+ours          ``subgroups.analyze`` with ``learner: auto``; p_het = one-sided calibration (BLP) slope
+              on cross-fitted predictions; for time-to-event also the hazard-scale interaction test.
+B0            ATE only: difference in means / proportions, or of Kaplan-Meier survival at 24 months.
+B1            Full-interaction GLM Y ~ W + X + W:X (OLS, logistic, or Cox); global test of all W:X
+              terms (F test for OLS, likelihood ratio otherwise); importance |z| of W:X_j.
+B3            econml ``CausalForestDML`` with its defaults; p_het = one-sided BLP slope of econml's
+              ``DRTester`` on a 50/50 split; importance = forest ``feature_importances_``.
+oracle        The true-model interaction test with the true prognostic score s(x) as covariate;
+              importance = 1{j in T_pred}; CATE = the truth.
+ours+cand     ``ours`` with pre-specified candidates (the true modifiers; noise features in null cells);
+              p_het = the smallest adjusted p over every heterogeneity claim.
+ours+maxT     ``ours`` (the same fit) with the agnostic decision of issue 15 item 2: the BLP calibration test
+              and the max-T test over the encoded columns on the same cross-fitted AIPW scores, Bonferroni
+              over the two (α/2 each); p_het = min(1, 2 min(p_BLP, p_maxT)).
+ceiling       The agnostic ceiling: the max-T test (``heterogeneity.max_t_test``) over the 31 encoded
+              columns on AIPW scores from the true nuisance functions (continuous and binary scenarios).
+ceiling-bonf  The same scores, per-feature tests, Bonferroni over the 30 features (the ceiling of issue 15).
+============  ======================================================================================
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable
@@ -35,7 +40,7 @@ from scipy import special, stats
 
 import subgroups
 from subgroups import outcomes
-from subgroups.analysis import most_credible_subgroup
+from subgroups.analysis import Analysis, most_credible_subgroup
 from subgroups.datasets.synthetic import (
     FEATURE_FAMILIES,
     FEATURES,
@@ -84,6 +89,7 @@ class MethodOutput:
     theta_hat_G: float = math.nan
     design: Any = None
     imp_tests: pd.Series | None = None  # evidence from per-feature effect-modification tests (-log10 p), ours only
+    p_parts: dict[str, float] | None = None  # p-values of the parts of a combined decision (metrics p_<name>)
     rule: Any = None  # conditions (subgroups.rule_language.Condition) of the reported subgroup, for rule recovery
     theta_shrunken_G: float = math.nan  # the method's empirical-Bayes shrunken effect in Ĝ
     theta_raw_G: float = math.nan  # ours: the held-out estimate in Ĝ before adjusting for selection
@@ -147,6 +153,11 @@ def primary_scale(outcome: str) -> str:
 
 
 def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
+    return fit_ours(rep, settings)[0]
+
+
+def fit_ours(rep: Replication, settings: dict[str, Any]) -> tuple[MethodOutput, Analysis]:
+    """`ours` on one replication: its output and the fitted analysis (for methods that change only the decision)."""
     data = rep.trial.data
     params = pipeline_params(rep.outcome, rep.seed, settings.get("ours", {}), rep.study)
     if settings.get("candidates"):
@@ -184,7 +195,7 @@ def run_ours(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
         theta_raw_G=math.nan if best is None else float(best.effect),
         validated_features=[{c.feature for c in s.conditions} for s in validated],
         randomization_failed=randomization_failed(analysis.results),
-    )
+    ), analysis
 
 
 #: Candidates named before the data (heterogeneity.candidates) for `ours+cand`: the true modifiers as a
@@ -202,6 +213,26 @@ def run_ours_with_candidates(rep: Replication, settings: dict[str, Any]) -> Meth
     (the agnostic test and the candidates: rejected at 0.05 exactly when the suite reports heterogeneity)."""
     candidates = NOISE_CANDIDATES if rep.null_scale is not None else CANDIDATES.get(rep.scenario, NOISE_CANDIDATES)
     return run_ours(rep, {**settings, "candidates": candidates})
+
+
+def run_ours_max_t(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
+    """`ours` (one fit, the same as `ours` makes) with a stronger agnostic decision: the BLP calibration test
+    (one-sided) and the max-T test of `heterogeneity.max_t_test` over every encoded column of the analysed
+    patients (two-sided; multiplier bootstrap, 10,000 draws, seeded by the replication), both on the pipeline's
+    cross-fitted AIPW scores, combined by Bonferroni over the two: each at α/2, so the family-wise error of
+    "heterogeneity detected" stays ≤ α under any dependence between them. p_het = min(1, 2 min(p_BLP, p_maxT))
+    (Holm over the two rejects the same "any" hypothesis). The parts are recorded as p_blp and p_maxT.
+    Subgroups, designs and importances are those of `ours` (they follow the pipeline's own decision)."""
+    from subgroups.heterogeneity import max_t_test
+
+    output, analysis = fit_ours(rep, settings)
+    kept = analysis.effects.analysed(len(rep.trial.data))
+    max_t = max_t_test(analysis.effects.scores, analysis.data.X.loc[kept], seed=rep.seed)
+    scale = primary_scale(rep.outcome)
+    p_blp = float(analysis.tests.calibration.p_value)
+    p_het = dict(output.p_het)
+    p_het[scale] = min(1.0, 2.0 * min(p_blp, max_t.p_value))
+    return dataclasses.replace(output, p_het=p_het, p_parts={"blp": p_blp, "maxT": float(max_t.p_value)})
 
 
 def randomization_failed(results: dict[str, Any]) -> bool | None:
@@ -550,22 +581,41 @@ def true_control_mean(trial: SimulatedTrial) -> np.ndarray:
     raise ValueError(f"no closed-form control mean for {trial.scenario}")
 
 
-def run_ceiling(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
-    """The agnostic ceiling: per-feature tests (as `heterogeneity.modifier_tests`: OLS of the AIPW score on
-    each feature's standardized columns, HC3) on scores built from the *true* nuisance functions (true
-    control mean, true effect, known randomization probability 1/2), Bonferroni over the 30 features
-    (an upper bound on the max-T critical value). The best a method can do that knows the form of the
-    test but not which feature modifies the effect. Continuous and binary scenarios only."""
-    from subgroups.heterogeneity import modifier_tests
-
+def true_nuisance_scores(rep: Replication) -> np.ndarray:
+    """AIPW scores from the true nuisance functions (true control mean, true effect, randomization probability 1/2)."""
     if rep.outcome == "time_to_event":
         raise ValueError("the ceiling needs a closed-form outcome mean; not defined for time to event")
-    data, w = rep.trial.data, arm_of(rep.trial.data)
-    y = data["response"].to_numpy(float)
+    w = arm_of(rep.trial.data)
+    y = rep.trial.data["response"].to_numpy(float)
     mu0 = true_control_mean(rep.trial)
     mu1 = mu0 + rep.trial.true_effect
-    psi = mu1 - mu0 + w * (y - mu1) / 0.5 - (1 - w) * (y - mu0) / 0.5
-    X = design_matrix(data)
+    return mu1 - mu0 + w * (y - mu1) / 0.5 - (1 - w) * (y - mu0) / 0.5
+
+
+def run_ceiling(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
+    """The agnostic ceiling (issue 15 item 3): the max-T test (`heterogeneity.max_t_test`: per-column HC3 t of the
+    AIPW score on each of the 31 encoded columns, the p-value of max |t| from a Gaussian multiplier bootstrap,
+    10,000 draws seeded by the replication) on scores built from the *true* nuisance functions. The best a method
+    can do that knows the form of the test but not which feature modifies the effect; correlation-aware, so the
+    LD partners of a SNP do not cost a Bonferroni factor. Importance: max |t| over a feature's columns.
+    Continuous and binary scenarios only."""
+    from subgroups.heterogeneity import max_t_test
+
+    psi = true_nuisance_scores(rep)
+    X = design_matrix(rep.trial.data)
+    result = max_t_test(psi, X, seed=rep.seed)
+    imp = to_original(result.t.abs().reindex(X.columns).fillna(0.0), "max").fillna(0.0)
+    return MethodOutput({primary_scale(rep.outcome): result.p_value}, imp, None, None, float(np.mean(psi)))
+
+
+def run_ceiling_bonferroni(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
+    """The first agnostic ceiling (issue 15): per-feature tests (as `heterogeneity.modifier_tests`: OLS of the true-
+    nuisance AIPW score on each feature's standardized columns, HC3; smoking a 2-df Wald test), Bonferroni over the
+    30 features (an upper bound on the max-T p-value of `ceiling`). Continuous and binary scenarios only."""
+    from subgroups.heterogeneity import modifier_tests
+
+    psi = true_nuisance_scores(rep)
+    X = design_matrix(rep.trial.data)
     table = modifier_tests(psi, X, {c: original_feature(c) for c in X.columns}, {})
     p = float(min(1.0, len(table) * table["p_value"].min()))
     imp = pd.Series(-np.log10(table["p_value"].to_numpy()), index=table["feature"]).reindex(FEATURES).fillna(0.0)
@@ -596,12 +646,14 @@ def run_oracle(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
 METHODS: dict[str, Callable[[Replication, dict[str, Any]], MethodOutput]] = {
     "ours": run_ours,
     "ours+cand": run_ours_with_candidates,
+    "ours+maxT": run_ours_max_t,
     "B0": run_b0,
     "B1": run_b1,
     "B2": run_b2,
     "B3": run_b3,
     "oracle": run_oracle,
     "ceiling": run_ceiling,
+    "ceiling-bonf": run_ceiling_bonferroni,
 }
 
 #: The scale of each method's heterogeneity test, per outcome type (for the summary table).
@@ -609,7 +661,9 @@ TEST_SCALE: dict[str, dict[str, str]] = {
     "continuous": {
         "ours": "mean",
         "ours+cand": "mean",
+        "ours+maxT": "mean",
         "ceiling": "mean",
+        "ceiling-bonf": "mean",
         "B1": "mean",
         "B2": "mean",
         "B3": "mean",
@@ -618,7 +672,9 @@ TEST_SCALE: dict[str, dict[str, str]] = {
     "binary": {
         "ours": "risk difference",
         "ours+cand": "risk difference",
+        "ours+maxT": "risk difference",
         "ceiling": "risk difference",
+        "ceiling-bonf": "risk difference",
         "B1": "logit",
         "B2": "risk difference",
         "B3": "risk difference",
@@ -627,6 +683,7 @@ TEST_SCALE: dict[str, dict[str, str]] = {
     "time_to_event": {
         "ours": "ΔS(24) and hazard",
         "ours+cand": "ΔS(24) and hazard",
+        "ours+maxT": "ΔS(24) and hazard",
         "B1": "hazard",
         "B2": "hazard",
         "B3": "ΔS(24)",

@@ -150,6 +150,7 @@ def detection_metrics(output, truth: Truth) -> dict[str, float]:
     Also, in a null cell, the false-selection rate of docs/simulation.md §3: a method "flags a variable as
     predictive" when its heterogeneity test rejects. It is recorded only for the test whose scale
     is the cell's null scale; rejecting on another scale is not an error (docs/simulation.md §5.1).
+    A method whose decision combines several tests records each part's p-value as ``p_<part>``.
     """
     out: dict[str, float] = {}
     for scale, p in output.p_het.items():
@@ -158,6 +159,8 @@ def detection_metrics(output, truth: Truth) -> dict[str, float]:
         out[f"M1{suffix}"] = reject(p)
         if truth.null_scale == scale:
             out["M2_false_selection"] = reject(p)
+    for name, p in (getattr(output, "p_parts", None) or {}).items():  # the parts of a combined decision (ours+maxT)
+        out[f"p_{name}"] = float(p)
     return out
 
 
