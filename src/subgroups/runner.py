@@ -413,6 +413,13 @@ _STYLE = """
 REPORT = "report.html"  # every page in one self-contained file, to share
 
 
+def _excluded(count: int | str) -> str:
+    """An exclusion count as the index shows it: "1,085 patients", "<10 patients", "number suppressed"."""
+    if count == SUPPRESSED:
+        return "number suppressed"
+    return f"{count:,} patients" if isinstance(count, int) else f"{count} patients"
+
+
 def page_template(name: str) -> Any:
     """A Jinja2 template shipped in subgroups/templates (package data), with autoescaping on."""
     import jinja2
@@ -480,11 +487,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         min_cell=results["params"]["report"]["min_cell"],
         sentences=index_summary(results),
         links=links,
-        dropped="; ".join(
-            f"{w}: {c:,} patients" if isinstance(c, int) else f"{w}: {c} patients" if c != SUPPRESSED else f"{w}: number suppressed"
-            for w, c in data["dropped"].items()
-        )
-        or "none",
+        dropped="; ".join(f"{why}: {_excluded(count)}" for why, count in data["dropped"].items()) or "none",
         ate=ate,
         ate_value=f"{ate['estimate']:+.3g}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
         f"{p_text(ate['p_value'])}; n = {ate['n']})",
