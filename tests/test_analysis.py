@@ -119,7 +119,7 @@ def test_storing_an_entry_evicts_the_older_entries_of_its_kind(tmp_path: Path):
 def test_design_menu_for_the_validated_subgroup(demo_analysis):
     design = demo_analysis.results["design"]
     assert design["subgroup"] == "snp_01 ≥ 1 (carrier)"
-    assert design["recommended"] == "enrichment"  # qualitative interaction, prevalence ~ 0.5 (SPEC M5)
+    assert design["recommended"] == "enrichment"  # qualitative interaction, prevalence ~ 0.5 (docs/simulation.md §4)
     names = {option["design"] for option in design["options"]}
     assert {"all_comers", "enrichment", "stratified", "adaptive_enrichment"} <= names
     menu = demo_analysis.design

@@ -299,7 +299,7 @@ def test_design_check_simulation_reproduces_the_power_formula_at_the_truth(demo_
 
     assert demo_analysis.design.recommended == "enrichment"
     result = design_check.simulate_next_trials(demo_analysis, "enrichment", sims=400, seed=5)
-    # PM-SNP b1_rel = 2: the true effect in carriers is +0.477 (SPEC §4).
+    # PM-SNP b1_rel = 2: the true effect in carriers is +0.477 (docs/simulation.md §4).
     assert result["true_effect"] == pytest.approx(0.477, abs=0.01)
     assert abs(result["empirical_power"] - result["power_at_truth"]) < 4 * result["mc_se"] + 0.01
     option = demo_analysis.design.option("enrichment")

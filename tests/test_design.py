@@ -1,7 +1,8 @@
-"""Tests of subgroups.design against the reference values of trial_design.md section 9 (T1-T22).
+"""Tests of subgroups.design against published reference values (T1-T22).
 
-Each T-test names its reference value and uses the tolerance stated in the note. Monte-Carlo
-checks use tolerances of 3 Monte-Carlo standard errors.
+Each T-test names where its reference value comes from (R's power.t.test and power.prop.test,
+gsDesign, lifelines, the papers' worked examples) and its tolerance. Monte-Carlo checks use
+tolerances of 3 Monte-Carlo standard errors.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from subgroups.design import (
 )
 from subgroups.errors import ParameterError
 
-# Scenario A of the note (section 4.3): sigma 1, pi 0.4, theta_S 0.4, theta_Sc 0.1, theta_F 0.22.
+# Scenario A, a worked example used throughout: sigma 1, pi 0.4, theta_S 0.4, theta_Sc 0.1, theta_F 0.22.
 SCENARIO_A = DesignInputs(
     outcome="continuous",
     prevalence=0.4,
@@ -432,7 +433,7 @@ def test_t19_global_null_fwer_every_intersection_test(test):
 def test_t19_operating_characteristics_table(
     theta_s, theta_c, test, reject_s, reject_f, reject_any, enrich, futility, e_n, e_screened
 ):
-    # Section 5.3 regression targets, +-3 MC SE of the note's 200,000 trials and of ours.
+    # Regression targets: +-3 MC SE of an independent 200,000-trial reference simulation and of ours.
     n = 200_000
     result = simulate_adaptive_enrichment(0.4, theta_s, theta_c, 300, 300, intersection_test=test, n_simulations=n, seed=5)
     for simulated, reference in [

@@ -1,4 +1,4 @@
-"""Effect estimates against the known truth of simulated trials (benchmarks SPEC §4)."""
+"""Effect estimates against the known truth of simulated trials (docs/simulation.md §4)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_demo_average_effect_ci_covers_truth(demo_analysis, demo_truth):
     ate = demo_analysis.results["ate"]
     true_ate = float(demo_truth.true_effect.mean())
     assert ate["ci_low"] <= true_ate <= ate["ci_high"]
-    assert ate["ci_low"] <= 0.215 <= ate["ci_high"]  # population ATE of PM-SNP b1_rel = 2 (SPEC §4)
+    assert ate["ci_low"] <= 0.215 <= ate["ci_high"]  # population ATE of PM-SNP b1_rel = 2 (docs/simulation.md §4)
     assert ate["scale"] == "difference in means" and ate["n"] == 2000
 
 

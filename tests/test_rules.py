@@ -25,7 +25,7 @@ def test_demo_finds_carriers_with_an_honest_ci(demo_analysis):
     assert carriers, [s.rule for s in demo_analysis.subgroups]
     best = carriers[0]
     assert best.status == "validated" and best.p_adjusted < 0.05
-    assert best.ci[0] <= 0.477 <= best.ci[1]  # true effect in carriers (SPEC §4, PM-SNP b1_rel = 2)
+    assert best.ci[0] <= 0.477 <= best.ci[1]  # true effect in carriers (docs/simulation.md §4, PM-SNP b1_rel = 2)
     assert best.complement_ci[0] <= -0.060 <= best.complement_ci[1]
     fresh = simulate_trial("PM-SNP", n=2000, seed=123, b1_rel=2)
     assert (best.contains(fresh.data) == fresh.true_subgroup).mean() == 1.0

@@ -53,7 +53,7 @@ def test_profile_shows_carriers_differ_in_snp_01_and_its_ld_partner(demo_analysi
     assert list(dict.fromkeys(profile["family"])) == ["genetic", "lifestyle", "disease", "other"]
     genetic = profile[profile["family"] == "genetic"]
     assert genetic.iloc[0]["feature"] == "snp_01" and genetic.iloc[0]["rest"] == 0.0 and genetic.iloc[0]["in subgroup"] >= 1
-    assert genetic.iloc[1]["feature"] == "snp_02"  # in linkage disequilibrium with snp_01 (SPEC PM-SNP)
+    assert genetic.iloc[1]["feature"] == "snp_02"  # in linkage disequilibrium with snp_01 (docs/simulation.md §2)
     assert (profile.groupby("family").size() <= 5).all()
     lifestyle = profile[profile["family"] == "lifestyle"]
     assert lifestyle["standardized difference"].abs().max() < 0.2  # randomization does not pick carriers by lifestyle

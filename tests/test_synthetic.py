@@ -1,7 +1,7 @@
-"""Tests for subgroups.datasets.synthetic against the realized values of benchmarks/SPEC.md.
+"""Tests for subgroups.datasets.synthetic against the realized values of docs/simulation.md.
 
 Large-sample checks use one draw per fixture (module scope) and tolerances of
-``K_SE`` Monte-Carlo standard errors plus half a unit of the last digit SPEC reports.
+``K_SE`` Monte-Carlo standard errors plus half a unit of the last digit docs/simulation.md reports.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ K_SE = 4.0
 
 
 def assert_mc(value: float, target: float, se: float, rounding: float = 0.0) -> None:
-    """Assert |value - target| <= K_SE * se + rounding (rounding = half a unit of SPEC's digits)."""
+    """Assert |value - target| <= K_SE * se + rounding (rounding = half a unit of the digits docs/simulation.md reports)."""
     tol = K_SE * se + rounding
     assert abs(value - target) <= tol, f"{value:.4f} vs {target} (tol {tol:.4f})"
 
@@ -101,7 +101,7 @@ def test_constants() -> None:
     assert FEATURE_FAMILIES["other"] == ["age", "female"]
     fam = [v for vs in FEATURE_FAMILIES.values() for v in vs]
     assert sorted(fam) == sorted(syn.FEATURES) and len(fam) == 30
-    # SPEC section 2: R is positive definite.
+    # docs/simulation.md §2: R is positive definite.
     assert np.linalg.eigvalsh(syn.LATENT_CORR).min() > 0
 
 
@@ -200,7 +200,7 @@ def test_cells() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# PM-30 covariates (SPEC section 2)
+# PM-30 covariates (docs/simulation.md §2)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -237,7 +237,7 @@ def test_latent_correlations_signs(big_x: pd.DataFrame) -> None:
     assert rho.loc["bmi", "activity"] < -0.2
     assert rho.loc["smoking", "alcohol"] > 0.15
     # Latent female-alcohol correlation is -.15 but female = 1{U < .5} flips the sign, so the
-    # observed association is positive (women drink more); SPEC section 2 as written.
+    # observed association is positive (women drink more); docs/simulation.md §2 as written.
     assert rho.loc["female", "alcohol"] > 0.05
     assert abs(rho.loc["age", "bmi"]) < 0.02  # a zero pair
 
@@ -245,7 +245,7 @@ def test_latent_correlations_signs(big_x: pd.DataFrame) -> None:
 def test_snps(big_x: pd.DataFrame) -> None:
     x, n = big_x, N_BIG
     carrier = (x["snp_01"] >= 1).mean()
-    # SPEC reports 0.513; the formula gives 1 - 0.7^2 = 0.51 exactly (both inside the band).
+    # docs/simulation.md reports 0.513; the formula gives 1 - 0.7^2 = 0.51 exactly (both inside the band).
     assert_mc(carrier, 0.51, prop_se(0.51, n), 0.0)
     assert_mc(carrier, 0.513, prop_se(0.51, n), 0.0005)
     r = np.corrcoef(x["snp_01"], x["snp_02"])[0, 1]
@@ -271,7 +271,7 @@ def test_snps(big_x: pd.DataFrame) -> None:
 def test_prognostic_score(big_x: pd.DataFrame, big_s: np.ndarray) -> None:
     v = big_s.var()
     assert_mc(v, 0.872, v * np.sqrt(2 / N_BIG), 0.0005)
-    # Continuous scaling gives control R^2 = 0.32 (SPEC section 2).
+    # Continuous scaling gives control R^2 = 0.32 (docs/simulation.md §2).
     r2 = 0.735**2 * v / (0.735**2 * v + 1)
     assert abs(r2 - 0.32) < 0.01
     # Hand-computed value for one reference patient.
@@ -287,7 +287,7 @@ def test_prognostic_score(big_x: pd.DataFrame, big_s: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Scenarios (SPEC section 4)
+# Scenarios (docs/simulation.md §4)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -321,7 +321,7 @@ def test_snp_truth(snp: SimulatedTrial) -> None:
     np.testing.assert_allclose(tr.true_effect[~carrier], -0.060)
     assert tr.predictive == ("snp_01",) and tr.decoys == ("snp_02", "snp_03")
     assert "snp_01" not in tr.prognostic and "severity" in tr.prognostic
-    # ATE .215 (SPEC section 4) = -0.060 + 0.537 * P(carrier).
+    # ATE .215 (docs/simulation.md §4) = -0.060 + 0.537 * P(carrier).
     assert_mc(tr.true_effect.mean(), 0.215, 0.537 * prop_se(0.51, N_TRIAL), 0.0005)
     # The simulated outcomes carry the effect: arm difference in carriers and non-carriers.
     d = tr.data
@@ -347,7 +347,7 @@ def test_lifesev(lifesev: SimulatedTrial) -> None:
     d = tr.data
     G = tr.true_subgroup
     np.testing.assert_array_equal(G, (d["smoking"] != "current").to_numpy() & (d["severity"] > 50).to_numpy())
-    # SPEC: P(g > .5) = P(G*) = .249 (the formula gives .8 * P(Beta(2,3) > .5) = .25).
+    # docs/simulation.md §4: P(g > .5) = P(G*) = .249 (the formula gives .8 * P(Beta(2,3) > .5) = .25).
     assert_mc(G.mean(), 0.249, prop_se(0.25, n), 0.0005)
     tau = tr.true_effect
     assert_mc(tau[G].mean(), 0.221, tau[G].std() / np.sqrt(G.sum()), 0.0005)
@@ -390,7 +390,7 @@ def test_tte_truth(tte: SimulatedTrial) -> None:
     assert_mc(tau.mean(), 0.030, tau.std() / np.sqrt(n), 0.0005)
     np.testing.assert_allclose(tr.extra_truth["log_hr"], np.where(S, np.log(0.5), np.log(1.1)))
     rmst = tr.extra_truth["rmst_diff"]
-    # SPEC: 3.98 / -0.50; see test_tte_levels for the exact values of the formula.
+    # docs/simulation.md §4: 3.98 / -0.50; see test_tte_levels for the exact values of the formula.
     assert_mc(rmst[S].mean(), 3.98, rmst[S].std() / np.sqrt(S.sum()), 0.005)
     assert_mc(rmst[~S].mean(), -0.50, rmst[~S].std() / np.sqrt((~S).sum()), 0.005)
     # Control 24-month event probability 0.40 (sets the Weibull scale).
@@ -422,7 +422,7 @@ def test_tte_observed(tte: SimulatedTrial) -> None:
 
 
 def test_tte_levels(big_x: pd.DataFrame, big_s: np.ndarray) -> None:
-    """ΔS(24) and RMST per level (SPEC section 4 table), evaluated on the big covariate draw."""
+    """ΔS(24) and RMST per level (docs/simulation.md §4 table), evaluated on the big covariate draw."""
     S = (big_x["snp_01"] >= 1).to_numpy() & (big_x["severity"] >= 40).to_numpy()
     table = {
         "L0": (0.070, 0.055, 0.058, 1.43, 1.06),
@@ -436,7 +436,7 @@ def test_tte_levels(big_x: pd.DataFrame, big_s: np.ndarray) -> None:
         assert_mc(ds[S].mean(), ds_in, ds[S].std() / np.sqrt(S.sum()), 0.0005)
         assert_mc(ds[~S].mean(), ds_out, ds[~S].std() / np.sqrt((~S).sum()), 0.0005)
         assert_mc(ds.mean(), ds_all, ds.std() / np.sqrt(N_BIG), 0.0005)
-        # RMST: the closed form gives 4.00 / -0.494 at L2 (SPEC 3.98 / -0.50); allow 0.02 extra.
+        # RMST: the closed form gives 4.00 / -0.494 at L2 (docs/simulation.md §4: 3.98 / -0.50); allow 0.02 extra.
         assert_mc(rm[S].mean(), r_in, rm[S].std() / np.sqrt(S.sum()), 0.02)
         assert_mc(rm[~S].mean(), r_out, rm[~S].std() / np.sqrt((~S).sum()), 0.01)
 
