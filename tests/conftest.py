@@ -1,4 +1,5 @@
-"""Shared fixtures: one fitted demo analysis per session, and small trials written to files."""
+"""Shared fixtures: one fitted demo analysis per session, two complete runs with planted markers (the
+end-to-end, privacy and browser tests read them), and small trials written to files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import DEMO_YAML, demo_tree
+import yaml
+from support import ACTG_MARKERS, ACTG_YAML, DEMO_YAML, FAST, MARKERS, cli, demo_tree, small_params, write_params
 
 import subgroups
 from subgroups.datasets.synthetic import simulate_trial
@@ -29,3 +31,51 @@ def small_csv(tmp_path: Path) -> Path:
     path = tmp_path / "trial.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def marked_run(tmp_path_factory) -> Path:
+    """One complete run on a small trial in which every patient id and some values are unique markers."""
+    tmp = tmp_path_factory.mktemp("run")
+    from subgroups.datasets.synthetic import simulate_trial
+
+    frame = simulate_trial("PM-SNP", n=400, seed=5, b1_rel=2).data
+    frame["patient_id"] = [f"{MARKERS['id']}{i:05d}" for i in range(len(frame))]
+    for column in ("bmi", "crp", "age", "response"):
+        frame[column] = frame[column].astype(float)
+        frame.loc[7, column] = float(MARKERS[column])
+    csv = tmp / "trial.csv"
+    frame.to_csv(csv, index=False)
+    params = write_params(tmp, small_params(csv, name="marked"))
+    result = cli("run", str(params), "-o", str(tmp / "runs"), cwd=tmp)
+    assert result.returncode == 0, result.stderr
+    assert "reports:" in result.stdout
+    return tmp / "runs" / "marked"
+
+
+@pytest.fixture(scope="session")
+def marked_actg_run(tmp_path_factory) -> Path:
+    """The built-in ACTG 175 trial with unique markers planted, analysed on its time-to-event outcome."""
+    from subgroups.datasets.actg175 import load_actg175
+
+    tmp = tmp_path_factory.mktemp("actg")
+    frame = load_actg175()
+    frame["patient_id"] = [f"{ACTG_MARKERS['patient_id']}{i:05d}" for i in range(len(frame))]
+    for column in ("wtkg", "cd40", "days", "age"):
+        frame[column] = frame[column].astype(float)
+        frame.loc[11, column] = float(ACTG_MARKERS[column])
+    frame.to_csv(tmp / "actg.csv", index=False)
+    tree = yaml.safe_load(ACTG_YAML.read_text())
+    tree["name"] = "actg_marked"
+    tree["data"]["source"] = str(tmp / "actg.csv")
+    tree["data"]["outcome"] = {
+        "type": "time_to_event",
+        "time": "days",
+        "event": "event",
+        "horizon": 900,
+        "higher_is_better": True,
+    }
+    tree["estimation"] = {**tree["estimation"], **FAST["estimation"]}
+    result = cli("run", str(write_params(tmp, tree)), "-o", str(tmp / "runs"), cwd=tmp)
+    assert result.returncode == 0, result.stderr
+    return tmp / "runs" / "actg_marked"

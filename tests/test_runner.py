@@ -11,45 +11,13 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from support import ACTG_YAML, FAST, small_params
+from support import ACTG_MARKERS, ACTG_YAML, MARKERS, cli, small_params, write_params
 
 from subgroups import runner
 from subgroups.errors import RunError
 
 # The module fixtures run `subgroups run` end to end (papermill kernels): the whole module is slow, `make check` skips it.
 pytestmark = pytest.mark.slow
-
-MARKERS = {"id": "QZXPATIENT", "bmi": "31.7654321", "crp": "98765.4321", "age": "18.1234567", "response": "4.8675309"}
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "subgroups.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
-
-
-def write_params(tmp_path: Path, tree: dict, name: str = "params.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(tree, sort_keys=False))
-    return path
-
-
-@pytest.fixture(scope="module")
-def marked_run(tmp_path_factory) -> Path:
-    """One complete run on a small trial in which every patient id and some values are unique markers."""
-    tmp = tmp_path_factory.mktemp("run")
-    from subgroups.datasets.synthetic import simulate_trial
-
-    frame = simulate_trial("PM-SNP", n=400, seed=5, b1_rel=2).data
-    frame["patient_id"] = [f"{MARKERS['id']}{i:05d}" for i in range(len(frame))]
-    for column in ("bmi", "crp", "age", "response"):
-        frame[column] = frame[column].astype(float)
-        frame.loc[7, column] = float(MARKERS[column])
-    csv = tmp / "trial.csv"
-    frame.to_csv(csv, index=False)
-    params = write_params(tmp, small_params(csv, name="marked"))
-    result = cli("run", str(params), "-o", str(tmp / "runs"), cwd=tmp)
-    assert result.returncode == 0, result.stderr
-    assert "reports:" in result.stdout
-    return tmp / "runs" / "marked"
 
 
 def test_run_leaves_reports_index_and_results(marked_run: Path):
@@ -91,37 +59,6 @@ def assert_no_marker_in_outputs(run_dir: Path, markers: dict[str, str]) -> None:
 
 def test_no_patient_level_value_in_any_report(marked_run: Path):
     assert_no_marker_in_outputs(marked_run, MARKERS)
-
-
-ACTG_MARKERS = {"patient_id": "QZXACTG", "wtkg": "71.2345678", "cd40": "351.987654", "days": "777.123457", "age": "44.5671234"}
-
-
-@pytest.fixture(scope="module")
-def marked_actg_run(tmp_path_factory) -> Path:
-    """The built-in ACTG 175 trial with unique markers planted, analysed on its time-to-event outcome."""
-    from subgroups.datasets.actg175 import load_actg175
-
-    tmp = tmp_path_factory.mktemp("actg")
-    frame = load_actg175()
-    frame["patient_id"] = [f"{ACTG_MARKERS['patient_id']}{i:05d}" for i in range(len(frame))]
-    for column in ("wtkg", "cd40", "days", "age"):
-        frame[column] = frame[column].astype(float)
-        frame.loc[11, column] = float(ACTG_MARKERS[column])
-    frame.to_csv(tmp / "actg.csv", index=False)
-    tree = yaml.safe_load(ACTG_YAML.read_text())
-    tree["name"] = "actg_marked"
-    tree["data"]["source"] = str(tmp / "actg.csv")
-    tree["data"]["outcome"] = {
-        "type": "time_to_event",
-        "time": "days",
-        "event": "event",
-        "horizon": 900,
-        "higher_is_better": True,
-    }
-    tree["estimation"] = {**tree["estimation"], **FAST["estimation"]}
-    result = cli("run", str(write_params(tmp, tree)), "-o", str(tmp / "runs"), cwd=tmp)
-    assert result.returncode == 0, result.stderr
-    return tmp / "runs" / "actg_marked"
 
 
 def test_no_patient_level_value_from_the_builtin_trial_in_any_report(marked_actg_run: Path):
