@@ -52,3 +52,22 @@ def write_params(tmp_path: Path, tree: dict, name: str = "params.yaml") -> Path:
 
 
 ACTG_MARKERS = {"patient_id": "QZXACTG", "wtkg": "71.2345678", "cd40": "351.987654", "days": "777.123457", "age": "44.5671234"}
+
+
+def design_scenario_a():
+    """Design inputs of a worked example used by the design and recommendation tests: sigma 1, prevalence
+    0.4, effects 0.4 in the subgroup, 0.1 in the complement, 0.22 overall, heterogeneity detected."""
+    from subgroups.design import DesignInputs
+
+    return DesignInputs(
+        outcome="continuous",
+        prevalence=0.4,
+        effect_subgroup=0.4,
+        se_subgroup=0.1,
+        effect_complement=0.1,
+        se_complement=0.08,
+        effect_overall=0.22,
+        se_overall=0.06,
+        heterogeneity_detected=True,
+        outcome_sd=1.0,
+    )

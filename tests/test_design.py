@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from support import design_scenario_a
 
 from subgroups.design import (
     DESIGNS,
@@ -48,21 +49,10 @@ from subgroups.design import (
 from subgroups.errors import ParameterError
 
 # Scenario A, a worked example used throughout: sigma 1, pi 0.4, theta_S 0.4, theta_Sc 0.1, theta_F 0.22.
-SCENARIO_A = DesignInputs(
-    outcome="continuous",
-    prevalence=0.4,
-    effect_subgroup=0.4,
-    se_subgroup=0.1,
-    effect_complement=0.1,
-    se_complement=0.08,
-    effect_overall=0.22,
-    se_overall=0.06,
-    heterogeneity_detected=True,
-    outcome_sd=1.0,
-)
+SCENARIO_A = design_scenario_a()
 SCENARIO_A_SETTINGS = DesignSettings(power=0.9, shrinkage="none", alpha_split="bonferroni", alpha_overall=0.0125)
 
-# TTE example of section 4.3: pi = w = 0.3, HR_S 0.6, HR_Sc 0.9.
+# A time-to-event worked example: pi = w = 0.3, HR_S 0.6, HR_Sc 0.9.
 LOG_HR_F = 0.3 * math.log(0.6) + 0.7 * math.log(0.9)
 TTE_EXAMPLE = DesignInputs(
     outcome="time_to_event",

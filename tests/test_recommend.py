@@ -11,6 +11,7 @@ import typing
 
 import numpy as np
 import pytest
+from support import design_scenario_a
 
 from subgroups import narrative
 from subgroups.design import (
@@ -25,18 +26,7 @@ from subgroups.design.menu import FindingKind, RuleId
 from subgroups.narrative.recommendation import REASONS, effect_words, recommendation_reasons
 from subgroups.results import DesignDecision, design_section
 
-UNCERTAIN = DesignInputs(
-    outcome="continuous",
-    prevalence=0.4,
-    effect_subgroup=0.4,
-    se_subgroup=0.1,
-    effect_complement=0.1,
-    se_complement=0.08,
-    effect_overall=0.22,
-    se_overall=0.06,
-    heterogeneity_detected=True,
-    outcome_sd=1.0,
-)
+UNCERTAIN = design_scenario_a()
 QUALITATIVE = DesignInputs(
     outcome="continuous",
     prevalence=0.3,
