@@ -639,18 +639,7 @@ def test_recommendation_keeps_complement_when_required():
 
 
 def test_recommendation_uncertain_predictivity():
-    inputs = DesignInputs(
-        outcome="continuous",
-        prevalence=0.4,
-        effect_subgroup=0.4,
-        se_subgroup=0.1,
-        effect_complement=0.1,
-        se_complement=0.08,
-        effect_overall=0.22,
-        se_overall=0.06,
-        heterogeneity_detected=True,
-        outcome_sd=1.0,
-    )
+    inputs = SCENARIO_A
     quick = plan_designs(inputs, DesignSettings(endpoint_delay=0.1))
     assert quick.recommended == "adaptive_enrichment"
     slow = plan_designs(inputs, DesignSettings(endpoint_delay=0.5))
