@@ -43,7 +43,7 @@ from sklearn.tree import DecisionTreeRegressor
 from subgroups.data import TrialData
 from subgroups.effects import EffectModel
 from subgroups.errors import DataError
-from subgroups.inference import graphical_adjusted_p, holm, selective_estimate
+from subgroups.inference import graphical_adjusted_p, holm, selective_estimate, shrink_estimates
 from subgroups.params import SubgroupParams
 from subgroups.privacy import rounded_share, suppress_count, suppress_events, too_small_reason, too_small_record
 from subgroups.rule_language import (
@@ -434,8 +434,6 @@ def find_subgroups(
 
 def _shrunken_by_depth(nodes: dict[int, tuple], depth: dict[int, int]) -> dict[int, tuple[float, float]]:
     """Empirical-Bayes shrunken (effect, se) per node, shrunk together with the other nodes of its depth (disjoint)."""
-    from subgroups.design import shrink_estimates
-
     out: dict[int, tuple[float, float]] = {}
     for d in sorted({depth[n] for n in nodes}):
         ids = [n for n in nodes if depth[n] == d and np.isfinite(nodes[n][2]) and nodes[n][2] > 0]

@@ -103,8 +103,6 @@ from subgroups.design.planning import power_assurance_curves as power_assurance_
 from subgroups.design.recommend import Evidence, context_findings, recommend, recommend_all_comers
 from subgroups.design.recommend import _best_value as _best_value
 from subgroups.design.recommend import _first_feasible as _first_feasible
-from subgroups.design.results import _FrameMixin as _FrameMixin
-from subgroups.design.results import _plain as _plain
 from subgroups.design.sample_size import (
     SampleSize,
     event_probability,
@@ -129,7 +127,9 @@ from subgroups.design.screening import (
     number_to_screen,
 )
 from subgroups.design.settings import DesignInputs, DesignSettings, RecommendationRule
-from subgroups.design.shrinkage import ShrinkageResult, shrink_estimates
+from subgroups.inference import ShrinkageResult, shrink_estimates
+from subgroups.plain import _FrameMixin as _FrameMixin
+from subgroups.plain import _plain as _plain
 
 __all__ = [
     "AdaptiveEnrichmentResult",

@@ -26,8 +26,8 @@ from scipy import stats
 
 from subgroups.design.checks import _INTERSECTIONS, IntersectionTest, _check_alpha, _check_positive, _check_probability
 from subgroups.design.normal import _max_normal_sf, _z
-from subgroups.design.results import _FrameMixin
 from subgroups.errors import ParameterError
+from subgroups.plain import _FrameMixin
 
 
 @dataclass(frozen=True)

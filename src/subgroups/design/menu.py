@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from subgroups.design.results import _plain
+from subgroups.plain import _plain
 
 # The rules that choose a design (`subgroups.design.recommend`), as `Recommendation.rule` names them.
 RuleId = Literal[

@@ -13,8 +13,8 @@ from scipy import optimize, stats
 
 from subgroups.design.checks import _SPLITS, AlphaSplitMethod, _check_alpha, _check_probability
 from subgroups.design.normal import _z, bivariate_normal_cdf
-from subgroups.design.results import _FrameMixin
 from subgroups.errors import ParameterError
+from subgroups.plain import _FrameMixin
 
 
 @dataclass(frozen=True)

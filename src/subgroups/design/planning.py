@@ -27,8 +27,8 @@ from subgroups.design.recommend import Evidence, context_findings, recommend, re
 from subgroups.design.sample_size import power_continuous
 from subgroups.design.screening import AssayStrata, assay_strata
 from subgroups.design.settings import DesignInputs, DesignSettings
-from subgroups.design.shrinkage import ShrinkageResult, shrink_estimates
 from subgroups.errors import ParameterError
+from subgroups.inference import ShrinkageResult, shrink_estimates
 from subgroups.narrative.recommendation import recommendation_reasons, thin_estimates_words
 
 

@@ -17,7 +17,7 @@ from subgroups.design.designs import _blank_option, _Plan, _split_for, _stratifi
 from subgroups.design.menu import DesignOption, Finding, Recommendation
 from subgroups.design.screening import AssayStrata
 from subgroups.design.settings import DesignInputs, DesignSettings
-from subgroups.design.shrinkage import ShrinkageResult
+from subgroups.inference import ShrinkageResult
 
 
 @dataclass(frozen=True)

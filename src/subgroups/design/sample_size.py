@@ -24,8 +24,8 @@ from subgroups.design.checks import (
     _check_sizing,
 )
 from subgroups.design.normal import _z
-from subgroups.design.results import _FrameMixin
 from subgroups.errors import ParameterError
+from subgroups.plain import _FrameMixin
 
 
 @dataclass(frozen=True)

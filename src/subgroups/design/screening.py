@@ -12,8 +12,8 @@ from typing import Any
 from scipy import stats
 
 from subgroups.design.checks import _check_power, _check_probability
-from subgroups.design.results import _FrameMixin
 from subgroups.errors import ParameterError
+from subgroups.plain import _FrameMixin
 
 
 @dataclass(frozen=True)

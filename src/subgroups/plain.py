@@ -1,4 +1,4 @@
-"""Plain values for the frozen design results: ``_plain`` turns numpy scalars and containers into
+"""Plain values for frozen results: ``_plain`` turns numpy scalars and containers into
 JSON-serialisable Python values (non-finite floats become ``None``) and ``_FrameMixin`` gives a
 flat result its one-row ``to_dict()`` and ``to_frame()``.
 """
