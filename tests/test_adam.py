@@ -272,7 +272,7 @@ def test_dermatologic_event_analysis_runs_end_to_end(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     run = tmp_path / "runs" / "cdiscpilot_derm"
     results = json.loads((run / "results.json").read_text())
-    assert (results["data"]["n_treated"], results["data"]["n_control"]) == (84, 86)
+    assert (results["data"]["n_treated"]["value"], results["data"]["n_control"]["value"]) == (84, 86)
     assert results["ate"]["hazard_ratio"]["estimate"] == pytest.approx(4.92, abs=0.005)
     assert results["ate"]["estimate"] < 0  # the drug shortens the time to a skin reaction
     audit = (run / "01_data_audit.html").read_text()

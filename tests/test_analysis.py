@@ -44,7 +44,7 @@ def test_analyze_accepts_a_data_frame_and_a_dict(small_csv: Path):
     params = small_params(small_csv)
     params["data"].pop("source")
     a = subgroups.analyze(pd.read_csv(small_csv), params)
-    assert a.results["data"]["n"] == 400 and a.results["provenance"]["data_source"] == "data frame"
+    assert a.results["data"]["n"]["value"] == 400 and a.results["provenance"]["data_source"] == "data frame"
 
 
 @pytest.mark.slow
@@ -326,7 +326,7 @@ def test_subgroups_frame_has_one_row_per_hypothesis_with_the_reported_numbers(de
     for column in ("effect", "ci_low", "ci_high", "comparator_effect", "difference"):
         np.testing.assert_array_equal(frame[column][: len(records)], [c["reported"][column] for c in records])
     assert list(frame["p_adjusted"][: len(records)]) == [c["p_adjusted"] for c in records]
-    assert list(frame["n_treated"][: len(records)]) == [c["n_treated"] for c in records]
+    assert list(frame["n_treated"][: len(records)]) == [c["n_treated"]["value"] for c in records]
     assert list(frame["source"]).count("pre-specified") == len(results["subgroups"]["prespecified"])
     assert frame.loc[0, "status"] == "validated" and frame.loc[0, "estimator"] == "adjusted for selection"
 
@@ -339,14 +339,17 @@ def test_suppressed_and_missing_results_stay_so_in_the_frame_the_repr_and_the_su
 
     results = copy.deepcopy(demo_analysis.results)
     results["subgroups"]["candidates"] = [dict(c, status="exploratory") for c in results["subgroups"]["candidates"]]
-    results["subgroups"]["candidates"][1]["n_control"] = "<10"
+    results["subgroups"]["candidates"][1]["n_control"] = {"value": None, "suppressed": True, "shown": "<10"}
     hidden = {"rule": TOO_SMALL, "hypothesis": TOO_SMALL, "too_small": "fewer than 10", "level": 1, "status": "exploratory"}
     results["subgroups"]["too_small"]["candidates"] = [hidden]
     results["design"] = {"subgroup": None, "note": "No design planned: no events in one arm", "curves": None}
     a = dataclasses.replace(demo_analysis, results=results)
     frame = a.subgroups_frame()
     assert frame.iloc[-1]["hypothesis"] == TOO_SMALL and frame.iloc[-1][["effect", "p_adjusted"]].isna().all()
-    assert frame.loc[1, "n_control"] == "<10" and frame.loc[0, "n_control"] == results["subgroups"]["candidates"][0]["n_control"]
+    assert (
+        frame.loc[1, "n_control"] == "<10"
+        and frame.loc[0, "n_control"] == results["subgroups"]["candidates"][0]["n_control"]["value"]
+    )
     text = repr(a)
     assert f"0 of {len(results['subgroups']['candidates'])} hypotheses validated (1 too small to report)" in text
     assert "next trial:     No design planned: no events in one arm" in text and "first:" not in text

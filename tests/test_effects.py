@@ -40,7 +40,7 @@ def test_demo_average_effect_ci_covers_truth(demo_analysis, demo_truth):
     true_ate = float(demo_truth.true_effect.mean())
     assert ate["ci_low"] <= true_ate <= ate["ci_high"]
     assert ate["ci_low"] <= 0.215 <= ate["ci_high"]  # population ATE of PM-SNP b1_rel = 2 (docs/simulation.md §4)
-    assert ate["scale"] == "difference in means" and ate["n"] == 2000
+    assert ate["scale"] == "difference in means" and ate["n"]["value"] == 2000
 
 
 def test_demo_per_patient_effects_recover_the_genetic_subgroup(demo_analysis, demo_truth):
@@ -233,7 +233,7 @@ def test_observational_study_removes_confounding_and_reports_overlap():
     overlap = analysis.results["effects"]["overlap"]
     assert overlap["c_statistic"] > 0.75
     assert overlap["quantiles_by_arm"]["treated"]["q50"] > overlap["quantiles_by_arm"]["control"]["q50"]
-    assert overlap["n_trimmed"] == int((~kept).sum()) > 0
+    assert overlap["n_trimmed"]["value"] == int((~kept).sum()) > 0
     assert overlap["share_trimmed"] == pytest.approx((~kept).mean())
     sentence = narrative.overlap_sentence(analysis.results)
     assert "c-statistic" in sentence and "were excluded" in sentence

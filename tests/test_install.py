@@ -163,6 +163,6 @@ def test_a_wheel_installed_in_a_fresh_environment_runs_the_demo_from_an_unrelate
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     folder = elsewhere / "runs" / "demo"
     results = json.loads((folder / "results.json").read_text())
-    assert results["data"]["n"] == 400
+    assert results["data"]["n"]["value"] == 400
     assert all((folder / f"{nb}.html").stat().st_size > 10_000 for nb in NOTEBOOKS)
     assert "Demo trial" in (folder / "index.html").read_text()

@@ -31,7 +31,7 @@ RARE = "Rareville"
 
 
 def test_a_total_is_hidden_when_the_difference_to_a_shown_part_is_a_small_count():
-    assert privacy.suppress_total(400, 397, 10) is None
+    assert privacy.suppress_total(400, 397, 10) == privacy.SUPPRESSED
     assert privacy.suppress_total(400, 400, 10) == 400  # nothing excluded: nothing to recover
     assert privacy.suppress_total(400, 390, 10) == 400  # 10 excluded may be shown
 
@@ -200,33 +200,36 @@ def test_no_output_lets_a_planted_small_cell_be_recovered(small_cell_run: Path):
     page = outputs["04_subgroups.html"]
     assert page.count(privacy.TOO_SMALL) >= 2 and "age ≥ 90" not in page and "age >= 90" not in page
 
-    # no count below min_cell anywhere in results.json; every reported subgroup has min_cell per arm on both sides
+    # no count below min_cell anywhere in results.json (a count is a record: value, suppressed flag, shown text);
+    # every reported subgroup has min_cell per arm on both sides
     def counts(node, key=""):
-        if isinstance(node, dict):
+        if isinstance(node, dict) and set(node) == {"value", "suppressed", "shown"}:
+            yield key, node
+        elif isinstance(node, dict):
             for k, v in node.items():
                 yield from counts(v, k)
         elif isinstance(node, list):
             for v in node:
                 yield from counts(v, key)
-        elif (
-            isinstance(node, int)
-            and not isinstance(node, bool)
-            and (key.startswith(("n_", "events_")) or key in ("n", "dropped"))
-        ):
-            yield key, node
 
-    assert [(k, v) for k, v in counts(results) if 0 < v < MIN_CELL] == []
-    assert results["data"]["dropped"] == {"missing outcome": "<10"}
+    found = list(counts(results))
+    assert len(found) > 10, "the count records were not found: the walk above does not see them"
+    assert [(k, c) for k, c in found if c["value"] is not None and 0 < c["value"] < MIN_CELL] == []
+    # a hidden count shows only the policy's texts, never a number
+    assert {c["shown"] for _, c in found if c["suppressed"]} <= {f"<{MIN_CELL}", privacy.SUPPRESSED}
+    hidden = {"value": None, "suppressed": True, "shown": f"<{MIN_CELL}"}
+    assert results["data"]["dropped"] == {"missing outcome": hidden}
     reported = sub["candidates"] + sub["prespecified"]
     assert reported, "nothing reported at all: the run cannot show the policy"
     for c in reported:
-        assert c["n_treated"] >= MIN_CELL and c["n_control"] >= MIN_CELL
+        assert c["n_treated"]["value"] >= MIN_CELL and c["n_control"]["value"] >= MIN_CELL
         assert MIN_CELL <= c["prevalence"] * 400 <= 400 - MIN_CELL  # neither side of a reported rule is a small count
     for c in sub["prespecified"]:  # a share of all 400: the count it implies is a multiple of min_cell
         assert c["prevalence"] * 400 == pytest.approx(round(c["prevalence"] * 400 / MIN_CELL) * MIN_CELL)
 
     # rows read minus rows analysed would give the 3 excluded rows: rows read are not shown
-    assert results["data"]["n_read"] is None and results["data"]["n"] == 400
+    assert results["data"]["n_read"] == {"value": None, "suppressed": True, "shown": privacy.SUPPRESSED}
+    assert results["data"]["n"] == {"value": 400, "suppressed": False, "shown": "400"}
     for name, text in outputs.items():
         if name != "results.json":
             assert 403 not in _integers(text), f"rows read shown in {name}"

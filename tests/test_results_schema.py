@@ -10,13 +10,12 @@ from pydantic import ValidationError
 
 from subgroups import results as results_module
 from subgroups.narrative.recommendation import REASONS
-from subgroups.privacy import TOO_SMALL, too_small_record
+from subgroups.privacy import TOO_SMALL, count_text, count_value, too_small_record
 from subgroups.results import (
     SCHEMA_VERSION,
     SubgroupsSection,
     TooSmallRecord,
     committed_schema,
-    count_value,
     design_section,
     json_ready,
     read_results,
@@ -98,12 +97,13 @@ def test_a_hypothesis_too_small_to_report_keeps_only_that_it_exists(demo_analysi
 @pytest.mark.parametrize(
     "where, value, fits",
     [
-        (("data", "n_treated"), "<10", True),  # hidden small count
-        (("data", "n_control"), "suppressed", True),  # complementary suppression
-        (("data", "n_treated"), "1000", False),  # a count given as a string
-        (("data", "n_treated"), -3, False),
-        (("data", "n_treated"), 999.5, False),
-        (("data", "n_treated"), True, False),
+        (("data", "n_treated"), {"value": None, "suppressed": True, "shown": "<10"}, True),  # hidden small count
+        (("data", "n_control"), {"value": None, "suppressed": True, "shown": "suppressed"}, True),  # complementary
+        (("data", "n_treated"), "<10", False),  # schema 1's bare text: a record now
+        (("data", "n_treated"), 1000, False),  # schema 1's bare number
+        (("data", "n_treated"), {"value": -3, "suppressed": False, "shown": "-3"}, False),
+        (("data", "n_treated"), {"value": 999.5, "suppressed": False, "shown": "1,000"}, False),
+        (("data", "n_treated"), {"value": True, "suppressed": False, "shown": "True"}, False),
         (("ate", "estimate"), "0.17", False),
         (("ate", "estimate"), None, True),  # a statistic that is not finite is null
         (("ate", "status"), "maybe", False),
@@ -131,6 +131,23 @@ def test_values_of_the_wrong_type_fail_validation(demo_analysis, validator, wher
             read_results(results)
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"value": 1000, "suppressed": False, "shown": "1000"},  # the pages print "1,000"
+        {"value": 12, "suppressed": True, "shown": "<10"},  # hidden, yet given
+        {"value": None, "suppressed": False, "shown": ""},  # neither shown nor hidden
+        {"value": None, "suppressed": True, "shown": "12"},  # a hidden count's text gives it away
+    ],
+)
+def test_a_count_record_that_contradicts_itself_is_refused(demo_analysis, record):
+    """What the JSON Schema cannot say (the three fields agree) the typed sections check."""
+    results = copy.deepcopy(demo_analysis.results)
+    results["data"]["n_treated"] = record
+    with pytest.raises(ValidationError, match="count"):
+        read_results(results)
+
+
 def test_unknown_and_missing_keys_fail_validation(demo_analysis, validator):
     extra = copy.deepcopy(demo_analysis.results)
     extra["ate"]["estimate_raw"] = 0.1
@@ -153,6 +170,28 @@ def test_unknown_and_missing_keys_fail_validation(demo_analysis, validator):
 
 def test_count_value_is_the_integer_or_none():
     assert [count_value(v) for v in (0, 12, "<10", "suppressed", None, True)] == [0, 12, None, None, None, None]
+    shown = {"value": 1054, "suppressed": False, "shown": "1,054"}
+    hidden = {"value": None, "suppressed": True, "shown": "<10"}
+    assert [count_value(shown), count_value(hidden)] == [1054, None]
+    assert [count_text(shown), count_text(hidden), count_text(1054), count_text("suppressed")] == [
+        "1,054",
+        "<10",
+        "1,054",
+        "suppressed",
+    ]
+
+
+def test_counts_in_results_json_are_integers_with_a_separate_suppressed_flag(demo_analysis, validator):
+    data = demo_analysis.results["data"]
+    n = data["n"]
+    assert n == {"value": n["value"], "suppressed": False, "shown": f"{n['value']:,}"} and isinstance(n["value"], int)
+    assert count_value(data["n_treated"]) + count_value(data["n_control"]) == n["value"]
+    for c in demo_analysis.results["subgroups"]["candidates"]:
+        assert isinstance(c["n_treated"]["value"], int) and c["n_treated"]["suppressed"] is False
+    # Built from the analysis's own forms, a small count is hidden: no value, the flag, the text the pages print.
+    section = results_module._computed(results_module.DataSection, {**data, "n_treated": "<10", "n_control": "suppressed"})
+    assert section.n_treated.to_dict() == {"value": None, "suppressed": True, "shown": "<10"}
+    assert section.n_control.to_dict() == {"value": None, "suppressed": True, "shown": "suppressed"}
 
 
 def test_the_schema_command_prints_and_writes_the_schema(tmp_path, capsys):

@@ -24,9 +24,9 @@ def test_run_leaves_reports_index_and_results(marked_run: Path):
     for name in (*runner.NOTEBOOKS, "index"):
         assert (marked_run / f"{name}.html").is_file()
     results = json.loads((marked_run / "results.json").read_text())
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == 2
     assert {"provenance", "params", "data", "ate", "importance", "heterogeneity", "subgroups", "design"} <= set(results)
-    assert results["data"]["n_treated"] == 200 and results["data"]["n_control"] == 200
+    assert results["data"]["n_treated"]["value"] == 200 and results["data"]["n_control"]["value"] == 200
     assert len(results["provenance"]["data_sha256"]) == 64
     assert results["provenance"]["packages"]["econml"] == "0.17.0"
     assert json.loads((marked_run / "status.json").read_text())["status"] == "succeeded"
@@ -78,7 +78,7 @@ def test_time_to_event_index_shows_the_effect_with_its_unit_and_the_hazard_ratio
     # The hazard ratio (randomized: plain Cox) is the one lifelines fits on the same patients.
     frame = pd.read_csv(marked_actg_run.parents[1] / "actg.csv")
     frame = frame[frame["arm"].isin(["ZDV+ddI", "ZDV"])].copy()  # the file holds all four arms
-    assert results["data"]["n"] == len(frame)
+    assert results["data"]["n"]["value"] == len(frame)
     frame["treated"] = (frame["arm"] == "ZDV+ddI").astype(int)
     direct = CoxPHFitter().fit(frame[["days", "event", "treated"]], "days", "event").summary.loc["treated"]
     hr = ate["hazard_ratio"]
@@ -426,7 +426,7 @@ def test_index_opens_with_five_sentences_whose_numbers_are_those_of_results_json
     assert average.startswith(
         f"Average treatment effect: {ate['estimate']:+.3g} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g};"
     )
-    assert f"n = {ate['n']}); status: {ate['status']}." in average
+    assert f"n = {ate['n']['shown']}); status: {ate['status']}." in average
     assert heterogeneity == h["decision"]  # the verdict, stated once
     assert heterogeneity.startswith("Heterogeneity detected at α" if h["detected"] else "No credible heterogeneity at α")
     validated = [c for c in results["subgroups"]["candidates"] if c["status"] == "validated"]
@@ -567,7 +567,7 @@ def test_the_variable_dictionary_names_variables_and_arms_on_the_pages(marked_ac
 def test_hidden_counts_say_what_they_are_and_p_values_read_below_0_001(marked_actg_run: Path):
     import re
 
-    from subgroups.privacy import SUPPRESSED_NOTE, suppress_events
+    from subgroups.privacy import SUPPRESSED_NOTE, count_text, suppress_events
 
     results = json.loads((marked_actg_run / "results.json").read_text())
     frame = pd.read_csv(marked_actg_run.parents[1] / "actg.csv")
@@ -579,7 +579,7 @@ def test_hidden_counts_say_what_they_are_and_p_values_read_below_0_001(marked_ac
         inside = frame[frame.eval(expression)]
         for arm, key in (("ZDV+ddI", "events_treated"), ("ZDV", "events_control")):
             rows = inside[inside["arm"] == arm]
-            assert c[key] == suppress_events(int(rows["event"].sum()), len(rows), 10), (c["rule"], key)
+            assert c[key]["shown"] == count_text(suppress_events(int(rows["event"].sum()), len(rows), 10)), (c["rule"], key)
     from bs4 import BeautifulSoup
 
     for stem in (*runner.NOTEBOOKS, "index"):

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 
 from subgroups.audit import IMBALANCE, Audit
 from subgroups.narrative import display_name, display_rule, effect_text, p_text
-from subgroups.privacy import merged_bin_edges
+from subgroups.privacy import count_text, merged_bin_edges
 
 # Names from the data are drawn as typed: without this, matplotlib reads `$...$` as mathtext (a
 # name like `$x^2$` would be typeset, and an invalid one such as `$\foo$` fails the figure).
@@ -220,7 +220,7 @@ def forest(
     ax.axvline(ate["estimate"], color="#2166ac", ls="--", lw=0.8)
     ax.axvline(0, color="black", lw=0.8)
     labels = [
-        f"{display_rule(c.get('hypothesis', c['rule']), results)}\nn = {c['n_treated']} + {c['n_control']} (treated + control)"
+        f"{display_rule(c.get('hypothesis', c['rule']), results)}\nn = {count_text(c['n_treated'])} + {count_text(c['n_control'])} (treated + control)"
         if c is not None
         else (header if header == "Pre-specified" else f"Discovered: {display_name(header, results)}")
         for header, c in rows

@@ -71,8 +71,38 @@ def suppress_events(events: int | None, n: int, min_cell: int) -> int | str | No
     return SUPPRESSED if 0 < int(n) - events < min_cell else events
 
 
+#: The text of a hidden count: "<m" (1 to m - 1) or `SUPPRESSED` (complementary).
+SUPPRESSED_TEXT = re.compile(r"<[0-9]+|" + SUPPRESSED)
+
+
+def count_text(value: Any, missing: Any = "") -> Any:
+    """How a count is printed: the integer with thousands separators ("1,054"; a fractional expected count
+    rounded), the text that hides it ("<10", "suppressed"), `missing` for None or NaN, anything else as it
+    is. Takes a count as computed (a number or the hiding text) or as results.json holds it (a record with
+    `value`, `suppressed` and `shown`)."""
+    if isinstance(value, Mapping):
+        return str(value["shown"])
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return missing
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value):
+        return f"{int(round(value)):,}"
+    return value
+
+
+def count_value(count: Any) -> int | None:
+    """The integer of a count (as computed, or a results.json record), or None when hidden or absent."""
+    if isinstance(count, Mapping):
+        return None if count.get("suppressed") else count.get("value")
+    if isinstance(count, (int, np.integer)) and not isinstance(count, (bool, np.bool_)):
+        return int(count)
+    return None
+
+
 def is_suppressed(value: object) -> bool:
-    """True for a count hidden by this policy: "<min_cell" (small) or `SUPPRESSED` (complementary)."""
+    """True for a count hidden by this policy: "<min_cell" (small) or `SUPPRESSED` (complementary), as
+    computed or as a results.json record."""
+    if isinstance(value, Mapping):
+        return bool(value.get("suppressed"))
     return isinstance(value, str) and (value.startswith("<") or value == SUPPRESSED)
 
 
@@ -84,9 +114,9 @@ def small(count: int | None, min_cell: int) -> bool:
 # --- totals and their parts ------------------------------------------------------------------------
 
 
-def suppress_total(total: int, shown_part: int, min_cell: int) -> int | None:
-    """`total` (e.g. rows read), or None when total minus `shown_part` (e.g. rows analysed) is a small count."""
-    return None if small(int(total) - int(shown_part), min_cell) else int(total)
+def suppress_total(total: int, shown_part: int, min_cell: int) -> int | str:
+    """`total` (e.g. rows read), or `SUPPRESSED` when total minus `shown_part` (e.g. rows analysed) is a small count."""
+    return SUPPRESSED if small(int(total) - int(shown_part), min_cell) else int(total)
 
 
 def suppress_part(part: int, total: int, min_cell: int) -> int | str:

@@ -15,10 +15,10 @@ import argparse
 import importlib.resources
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, model_validator
 
 from subgroups.audit import RandomizationCheck as RandomizationResult
 from subgroups.audit import check_randomization
@@ -30,10 +30,17 @@ from subgroups.effects import EffectModel, overlap_summary
 from subgroups.explain import Explanation
 from subgroups.heterogeneity import Heterogeneity
 from subgroups.params import RunParams
-from subgroups.privacy import suppress_count, suppress_part, suppress_reasons, suppress_total
+from subgroups.privacy import (
+    SUPPRESSED_TEXT,
+    count_text,
+    suppress_count,
+    suppress_part,
+    suppress_reasons,
+    suppress_total,
+)
 from subgroups.provenance import Provenance, provenance
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: counts are records (value, suppressed flag, shown text), not a number or a text
 SCHEMA_FILE = ("schema", "results.schema.json")  # inside the package (package data)
 
 # --- value types ---------------------------------------------------------------------------------
@@ -43,23 +50,6 @@ SCHEMA_FILE = ("schema", "results.schema.json")  # inside the package (package d
 Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
 # A computed statistic: null where it is not finite (NaN, ±inf), since strict JSON has neither.
 Statistic = Number | None
-SuppressedCount = Annotated[
-    str,
-    StringConstraints(pattern=r"^(<[0-9]+|suppressed)$"),
-    Field(description='a hidden count: "<m" (1 to m - 1 patients, m = report.min_cell) or "suppressed" (complementary)'),
-]
-# A count of patients (or events) under the small-cell policy of `subgroups.privacy`: the integer, or the
-# text that hides it. The JSON shape (a number or a text in the same key) is the one the pages, figures and
-# notebooks read; `count_value` gives the integer or None.
-Count = Annotated[
-    Annotated[int, Field(ge=0)] | SuppressedCount,
-    Field(description='a count: a non-negative integer, or "<m" / "suppressed" when the small-cell policy hides it'),
-]
-
-
-def count_value(count: int | str | None) -> int | None:
-    """The integer of a `Count`, or None when it is hidden ("<m", "suppressed") or absent."""
-    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 class Section(BaseModel):
@@ -70,6 +60,49 @@ class Section(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The section as results.json holds it (keys that were absent stay absent)."""
         return self.model_dump(mode="json", exclude_unset=True)
+
+
+class CountRecord(Section):
+    """A count of patients (or events) under the small-cell policy of `subgroups.privacy`."""
+
+    value: Annotated[int, Field(ge=0)] | None = Field(description="the count; null when the policy hides it")
+    suppressed: bool = Field(description="true when the small-cell policy hides the count")
+    shown: str = Field(
+        description='what every page prints: the count with thousands separators, "<m" (1 to m - 1, '
+        'm = report.min_cell) or "suppressed" (a larger count hidden so that a small one cannot be recovered)'
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CountRecord:
+        if self.suppressed != (self.value is None):
+            raise ValueError("a count is either shown (value set, suppressed false) or hidden (value null, suppressed true)")
+        if not self.suppressed and self.shown != count_text(self.value):
+            raise ValueError(f"shown={self.shown!r} is not the count {self.value}")
+        if self.suppressed and not SUPPRESSED_TEXT.fullmatch(self.shown):
+            raise ValueError(f'shown={self.shown!r} of a hidden count is neither "<m" nor "suppressed"')
+        return self
+
+
+#: Validation context of the builders below: counts arrive as the analysis computes them.
+COMPUTED = {"computed_counts": True}
+
+
+def _count_record(value: Any, info: ValidationInfo) -> Any:
+    """When building (context `COMPUTED`): a count as the analysis computes it (an integer, or the text
+    "<m" / "suppressed" that hides it) as a `CountRecord`. Reading results.json, only records fit."""
+    if not (info.context or {}).get("computed_counts"):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return {"value": int(value), "suppressed": False, "shown": count_text(int(value))}
+    if isinstance(value, str):
+        return {"value": None, "suppressed": True, "shown": value}
+    return value
+
+
+# A count in results.json: `{"value": 1054, "suppressed": false, "shown": "1,054"}` or
+# `{"value": null, "suppressed": true, "shown": "<10"}`; `privacy.count_value` and `privacy.count_text`
+# read either form.
+Count = Annotated[CountRecord, BeforeValidator(_count_record)]
 
 
 # --- data and audit ------------------------------------------------------------------------------
@@ -95,7 +128,7 @@ class DataSection(Section):
     """The analysed patients: counts (suppressed below `report.min_cell`), arms, outcome and features by family."""
 
     n: Count
-    n_read: int | None = Field(description="rows read; null when rows read minus rows analysed is a small count")
+    n_read: Count = Field(description="rows read; hidden when rows read minus rows analysed is a small count")
     arms: Arms = Field(description="the arms' values in the data")
     labels: dict[str, VariableLabel] = Field(description="the variable dictionary (data.labels, else the files' labels)")
     arm_names: Arms = Field(description="the arms' display names")
@@ -441,8 +474,9 @@ class SubgroupsSection(Section):
 def subgroups_section(conclusion: str, candidates: list[dict[str, Any]], prespecified: list[dict[str, Any]]) -> SubgroupsSection:
     """The subgroups section from the hypotheses' records (`Subgroup.to_dict`): those with fewer than
     `report.min_cell` patients in an arm (a `too_small` key) are listed apart, without rule or numbers."""
-    return SubgroupsSection.model_validate(
-        json_ready(
+    return _computed(
+        SubgroupsSection,
+        (
             {
                 "method": SUBGROUP_METHOD,
                 "testing": TESTING_PROCEDURE,
@@ -454,7 +488,7 @@ def subgroups_section(conclusion: str, candidates: list[dict[str, Any]], prespec
                     "prespecified": [c for c in prespecified if "too_small" in c],
                 },
             }
-        )
+        ),
     )
 
 
@@ -538,7 +572,7 @@ def design_section(menu: DesignMenu | None, subgroup: str | None, note: str) -> 
     if menu is None:
         return NoDesign.model_validate({**head, "curves": None})
     curves = menu.curves.to_dict(orient="list") if menu.curves is not None else None
-    return PlannedDesign.model_validate(json_ready({**head, **menu.to_dict(), "curves": curves}))
+    return _computed(PlannedDesign, {**head, **menu.to_dict(), "curves": curves})
 
 
 # --- results.json --------------------------------------------------------------------------------
@@ -549,7 +583,7 @@ class Results(Section):
 
     model_config = ConfigDict(title="subgroups results.json")
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     name: str
     provenance: Provenance
     # Free-form here: the run's parameters as reported (`RunParams.to_dict()`, pre-specified subgroups too small to
@@ -563,6 +597,14 @@ class Results(Section):
     importance: ImportanceSection
     subgroups: SubgroupsSection
     design: PlannedDesign | NoDesign
+
+
+SectionT = TypeVar("SectionT", bound=Section)
+
+
+def _computed(model: type[SectionT], value: Any) -> SectionT:
+    """A section from what the analysis computed (numpy values made plain; counts become records)."""
+    return model.model_validate(json_ready(value), context=COMPUTED)
 
 
 def build_results(
@@ -589,9 +631,9 @@ def build_results(
         audit=audit_section(run, randomization),
         ate=ate_section(run, trial, effects, randomization),
         effects=effects_section(run, trial, effects, tests),
-        heterogeneity=HeterogeneitySection.model_validate(json_ready(tests.to_dict())),
-        importance=ImportanceSection.model_validate(json_ready(explanation.to_dict())),
-        subgroups=subgroups if isinstance(subgroups, Section) else json_ready(subgroups),
+        heterogeneity=_computed(HeterogeneitySection, tests.to_dict()),
+        importance=_computed(ImportanceSection, explanation.to_dict()),
+        subgroups=subgroups if isinstance(subgroups, Section) else _computed(SubgroupsSection, subgroups),
         design=design if isinstance(design, Section) else json_ready(design),
     ).to_dict()
 
@@ -619,12 +661,12 @@ def data_section(run: RunParams, trial: TrialData) -> DataSection:
         "study": run.data.study,
         "features": {fam: list(names) for fam, names in trial.families.items()},
     }
-    return DataSection.model_validate(json_ready(section))
+    return _computed(DataSection, section)
 
 
 def audit_section(run: RunParams, randomization: RandomizationResult | None) -> AuditSection:
     shown = None if randomization is None else randomization.to_dict(run.report.min_cell)
-    return AuditSection.model_validate(json_ready({"randomization": shown}))
+    return _computed(AuditSection, {"randomization": shown})
 
 
 def ate_section(
@@ -659,7 +701,7 @@ def ate_section(
             propensity=effects.propensity if run.data.study == "observational" else None,
             level=run.estimation.level,
         )
-    return AverageEffectSection.model_validate(json_ready(ate))
+    return _computed(AverageEffectSection, ate)
 
 
 def effects_section(run: RunParams, trial: TrialData, effects: EffectModel, tests: Heterogeneity) -> EffectsSection:
@@ -684,7 +726,7 @@ def effects_section(run: RunParams, trial: TrialData, effects: EffectModel, test
         "overlap": overlap_summary(effects, trial.treatment, run.data.study, run.estimation.trim, min_cell),
         "status": "exploratory",
     }
-    return EffectsSection.model_validate(json_ready(section))
+    return _computed(EffectsSection, section)
 
 
 def json_ready(value: Any) -> Any:

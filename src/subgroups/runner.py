@@ -38,7 +38,7 @@ from subgroups.analysis import open_analysis
 from subgroups.errors import NotebookError, RunError, SubgroupsError
 from subgroups.narrative import fmt, p_text
 from subgroups.params import RunParams, load_params
-from subgroups.privacy import SUPPRESSED
+from subgroups.privacy import SUPPRESSED, count_text
 
 NOTEBOOKS = ("01_data_audit", "02_effects", "03_explain", "04_subgroups", "05_trial_design")
 TITLES = {
@@ -413,11 +413,10 @@ _STYLE = """
 REPORT = "report.html"  # every page in one self-contained file, to share
 
 
-def _excluded(count: int | str) -> str:
+def _excluded(count: Any) -> str:
     """An exclusion count as the index shows it: "1,085 patients", "<10 patients", "number suppressed"."""
-    if count == SUPPRESSED:
-        return "number suppressed"
-    return f"{count:,} patients" if isinstance(count, int) else f"{count} patients"
+    shown = count_text(count)
+    return "number suppressed" if shown == SUPPRESSED else f"{shown} patients"
 
 
 def page_template(name: str) -> Any:
@@ -490,7 +489,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         dropped="; ".join(f"{why}: {_excluded(count)}" for why, count in data["dropped"].items()) or "none",
         ate=ate,
         ate_value=f"{ate['estimate']:+.3g}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
-        f"{p_text(ate['p_value'])}; n = {ate['n']})",
+        f"{p_text(ate['p_value'])}; n = {count_text(ate['n'])})",
         horizon=ate.get("horizon"),
         hazard_ratio=(
             f"{hr['estimate']:.3g} ({hr['ci_level']:.0%} CI {fmt(hr['ci_low'], '.3g')} to {fmt(hr['ci_high'], '.3g')}); {hr['method']}"

@@ -4,10 +4,13 @@ all read from results.json (so they show exactly the reported, suppressed number
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from subgroups.privacy import count_text, count_value
 
 
 def _value(value: Any, spec: str = ".3g", missing: str = "–") -> str:
@@ -25,7 +28,8 @@ def _p(p: float | None) -> str:
 
 
 def _count(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else _value(value)
+    """A count (a results.json record, or an integer such as a planned N) as printed; missing: as `_value`."""
+    return count_text(value) if isinstance(value, (Mapping, int)) and not isinstance(value, bool) else _value(value)
 
 
 def headline(results: dict[str, Any]) -> list[tuple[str, str]]:
@@ -106,9 +110,17 @@ def subgroups_table(results: dict[str, Any]) -> pd.DataFrame:
     numbers = ["effect", "ci_low", "ci_high", "comparator_effect", "difference", "p_adjusted", "prevalence"]
     frame[numbers] = frame[numbers].astype(float)
     for column in ("n_treated", "n_control"):  # integers, unless a count is suppressed ("<10") or absent
-        values = [row[column] for row in rows]
+        values = [_count_cell(row[column]) for row in rows]
         frame[column] = pd.Series(values, dtype=int if all(isinstance(v, int) for v in values) else object)
     return frame
+
+
+def _count_cell(count: Any) -> Any:
+    """A count in `subgroups_frame`: the integer, the text hiding it ("<10", "suppressed"), or None when absent."""
+    if count is None:
+        return None
+    value = count_value(count)
+    return count_text(count) if value is None else value
 
 
 class AnalysisSummary:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from subgroups.narrative.text import arm_name, display_name, md_code, md_escape, p_text
-from subgroups.privacy import SUPPRESSED
+from subgroups.privacy import SUPPRESSED, count_text
 
 if TYPE_CHECKING:
     from subgroups.audit import Audit
@@ -16,8 +16,8 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
     data = results["data"]
     lines = [
         f"**Data:** {md_escape(results['provenance']['data_source'])} (sha256 `{results['provenance']['data_sha256'][:16]}…`).",
-        f"**Comparison:** {_arm_md('treated', results)} (treated, {data['n_treated']} patients) versus "
-        f"{_arm_md('control', results)} (control, {data['n_control']} patients); {data['study'].upper()} data.",
+        f"**Comparison:** {_arm_md('treated', results)} (treated, {count_text(data['n_treated'])} patients) versus "
+        f"{_arm_md('control', results)} (control, {count_text(data['n_control'])} patients); {data['study'].upper()} data.",
         f"**Outcome:** {md_code(data['outcome']['name'])} ({data['outcome']['type'].replace('_', '-')}; "
         f"{'higher' if data['outcome']['higher_is_better'] else 'lower'} is better).",
     ]
@@ -50,10 +50,11 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
     return "\n\n".join(lines)
 
 
-def _count_words(count: int | str) -> str:
+def _count_words(count: Any) -> str:
     """ "12 patient(s)", "<10 patient(s)", or "a number of patients suppressed" (complementary suppression, subgroups.privacy)."""
+    shown = count_text(count)
     return (
-        "a number of patients suppressed (to protect a small count beside it)" if count == SUPPRESSED else f"{count} patient(s)"
+        "a number of patients suppressed (to protect a small count beside it)" if shown == SUPPRESSED else f"{shown} patient(s)"
     )
 
 

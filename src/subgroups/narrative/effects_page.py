@@ -7,6 +7,7 @@ from typing import Any
 
 from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING
 from subgroups.narrative.text import arm_name, fmt, md_code, md_escape, number, p_text
+from subgroups.privacy import count_text
 
 
 def ate_sentence(results: dict[str, Any]) -> str:
@@ -16,7 +17,7 @@ def ate_sentence(results: dict[str, Any]) -> str:
     return (
         f"**Average effect of {md_escape(arm_name('treated', results))} versus {md_escape(arm_name('control', results))} "
         f"({ate['scale']}): {number(ate['estimate'])}{unit} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
-        f"{p_text(ate['p_value'])}; n = {ate['n']}).** {difference_clause(results)} "
+        f"{p_text(ate['p_value'])}; n = {count_text(ate['n'])}).** {difference_clause(results)} "
         f"Status: {ate['status']} ({ate['status_reason']}). Estimand: {ate['estimand']}.{horizon_clause(ate)} "
         f"Method: {ate['method']}.{hazard_ratio_clause(results)}"
     )
@@ -36,7 +37,7 @@ def horizon_clause(ate: dict[str, Any]) -> str:
     horizon = ate.get("horizon")
     if not horizon:
         return ""
-    at_risk = ", ".join(f"{count} on {md_code(arm)}" for arm, count in horizon["at_risk"].items())
+    at_risk = ", ".join(f"{count_text(count)} on {md_code(arm)}" for arm, count in horizon["at_risk"].items())
     return (
         f" {horizon['kind'].capitalize()}: {horizon['value']:g} {horizon['unit']}, {horizon['rule']} (at risk then: {at_risk})."
     )
@@ -94,7 +95,8 @@ def overlap_sentence(results: dict[str, Any]) -> str:
         )
     arms = o["quantiles_by_arm"]
     medians = "; ".join(f"median {arms[arm]['q50']:.2f} among {arm} patients" for arm in ("treated", "control") if arm in arms)
-    trimmed = o["n_trimmed"] if o["share_trimmed"] is None else f"{o['n_trimmed']} ({o['share_trimmed']:.1%})"
+    trimmed = count_text(o["n_trimmed"])
+    trimmed = trimmed if o["share_trimmed"] is None else f"{trimmed} ({o['share_trimmed']:.1%})"
     text = (
         f"Observational data: the probability of treatment given the features (propensity) was estimated out-of-fold "
         f"({medians}). Its c-statistic is {o['c_statistic']:.2f} (0.5: the arms look alike; near 1: treated and "

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from subgroups.narrative.text import display_name, display_rule, effect_text, md_escape, p_value, variable_labels
-from subgroups.privacy import TOO_SMALL
+from subgroups.privacy import TOO_SMALL, count_text
 
 EVENT_COLUMN = {"binary": "outcome = 1, treated / control", "time_to_event": "events, treated / control"}
 
@@ -46,9 +46,13 @@ def subgroup_table(results: dict[str, Any], which: str = "candidates") -> pd.Dat
                     else {}
                 ),
                 "prevalence": f"{c['prevalence']:.0%}",
-                "n treated / control": f"{c['n_treated']} / {c['n_control']}",
+                "n treated / control": f"{count_text(c['n_treated'])} / {count_text(c['n_control'])}",
                 **(
-                    {EVENT_COLUMN[results["params"]["data"]["outcome"]["type"]]: f"{c['events_treated']} / {c['events_control']}"}
+                    {
+                        EVENT_COLUMN[
+                            results["params"]["data"]["outcome"]["type"]
+                        ]: f"{count_text(c['events_treated'])} / {count_text(c['events_control'])}"
+                    }
                     if c.get("events_treated") is not None
                     else {}
                 ),

@@ -40,7 +40,7 @@ def average_effect_summary(results: dict[str, Any]) -> str:
     unit = f" {ate['unit']}" if ate.get("unit") else ""
     return (
         f"Average treatment effect: {number(ate['estimate'])}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
-        f"{p_text(ate['p_value'])}; n = {ate['n']}); status: {ate['status']}."
+        f"{p_text(ate['p_value'])}; n = {count_text(ate['n'])}); status: {ate['status']}."
     )
 
 

@@ -8,10 +8,10 @@ import string
 from html import escape as escape_html
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from subgroups.privacy import SUPPRESSED, SUPPRESSED_NOTE
+from subgroups.privacy import count_text as count_text  # re-exported: the pages format counts with it
 
 # Line breaks that Markdown (or str.splitlines) would honour: a label must not start a new block.
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -56,16 +56,6 @@ def p_value(p: float | None) -> str:
 def p_text(p: float | None) -> str:
     """A p-value in a sentence: "p < 0.001", else "p = 0.038" (2 significant digits, as `p_value`)."""
     return "p n/a" if p is None else "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
-
-
-def count_text(value: Any, missing: Any = "") -> Any:
-    """A patient or event count with thousands separators ("1,414"; a fractional expected count rounded),
-    `missing` for None or NaN, and anything else (text such as a suppressed count) as it is."""
-    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
-        return missing
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value):
-        return f"{int(round(value)):,}"
-    return value
 
 
 def effect_text(effect: float | None, low: float | None, high: float | None) -> str:
