@@ -142,7 +142,8 @@ def test_t6_proportions_power_n50():
     ],
 )
 def test_t7_schoenfeld_events(hazard_ratio, power, raw, rounded):
-    # T7 (HR 0.5, 0.6; gsDesign nEvents) and the section 2.3 [CALC] rows.
+    # T7 (HR 0.5, 0.6; gsDesign nEvents) and further rows computed from Schoenfeld's (1981) formula
+    # d = 4 (z_{1-a} + z_{1-b})^2 / log(HR)^2.
     d = events_schoenfeld(hazard_ratio, alpha=0.025, power=power)
     assert d == pytest.approx(raw, abs=1e-3)
     assert sample_size_survival(hazard_ratio, 1.0, alpha=0.025, power=power).events == rounded
@@ -242,7 +243,8 @@ def test_t12_imperfect_assay():
     [(0.2, 0.2, 0.0, 0.25, 108.236, 1463.707), (0.2, 0.2, 0.1, 0.25, 108.24, 258.29), (0.3, 0.25, 0.0, 0.5, 80.07, 308.73)],
 )
 def test_t13_binary_targeted_vs_untargeted(p_control, delta_plus, delta_minus, prevalence, n_targeted, n_untargeted):
-    # T13 (first row, tol 1e-3) and the other section 3.3 rows (printed to 2 decimals).
+    # T13 (first row, tol 1e-3) and two further rows of the binary targeted-vs-untargeted comparison of
+    # Simon & Maitournam (2004), computed with the pooled-variance formula (printed to 2 decimals).
     tol = 1e-3 if n_targeted == 108.236 else 5e-3
     targeted = sample_size_binary(p_control, p_control + delta_plus, alpha=0.025, power=0.9)
     overall = prevalence * delta_plus + (1 - prevalence) * delta_minus
@@ -384,7 +386,8 @@ def test_t18_mast_global_null_fwer():
 
 
 # --------------------------------------------------------------------------------------------
-# T19: adaptive enrichment (section 5.3; 200,000 trials, seed 2024)
+# T19: adaptive enrichment (reference operating characteristics from an independent prototype of the
+# two-stage design: pi = 0.4, N1 = N2 = 300; 200,000 trials, seed 2024)
 # --------------------------------------------------------------------------------------------
 
 

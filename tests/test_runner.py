@@ -437,7 +437,8 @@ def test_index_opens_with_five_sentences_whose_numbers_are_those_of_results_json
             in subgroups
         )
     else:
-        assert subgroups.startswith(f"Subgroup search: {results['subgroups']['conclusion']}")
+        conclusion = results["subgroups"]["conclusion"]
+        assert subgroups.startswith(f"Subgroup search: {conclusion[:1].lower()}{conclusion[1:]}")
     pre = results["subgroups"]["prespecified"]
     assert len(pre) == 4
     assert f"of the {len(pre)} pre-specified subgroups" in subgroups or f"of {len(pre)} pre-specified" in subgroups

@@ -583,7 +583,7 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.
             f"({hidden} hypothesis(es) too small to report: fewer than report.min_cell patients in an arm); rules are exploratory."
         )
     if not detected:
-        return "No credible subgroup: the heterogeneity test did not detect heterogeneity, so every rule below is exploratory."
+        return "No credible subgroup, since the heterogeneity test did not detect heterogeneity; every rule below is exploratory."
     if not validated:
         return "Heterogeneity was detected, but no single rule differs from its complement after multiplicity adjustment; rules are exploratory."
     best = validated[0]

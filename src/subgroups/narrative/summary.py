@@ -68,7 +68,8 @@ def subgroups_summary(results: dict[str, Any]) -> str:
         how = f"{c['reported']['estimator']}; adjusted {adjusted_p_text(c['p_adjusted'])}"
         found = f"Validated subgroup: {_subgroup_effect(c, results)} ({how})."
     else:
-        found = f"Subgroup search: {sub['conclusion']}"
+        conclusion = sub["conclusion"]  # a sentence of its own: lower-case after the label ("Heterogeneity was ...")
+        found = f"Subgroup search: {conclusion[:1].lower()}{conclusion[1:]}"
         gated = [c for c in sub["candidates"] if c["p_adjusted"] is not None and c["p_adjusted"] < alpha]
         if gated and not h["detected"]:
             found += (
