@@ -281,13 +281,20 @@ def run_cell(
     out: Path,
     cache: dict | None = None,
     log=sys.stderr,
+    shard: tuple[int, int] = (0, 1),
 ) -> int:
-    """Run the missing (rep, method) pairs of one cell; returns the number of fits made."""
+    """Run the missing (rep, method) pairs of one cell; returns the number of fits made.
+
+    `shard` (i, k): only the replications r with r % k == i, so that k processes (each writing to its
+    own --out folder, merged afterwards) share a cell; a rep's seeds depend on (scenario, cell, r) alone.
+    """
     path = csv_path(out, scenario)
     done = finished(path)
     test = None
     fits = 0
     for r in range(reps):
+        if r % shard[1] != shard[0]:
+            continue
         todo = [m for m in methods if (cell.label, r, m) not in done and m in SCENARIO_METHODS.get(scenario, METHODS)]
         if not todo:
             continue
@@ -352,8 +359,9 @@ def run(
     methods: Sequence[str] | None = None,
     out: Path | str | None = None,
     log=sys.stderr,
+    shard: tuple[int, int] = (0, 1),
 ) -> int:
-    """Run a tier (or part of it); returns the number of (rep, method) fits made."""
+    """Run a tier (or part of it); returns the number of (rep, method) fits made (`shard`: see `run_cell`)."""
     config = TIERS[tier]
     out = Path(out) if out is not None else DEFAULT_OUT[tier]
     check_tier(out, tier)
@@ -367,7 +375,7 @@ def run(
     with threadpool_limits(limits=int(os.environ.get("OMP_NUM_THREADS", "1"))):
         for scenario, cell in plan(tier, scenarios, cells):
             r = reps if reps is not None else (config["reps_null"] if cell.is_null else config["reps_alt"])
-            fits += run_cell(scenario, cell, r, methods, config["settings"], out, cache, log)
+            fits += run_cell(scenario, cell, r, methods, config["settings"], out, cache, log, shard)
     return fits
 
 
@@ -384,6 +392,14 @@ def replace_rows(out: Path, pairs: Sequence[tuple[str, Cell]], methods: Sequence
         dropped += int(gone.sum())
         frame[~gone].to_csv(path, index=False)
     return dropped
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """ "I/K" as (I, K) with 0 <= I < K."""
+    index, sep, count = text.partition("/")
+    if not (sep and index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/K with 0 <= I < K, e.g. 0/2")
+    return int(index), int(count)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -409,6 +425,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="first delete the rows of the chosen scenarios, cells and methods (a re-run with new code); "
         "then run as usual, so an interrupted re-run resumes with the same command without --replace",
     )
+    parser.add_argument(
+        "--shard",
+        type=parse_shard,
+        default=(0, 1),
+        metavar="I/K",
+        help="run only the replications r with r %% K == I (e.g. 0/2 and 1/2 in two processes with separate --out "
+        "folders, merged afterwards); default: all",
+    )
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     args.out = args.out or DEFAULT_OUT[args.tier]
@@ -420,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (args.out / "commands.log").open("a", encoding="utf-8") as handle:
         handle.write(f"{dt.datetime.now().isoformat(timespec='seconds')}\t{command}\n")
     start = time.perf_counter()
-    fits = run(args.tier, args.scenario, args.cell, args.reps, methods, args.out)
+    fits = run(args.tier, args.scenario, args.cell, args.reps, methods, args.out, shard=args.shard)
     print(f"done: {fits} fit(s) in {time.perf_counter() - start:.0f}s; rows in {args.out}", file=sys.stderr)
     return 0
 

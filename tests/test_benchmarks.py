@@ -443,3 +443,18 @@ def test_replace_deletes_only_the_chosen_cells_and_methods(tmp_path):
     assert simulate.replace_rows(tmp_path, pairs, ["ours"]) == 1
     left = set(map(tuple, rows_of(tmp_path)[["cell", "method"]].itertuples(index=False)))
     assert left == {("b1_rel=1", "ours"), ("b1_rel=1", "B1"), ("b1_rel=2", "B1")}
+
+
+def test_shards_split_the_replications_of_a_cell_between_processes(tmp_path, monkeypatch):
+    """Two shards (0/2, 1/2) run the even and the odd replications; together exactly every one, once."""
+    assert simulate.parse_shard("1/3") == (1, 3)
+    for bad in ("2/2", "1", "a/b", "-1/2"):
+        with pytest.raises(Exception, match="I/K"):
+            simulate.parse_shard(bad)
+    monkeypatch.setattr(simulate, "run_method", lambda name, rep, settings: (None, 0.0, ""))  # no fit: seeds and rows only
+    cell = next(c for c in simulate.CELLS["PM-SNP"] if c.label == "b1_rel=2")
+    for i in (0, 1):
+        fits = simulate.run_cell("PM-SNP", cell, 5, ["ours"], {}, tmp_path / str(i), log=io.StringIO(), shard=(i, 2))
+        assert fits == (3 if i == 0 else 2)
+    reps = [sorted(r for _, r, _ in simulate.finished(tmp_path / str(i) / "PM-SNP.csv")) for i in (0, 1)]
+    assert reps == [[0, 2, 4], [1, 3]]
