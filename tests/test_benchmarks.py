@@ -195,6 +195,7 @@ def test_smoke_tier_writes_every_scenario_cell_rep_method(smoke_run):
             "oracle": ("M1_hazard",) if tte else ("M1",),
             "ours+cand": (*m1, "MSE_T", "ATE_bias"),
             "ours+maxT": (*m1, "p_blp", "p_maxT", "MSE_T"),
+            "ours+jointT": (*m1, "p_blp", "p_maxT", "MSE_T"),
         }
         if not tte:
             expected["ceiling"] = expected["ceiling-bonf"] = ("M1",)

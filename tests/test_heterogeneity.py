@@ -248,6 +248,34 @@ def test_max_t_statistics_are_the_per_column_hc3_tests():
     assert again.p_value == result.p_value  # seeded
 
 
+def test_a_one_sided_column_is_the_blp_calibration_test_inside_the_maximum():
+    """A flagged column is tested against a positive slope: alone, its p is the one-sided normal p of the BLP
+    calibration t (the same HC3 statistic); a negative slope is no evidence; beside other columns, the joint
+    p lies between the smallest part's p and the sum of the parts' p."""
+    from subgroups.errors import ParameterError
+    from subgroups.heterogeneity import _feature_test, max_t_test
+
+    rng = np.random.default_rng(21)
+    x = rng.normal(size=400)
+    cate = 0.5 * x + rng.normal(0, 0.5, 400)  # held-out predictions that carry some of the truth
+    B = 40_000
+    for sign in (1, -1):
+        scores = sign * 0.2 * x + rng.normal(0, 2, 400)
+        slope, _ = calibration_test(scores, cate)
+        joint = max_t_test(scores, cate[:, None], n_boot=B, seed=5, one_sided=[True])
+        assert joint.t.iloc[0] == pytest.approx(slope.estimate / slope.se, rel=1e-8)
+        assert abs(joint.p_value - slope.p_value) < 4 * np.sqrt(0.25 / B) + 1 / B, (sign, joint.p_value, slope.p_value)
+    scores = 0.2 * x + rng.normal(0, 2, 400)
+    Z = np.column_stack([cate, x, rng.normal(size=400)])
+    joint = max_t_test(scores, Z, n_boot=B, seed=6, one_sided=[True, False, False])
+    parts = [calibration_test(scores, cate)[0].p_value, _feature_test(scores, Z[:, [1]])[2], _feature_test(scores, Z[:, [2]])[2]]
+    tolerance = 4 * np.sqrt(0.25 / B) + 1 / B
+    # The maximum's tail lies between that of its largest part and the union bound over the parts.
+    assert min(parts) - tolerance <= joint.p_value <= sum(parts) + tolerance, (joint.p_value, parts)
+    with pytest.raises(ParameterError, match="one flag per column"):
+        max_t_test(scores, Z, one_sided=[True])
+
+
 def test_max_t_pays_nothing_for_a_duplicated_column_where_bonferroni_pays_double():
     from subgroups.heterogeneity import _feature_test, max_t_test
 

@@ -26,12 +26,15 @@ All three use the same held-out predictions: no patient's own outcome ranks that
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from subgroups.errors import ParameterError
 
 PRIMARY = "calibration slope of the best linear predictor (one-sided)"
 
@@ -254,7 +257,7 @@ def _feature_test(scores: np.ndarray, Z: np.ndarray) -> tuple[float, float, floa
 class MaxTResult:
     """The max-T test of "no column modifies the effect" (see `max_t_test`).
 
-    ``statistic`` is max_j |t_j|, ``p_value`` its bootstrap p-value; ``t`` and ``adjusted`` (single-step
+    ``statistic`` is max_j |t_j| (t_j for a one-sided column), ``p_value`` its bootstrap p-value; ``t`` and ``adjusted`` (single-step
     max-T adjusted p-values, family-wise error ≤ alpha when rejecting every column with adjusted p < alpha)
     are indexed by column (name or position) and hold only the columns tested.
     """
@@ -267,7 +270,13 @@ class MaxTResult:
     n_boot: int
 
 
-def max_t_test(scores: np.ndarray, Z: np.ndarray | pd.DataFrame, n_boot: int = 10_000, seed: int = 0) -> MaxTResult:
+def max_t_test(
+    scores: np.ndarray,
+    Z: np.ndarray | pd.DataFrame,
+    n_boot: int = 10_000,
+    seed: int = 0,
+    one_sided: Sequence[bool] | None = None,
+) -> MaxTResult:
     """Max-type test that no column of Z modifies the effect, correlation-aware.
 
     For each column j: the OLS slope of ψ on an intercept and the standardized column, studentized with
@@ -282,12 +291,20 @@ def max_t_test(scores: np.ndarray, Z: np.ndarray | pd.DataFrame, n_boot: int = 1
     single-step max-T of Westfall & Young (1993). Duplicated or strongly correlated columns (linkage
     disequilibrium) cost (almost) nothing; independent columns give about Šidák's 1 − (1 − p_min)^m.
 
+    `one_sided` (one flag per column of Z): a flagged column is tested one-sided, against a positive slope: its
+    statistic is t_j, not |t_j|, in the maximum and in every bootstrap draw. With the held-out effect predictions τ̂
+    as a flagged column this is the BLP calibration test (the same HC3 t) joined to the per-column tests in one
+    correlation-aware maximum, instead of a Bonferroni split between them.
+
     Constant columns and columns on which one patient alone differs (leverage 1) are skipped.
     Valid in a randomized trial for the same reason as `_feature_test`: E[ψ | X] is the true effect.
     """
     names = list(Z.columns) if isinstance(Z, pd.DataFrame) else list(range(np.shape(Z)[1]))
     scores = np.asarray(scores, dtype=float)
     Z = np.asarray(Z, dtype=float)
+    signed = np.zeros(Z.shape[1], dtype=bool) if one_sided is None else np.asarray(one_sided, dtype=bool)
+    if signed.shape != (Z.shape[1],):
+        raise ParameterError(f"one_sided has {signed.size} flags for {Z.shape[1]} columns; pass one flag per column")
     n = scores.size
     sd = Z.std(axis=0)
     centred = Z - Z.mean(axis=0)
@@ -296,6 +313,7 @@ def max_t_test(scores: np.ndarray, Z: np.ndarray | pd.DataFrame, n_boot: int = 1
     leverage = 1.0 / n + z**2 / n  # hat values of the two-column design [1, z_j]
     ok = leverage.max(axis=0, initial=0.0) < 1.0 - 1e-8
     z, leverage = z[:, ok], leverage[:, ok]
+    signed = signed[keep][ok]
     tested = [name for name, k in zip(names, keep) if k]
     tested = [name for name, k in zip(tested, ok) if k]
     p = z.shape[1]
@@ -317,10 +335,11 @@ def max_t_test(scores: np.ndarray, Z: np.ndarray | pd.DataFrame, n_boot: int = 1
         draws = rng.standard_normal((int(n_boot), p)) @ factor
     else:
         draws = rng.standard_normal((int(n_boot), n)) @ scaled
-    maxima = np.sort(np.abs(draws).max(axis=1))
-    exceed = n_boot - np.searchsorted(maxima, np.abs(t), side="left")  # #{max |T*| ≥ |t_j|}
+    observed = np.where(signed, t, np.abs(t))
+    maxima = np.sort(np.where(signed, draws, np.abs(draws)).max(axis=1))
+    exceed = n_boot - np.searchsorted(maxima, observed, side="left")  # #{max T* ≥ t_j} (|·| for two-sided columns)
     adjusted = (1.0 + exceed) / (1.0 + n_boot)
-    statistic = float(np.abs(t).max())
+    statistic = float(observed.max())
     return MaxTResult(
         statistic, float(adjusted.min()), pd.Series(t, index=tested), pd.Series(adjusted, index=tested), p, int(n_boot)
     )
