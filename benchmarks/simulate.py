@@ -282,8 +282,11 @@ def run_cell(
     cache: dict | None = None,
     log=sys.stderr,
     shard: tuple[int, int] = (0, 1),
+    n: int | None = None,
 ) -> int:
     """Run the missing (rep, method) pairs of one cell; returns the number of fits made.
+
+    `n`: the trials' sample size (default: the scenario's, docs/simulation.md §4); the test set keeps its size.
 
     `shard` (i, k): only the replications r with r % k == i, so that k processes (each writing to its
     own --out folder, merged afterwards) share a cell; a rep's seeds depend on (scenario, cell, r) alone.
@@ -300,7 +303,7 @@ def run_cell(
             continue
         if test is None:
             test = test_set(scenario, cell, cache)
-        trial = simulate_trial(scenario, seed=trial_seed(scenario, cell, r), **cell.kwargs)
+        trial = simulate_trial(scenario, n=n, seed=trial_seed(scenario, cell, r), **cell.kwargs)
         seed = method_seed(scenario, cell, r)
         rep = Replication(scenario, SCENARIO_OUTCOME[scenario], trial, test, seed, cell.null_scale, cell.study)
         truth = truth_of(scenario, cell, trial, test)
@@ -360,8 +363,9 @@ def run(
     out: Path | str | None = None,
     log=sys.stderr,
     shard: tuple[int, int] = (0, 1),
+    n: int | None = None,
 ) -> int:
-    """Run a tier (or part of it); returns the number of (rep, method) fits made (`shard`: see `run_cell`)."""
+    """Run a tier (or part of it); returns the number of (rep, method) fits made (`shard`, `n`: see `run_cell`)."""
     config = TIERS[tier]
     out = Path(out) if out is not None else DEFAULT_OUT[tier]
     check_tier(out, tier)
@@ -375,7 +379,7 @@ def run(
     with threadpool_limits(limits=int(os.environ.get("OMP_NUM_THREADS", "1"))):
         for scenario, cell in plan(tier, scenarios, cells):
             r = reps if reps is not None else (config["reps_null"] if cell.is_null else config["reps_alt"])
-            fits += run_cell(scenario, cell, r, methods, config["settings"], out, cache, log, shard)
+            fits += run_cell(scenario, cell, r, methods, config["settings"], out, cache, log, shard, n)
     return fits
 
 
@@ -433,8 +437,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only the replications r with r %% K == I (e.g. 0/2 and 1/2 in two processes with separate --out "
         "folders, merged afterwards); default: all",
     )
+    parser.add_argument(
+        "--n",
+        type=int,
+        help="sample size of every simulated trial instead of the scenario's (power against n); needs its own --out "
+        "folder, since the committed folder holds the scenarios' own sizes",
+    )
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    if args.n is not None and (args.out is None or args.n < 50):
+        raise SystemExit("--n needs its own --out folder (e.g. benchmarks/results/power_vs_n/n=1000) and n >= 50")
     args.out = args.out or DEFAULT_OUT[args.tier]
     check_tier(args.out, args.tier)
     if args.replace:
@@ -444,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (args.out / "commands.log").open("a", encoding="utf-8") as handle:
         handle.write(f"{dt.datetime.now().isoformat(timespec='seconds')}\t{command}\n")
     start = time.perf_counter()
-    fits = run(args.tier, args.scenario, args.cell, args.reps, methods, args.out, shard=args.shard)
+    fits = run(args.tier, args.scenario, args.cell, args.reps, methods, args.out, shard=args.shard, n=args.n)
     print(f"done: {fits} fit(s) in {time.perf_counter() - start:.0f}s; rows in {args.out}", file=sys.stderr)
     return 0
 

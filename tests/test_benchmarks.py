@@ -459,3 +459,19 @@ def test_shards_split_the_replications_of_a_cell_between_processes(tmp_path, mon
         assert fits == (3 if i == 0 else 2)
     reps = [sorted(r for _, r, _ in simulate.finished(tmp_path / str(i) / "PM-SNP.csv")) for i in (0, 1)]
     assert reps == [[0, 2, 4], [1, 3]]
+
+
+def test_n_sets_the_trials_sample_size_and_keeps_the_seeds(tmp_path, monkeypatch):
+    """--n (power against n): the trials of a cell have n patients; the test set keeps its size."""
+    sizes = []
+    monkeypatch.setattr(
+        simulate,
+        "run_method",
+        lambda name, rep, settings: (sizes.append((len(rep.trial.data), len(rep.test.data))), (None, 0.0, ""))[1],
+    )
+    cell = next(c for c in simulate.CELLS["PM-SNP"] if c.label == "b1_rel=2")
+    simulate.run_cell("PM-SNP", cell, 2, ["ours"], {}, tmp_path / "a", log=io.StringIO(), n=1200)
+    simulate.run_cell("PM-SNP", cell, 1, ["ours"], {}, tmp_path / "b", log=io.StringIO())
+    assert sizes == [(1200, simulate.N_TEST), (1200, simulate.N_TEST), (500, simulate.N_TEST)]
+    with pytest.raises(SystemExit, match="own --out"):
+        simulate.main(["--tier", "full", "--scenario", "PM-SNP", "--n", "1000"])
