@@ -71,3 +71,40 @@ def design_scenario_a():
         heterogeneity_detected=True,
         outcome_sd=1.0,
     )
+
+
+OVERALL_CLAIMS = ("stratified", "stratified_mast", "adaptive_enrichment", "enriched_stratified")
+
+
+def assert_menu_consistent(menu) -> int:
+    """No design of `menu` that claims the overall population promises more power for that claim than
+    all-comers would have with the same patients (events, for time to event) at all-comers' α, with
+    all-comers' own power as the anchor (normal drift scaling, as the menu plans). Returns how many
+    designs were compared."""
+    import math
+
+    from scipy import stats
+
+    d1 = menu.option("all_comers")
+    if d1.n_randomized is None:  # no overall benefit planned: no design may promise the overall claim
+        assert all((menu.option(n).power_overall or 0.0) < 0.5 for n in OVERALL_CLAIMS)
+        return 0
+    tte = menu.outcome == "time_to_event"
+    units_1 = d1.events_raw if tte else d1.n_randomized_raw
+    per_patient = d1.events_raw / d1.n_randomized_raw if tte else 1.0
+    z = stats.norm.isf(d1.alpha_overall)
+    drift = z + stats.norm.ppf(d1.power_overall)
+    compared = 0
+    for name in OVERALL_CLAIMS:
+        option = menu.option(name)
+        if option.n_randomized is None or option.power_overall is None:
+            continue
+        assert option.alpha_overall <= d1.alpha_overall + 1e-12, name
+        units = option.events if tte and name != "adaptive_enrichment" else option.n_randomized * per_patient
+        all_comers_power = float(stats.norm.cdf(drift * math.sqrt(units / units_1) - z))
+        slack = 0.02 if name == "adaptive_enrichment" else 1e-6  # simulated power
+        assert option.power_overall <= all_comers_power + slack, (name, option.power_overall, all_comers_power)
+        if option.power_overall >= d1.power_overall - 1e-9:  # as powerful for F: at least all-comers' size
+            assert units >= units_1 * (1 - 1e-6) or name == "adaptive_enrichment", (name, units, units_1)
+        compared += 1
+    return compared

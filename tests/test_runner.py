@@ -591,3 +591,18 @@ def test_hidden_counts_say_what_they_are_and_p_values_read_below_0_001(marked_ac
         if any("suppressed" in cell for cell in cells):  # a complementary suppression is explained under its table
             assert SUPPRESSED_NOTE in text, stem
     assert results["ate"]["p_value"] < 0.001 and "p < 0.001" in _page_text(marked_actg_run, "02_effects")
+
+
+def test_the_demo_and_actg_menus_never_claim_the_overall_population_cheaper_than_all_comers(marked_actg_run: Path, demo_analysis):
+    """Issue 13 acceptance on the real menus: all-comers N >= every design's N for the same overall claim at
+    the same alpha and power (and no design promises more power for it than all-comers with its patients)."""
+    from support import assert_menu_consistent
+
+    import subgroups
+
+    actg = subgroups.open_analysis(marked_actg_run / "params.yaml", cache_dir=marked_actg_run / "cache")
+    compared = 0
+    for analysis in (demo_analysis, actg):
+        assert analysis.design is not None and analysis.design.option("all_comers").n_randomized is not None
+        compared += assert_menu_consistent(analysis.design)
+    assert compared >= 4  # stratified designs of both menus were compared, not skipped
