@@ -32,9 +32,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -178,14 +180,19 @@ def fit_ours(rep: Replication, settings: dict[str, Any]) -> tuple[MethodOutput, 
 
 
 def _fit_ours(rep: Replication, settings: dict[str, Any]) -> tuple[MethodOutput, Analysis]:
-    data = rep.trial.data
     params = pipeline_params(rep.outcome, rep.seed, settings.get("ours", {}), rep.study)
-    if settings.get("candidates"):
-        params["heterogeneity"] = {"candidates": list(settings["candidates"])}
-    analysis = subgroups.analyze(data, params)
+    analysis = subgroups.analyze(rep.trial.data, params)
+    dump_scores(rep, analysis)
+    return ours_output(rep, analysis), analysis
+
+
+def ours_output(rep: Replication, analysis: Analysis) -> MethodOutput:
+    """What `ours` reports from one finished analysis (with candidates, its decision is over every claim)."""
+    data = rep.trial.data
     het = analysis.heterogeneity
     # With candidates the decision is over every claim: its smallest adjusted p is below alpha exactly when detected.
-    decision_p = min(c["p_adjusted"] for c in het["claims"]) if settings.get("candidates") else float(het["p_value"])
+    candidates = analysis.params.heterogeneity.candidates
+    decision_p = min(c["p_adjusted"] for c in het["claims"]) if candidates else float(het["p_value"])
     p_het = {primary_scale(rep.outcome): float(decision_p)}
     if rep.outcome == "time_to_event":
         p_het["hazard"] = float(het["extra"]["hazard_scale"]["p_value"])
@@ -215,7 +222,30 @@ def _fit_ours(rep: Replication, settings: dict[str, Any]) -> tuple[MethodOutput,
         theta_raw_G=math.nan if best is None else float(best.effect),
         validated_features=[{c.feature for c in s.conditions} for s in validated],
         randomization_failed=randomization_failed(analysis.results),
-    ), analysis
+    )
+
+
+#: Folder for the cross-fitted scores of every `ours` fit (environment variable; unset: nothing is written),
+#: so that decision rules can be compared offline on the same fits (issue 15 item 2).
+SCORES_DIR = "SUBGROUPS_BENCH_SCORES"
+
+
+def dump_scores(rep: Replication, analysis: Analysis) -> None:
+    folder = os.environ.get(SCORES_DIR)
+    if not folder:
+        return
+    kept = analysis.effects.analysed(len(rep.trial.data))
+    path = Path(folder) / f"{rep.scenario}-{rep.seed}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path,
+        scores=np.asarray(analysis.effects.scores, float),
+        cate=np.asarray(analysis.effects.cate, float),
+        X=analysis.data.X.loc[kept].to_numpy(float),
+        columns=np.asarray(analysis.data.X.columns, str),
+        p_blp=float(analysis.tests.calibration.p_value),
+        true_scores=true_nuisance_scores(rep)[kept] if rep.outcome != "time_to_event" else np.array([]),
+    )
 
 
 #: Candidates named before the data (heterogeneity.candidates) for `ours+cand`: the true modifiers as a
@@ -230,9 +260,18 @@ NOISE_CANDIDATES = ["snp_15", "alcohol", "duration"]
 
 def run_ours_with_candidates(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     """`ours` with pre-specified candidates; p_het = the smallest adjusted p over every heterogeneity claim
-    (the agnostic test and the candidates: rejected at 0.05 exactly when the suite reports heterogeneity)."""
+    (the agnostic test and the candidates: rejected at 0.05 exactly when the suite reports heterogeneity).
+    Candidates change no fit: the same fit as `ours` (one per replication), re-assembled with them."""
+    from subgroups.analysis import _assemble
+
     candidates = NOISE_CANDIDATES if rep.null_scale is not None else CANDIDATES.get(rep.scenario, NOISE_CANDIDATES)
-    return run_ours(rep, {**settings, "candidates": candidates})
+    _, analysis = fit_ours(rep, settings)
+    run = analysis.params
+    run = run.model_copy(update={"heterogeneity": run.heterogeneity.model_copy(update={"candidates": list(candidates)})})
+    with warnings.catch_warnings():  # the fit's warnings were shown once, by `ours`
+        warnings.simplefilter("ignore")
+        with_candidates = _assemble(run, analysis.data, analysis.effects, analysis.explanation)
+    return ours_output(rep, with_candidates)
 
 
 def run_ours_max_t(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
