@@ -5,8 +5,10 @@ Each method is one function ``(replication, settings) -> MethodOutput`` in :data
 same test set T (benchmarks docs/simulation.md §1).
 
 ============  ======================================================================================
-ours          ``subgroups.analyze`` with ``learner: auto``; p_het = one-sided calibration (BLP) slope
-              on cross-fitted predictions; for time-to-event also the hazard-scale interaction test.
+ours          ``subgroups.analyze`` with ``learner: auto``; p_het = the p-value of its decision (weighted Holm over the
+              one-sided calibration (BLP) slope on cross-fitted predictions and the per-feature max-T test on the
+              cross-fitted AIPW scores, α/2 each; parts recorded as p_blp and p_maxT); for time-to-event also the
+              hazard-scale interaction test.
 B0            ATE only: difference in means / proportions, or of Kaplan-Meier survival at 24 months.
 B1            Full-interaction GLM Y ~ W + X + W:X (OLS, logistic, or Cox); global test of all W:X
               terms (F test for OLS, likelihood ratio otherwise); importance |z| of W:X_j.
@@ -14,9 +16,9 @@ B3            econml ``CausalForestDML`` with its defaults; p_het = one-sided BL
               ``DRTester`` on a 50/50 split; importance = forest ``feature_importances_``.
 oracle        The true-model interaction test with the true prognostic score s(x) as covariate;
               importance = 1{j in T_pred}; CATE = the truth.
-ours+cand     ``ours`` with pre-specified candidates (the true modifiers; noise features in null cells);
-              p_het = the smallest adjusted p over every heterogeneity claim.
-ours+maxT     ``ours`` (the same fit) with the agnostic decision of issue 15 item 2: the BLP calibration test
+ours+cand     ``ours`` with pre-specified candidates (the true modifiers; noise features in null cells), the same
+              fit re-assembled; p_het = the smallest adjusted p over every heterogeneity claim.
+ours+maxT     (before the max-T test joined the decision) ``ours`` (the same fit): the BLP calibration test
               and the max-T test over the encoded columns on the same cross-fitted AIPW scores, Bonferroni
               over the two (α/2 each); p_het = min(1, 2 min(p_BLP, p_maxT)).
 ours+jointT   ``ours`` (the same fit) with one correlation-aware max-T over the held-out predictions τ̂ (one-sided:
@@ -190,10 +192,11 @@ def ours_output(rep: Replication, analysis: Analysis) -> MethodOutput:
     """What `ours` reports from one finished analysis (with candidates, its decision is over every claim)."""
     data = rep.trial.data
     het = analysis.heterogeneity
-    # With candidates the decision is over every claim: its smallest adjusted p is below alpha exactly when detected.
-    candidates = analysis.params.heterogeneity.candidates
-    decision_p = min(c["p_adjusted"] for c in het["claims"]) if candidates else float(het["p_value"])
-    p_het = {primary_scale(rep.outcome): float(decision_p)}
+    # The decision's p: the smallest adjusted p over every claim (agnostic tests and candidates), < alpha exactly when detected.
+    p_het = {primary_scale(rep.outcome): float(het["p_value"])}
+    parts = {"blp": float(het["calibration"]["p_value"])}
+    if het.get("max_t"):
+        parts["maxT"] = float(het["max_t"]["p_value"])
     if rep.outcome == "time_to_event":
         p_het["hazard"] = float(het["extra"]["hazard_scale"]["p_value"])
     cate = np.full(len(data), np.nan)
@@ -222,6 +225,7 @@ def ours_output(rep: Replication, analysis: Analysis) -> MethodOutput:
         theta_raw_G=math.nan if best is None else float(best.effect),
         validated_features=[{c.feature for c in s.conditions} for s in validated],
         randomization_failed=randomization_failed(analysis.results),
+        p_parts=parts,
     )
 
 

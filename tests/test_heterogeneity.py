@@ -341,3 +341,97 @@ def test_max_t_holds_its_level_under_linkage_and_beats_bonferroni():
     assert np.mean(alt_maxt) >= np.mean(alt_bonf)
     print(f"level max-T {rate:.3f}, Bonferroni {np.mean(null_bonf):.3f}; power max-T {np.mean(alt_maxt):.3f}, "
           f"Bonferroni {np.mean(alt_bonf):.3f}")  # fmt: skip
+
+
+# --- the decision rule: calibration and max-T (wild bootstrap, genotype carriers) -----------------
+
+
+def test_wild_bootstrap_draws_are_studentized_like_the_observed_statistics():
+    """Each wild draw's t is the HC3 t of `_feature_test` on the drawn scores ψ̄ + v(ψ − ψ̄), column by column."""
+    from subgroups.heterogeneity import _feature_test, _wild_draws
+
+    rng = np.random.default_rng(31)
+    n = 200
+    Z = np.column_stack([rng.normal(size=n), rng.integers(0, 3, n)]).astype(float)
+    scores = 0.3 + rng.normal(0, 2, n) * (1 + 0.5 * np.abs(Z[:, 0]))
+    z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    leverage = 1.0 / n + z**2 / n
+    deviation = scores - scores.mean()
+    draws = _wild_draws(deviation, z, leverage, 5, np.random.default_rng(7))
+    v = np.random.default_rng(7).choice(np.array([-1.0, 1.0]), size=(5, n))  # the same Rademacher draws
+    for b in range(5):
+        drawn = scores.mean() + v[b] * deviation
+        for j in range(2):
+            slope, se, _, _ = _feature_test(drawn, Z[:, [j]])
+            assert draws[b, j] == pytest.approx(slope / se, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_wild_max_t_holds_its_level_on_binary_scores_where_the_gaussian_multiplier_runs_hot():
+    """500 null trials with a binary outcome (n = 300, risk 0.15-0.75 by a prognostic column, a constant risk
+    difference) and 30 SNP-like columns: the wild max-T rejects at most 0.05 + 2 Monte-Carlo SE at 0.05."""
+    from subgroups.heterogeneity import max_t_test
+
+    rng = np.random.default_rng(32)
+    R, n = 500, 300
+    wild = []
+    for r in range(R):
+        Z = _ld_genotypes(n, rng)
+        x = rng.normal(size=n)
+        w = rng.integers(0, 2, n)
+        p0 = 0.15 + 0.6 / (1 + np.exp(-1.5 * x))
+        y = (rng.random(n) < p0 + 0.1 * w).astype(float)
+        mu0, mu1 = p0, p0 + 0.1  # true nuisances: E[ψ | X] = 0.1 for every patient
+        psi = mu1 - mu0 + 2 * w * (y - mu1) - 2 * (1 - w) * (y - mu0)
+        wild.append(max_t_test(psi, np.column_stack([Z, x]), n_boot=1000, seed=r, bootstrap="wild").p_value < 0.05)
+    rate = float(np.mean(wild))
+    assert rate < 0.05 + 2 * np.sqrt(0.05 * 0.95 / R), rate
+    assert rate > 0.02, rate  # not a test that never rejects
+
+
+def test_genotype_counts_gain_a_carrier_column_and_other_features_do_not():
+    from subgroups.heterogeneity import genotype_carriers
+
+    rng = np.random.default_rng(33)
+    n = 400
+    features = pd.DataFrame(
+        {
+            "snp_a": rng.choice([0, 1, 2], n, p=[0.49, 0.42, 0.09]),
+            "snp_rare": rng.choice([0, 1, 2], n, p=[0.97, 0.025, 0.005]),  # too few carriers
+            "snp_binary": rng.choice([0, 1], n),  # already a carrier indicator
+            "comorbidities": rng.choice([0, 1, 2], n),  # a count, but not genetic
+            "snp_missing": rng.choice([0.0, 1.0, 2.0, np.nan], n),
+        }
+    )
+    family = {"snp_a": "genetic", "snp_rare": "genetic", "snp_binary": "genetic", "comorbidities": "disease",
+              "snp_missing": "genetic"}  # fmt: skip
+    carriers = genotype_carriers(features, family, min_side=20)
+    assert list(carriers.columns) == ["snp_a ≥ 1 (carrier)"]
+    assert (carriers["snp_a ≥ 1 (carrier)"] == (features["snp_a"] >= 1)).all()
+
+
+def test_max_t_finds_a_dominant_modifier_the_effect_model_misses_and_shares_the_agnostic_alpha():
+    """Carriers of g gain +0.6 (scores of SD 2, n = 600) while the held-out predictions are noise: the calibration
+    test does not reject, the max-T test does, its strongest column is g's carrier indicator, the two agnostic
+    claims start with alpha/2 each (weighted Holm), and the decision names the column."""
+    from subgroups.heterogeneity import genotype_carriers
+    from subgroups.inference import weighted_holm
+
+    rng = np.random.default_rng(34)
+    n = 600
+    g = rng.choice([0, 1, 2], n, p=[0.49, 0.42, 0.09])
+    noise = rng.normal(size=(n, 5))
+    scores = 0.2 + 0.6 * (g >= 1) + rng.normal(0, 2, n)
+    features = pd.DataFrame({"g": g})
+    columns = pd.concat([pd.DataFrame(noise, columns=[f"x{j}" for j in range(5)]).assign(g=g.astype(float)),
+                         genotype_carriers(features, {"g": "genetic"}, 30)], axis=1)  # fmt: skip
+    result = test_heterogeneity(scores, rng.normal(0, 0.1, n), 0.05, "mean", columns=columns, seed=3)
+    assert result.calibration.p_value > 0.05 and result.max_t.p_value < 0.01
+    assert result.max_t_columns.iloc[0]["column"] == "g ≥ 1 (carrier)" and result.max_t_columns.iloc[0]["feature"] == "g"
+    expected, _ = weighted_holm([result.calibration.p_value, result.max_t.p_value], [0.5, 0.5])
+    assert result.agnostic_adjusted == pytest.approx(expected) and result.p_value == pytest.approx(expected.min())
+    assert result.detected and "g ≥ 1 (carrier)" in result.decision
+    claims = result.claims()
+    assert [c["origin"] for c in claims] == ["agnostic (effect model learned from the data)", "agnostic (each feature in turn)"]
+    without = test_heterogeneity(scores, rng.normal(0, 0.1, n), 0.05, "mean")  # no columns: calibration alone
+    assert without.max_t is None and without.p_value == without.calibration.p_value

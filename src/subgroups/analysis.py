@@ -358,13 +358,27 @@ def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray)
     return tuple(out)
 
 
+def max_t_columns(run: RunParams, trial: TrialData, kept: np.ndarray) -> pd.DataFrame | None:
+    """The columns of the per-feature max-T test (`heterogeneity.max_t_test`): every encoded column of the analysed
+    patients and the carrier indicator of each genotype count with max(min_cell, 5% of them) on each side.
+    None in an observational study, where the test is not part of the decision (`subgroups.heterogeneity`)."""
+    from subgroups.heterogeneity import genotype_carriers
+
+    if run.data.study != "rct":
+        return None
+    X = trial.X.loc[kept]
+    min_side = max(run.report.min_cell, int(np.ceil(0.05 * len(X))))
+    carriers = genotype_carriers(trial.features.loc[kept], trial.family_of, min_side)
+    return pd.concat([X, carriers.set_axis(X.index)], axis=1)
+
+
 def candidate_subgroups(run: RunParams, trial: TrialData, effects: EffectModel, tests: Heterogeneity) -> list[Subgroup]:
     """Rule candidates as subgroup hypotheses estimated on all patients (cross-fitted scores): validated when
     their heterogeneity claim was rejected, exploratory otherwise; p_adjusted is that claim's adjusted p."""
     rules = [(text, c) for text, c in zip(run.heterogeneity.candidates, tests.candidates) if text not in trial.features.columns]
     if not rules:
         return []
-    adjusted = dict(zip((c.name for c in tests.candidates), tests.adjusted[0][1:]))
+    adjusted = dict(zip((c.name for c in tests.candidates), tests.candidate_adjusted))
     found = prespecified_subgroups(trial, effects, [text for text, _ in rules], run.estimation.level)
     return [
         dataclasses.replace(
@@ -466,7 +480,8 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     tests = test_heterogeneity(
         effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell,
         candidates=heterogeneity_candidates(run, trial, kept), candidate_share=run.heterogeneity.candidate_share,
-        level=run.estimation.level,
+        level=run.estimation.level, columns=max_t_columns(run, trial, kept), original_of=trial.encoder.original_of,
+        seed=run.estimation.seed,
     )  # fmt: skip
     extra = dict(tests.extra)
     if trial.spec.outcome.type == "time_to_event":

@@ -283,6 +283,20 @@ class CandidateTest(HypothesisTest):
     name: str
 
 
+class MaxTColumn(Section):
+    column: str
+    feature: str
+    t: Statistic
+    p_adjusted: Statistic
+
+
+class MaxTTest(HypothesisTest):
+    """The per-feature max-T test of the decision rule; `columns`: the ten with the smallest adjusted p."""
+
+    columns: list[MaxTColumn]
+    n_columns: int
+
+
 class Claim(Section):
     claim: str
     origin: str
@@ -320,7 +334,8 @@ class Modifiers(Section):
 
 
 class HeterogeneitySection(Section):
-    """The confirmatory test of heterogeneity (held-out BLP calibration slope) and supporting tests."""
+    """The confirmatory decision on heterogeneity (held-out BLP calibration slope and per-feature max-T, with any
+    pre-specified candidates, by weighted Holm; `p_value` is the decision's) and supporting tests."""
 
     detected: bool
     alpha: Number
@@ -335,6 +350,7 @@ class HeterogeneitySection(Section):
     extra: dict[str, HypothesisTest]
     toc: TargetingCurve
     modifiers: Modifiers | None
+    max_t: MaxTTest | None
     candidates: list[CandidateTest]
     candidate_share: Statistic
     claims: list[Claim]

@@ -54,6 +54,7 @@ def headline(results: dict[str, Any]) -> list[tuple[str, str]]:
     rejected = sum(bool(c.get("rejected")) for c in claims)
     lines.append(("heterogeneity", f"{'detected' if het['detected'] else 'not detected'} at α = {het['alpha']:g} "
                   f"(calibration slope {_value(calibration['estimate'])}, one-sided p {_p(calibration['p_value'])}"
+                  + (f"; per-feature max-T p {_p(het['max_t']['p_value'])}" if het.get("max_t") else "")
                   + (f"; {rejected} of {len(claims)} claims rejected" if len(claims) > 1 else "") + ")"))  # fmt: skip
     shown = [c for c in sub["candidates"]]
     validated = [c for c in shown if c["status"] == "validated"]

@@ -122,6 +122,12 @@ def learner_sentence(results: dict[str, Any]) -> str:
 def heterogeneity_sentence(results: dict[str, Any]) -> str:
     h = results["heterogeneity"]
     lines = [f"**{h['decision']}**", f"Primary test: {h['primary_test']}; status: {h['status']}."]
+    if h.get("max_t"):
+        m, top = h["max_t"], (h["max_t"]["columns"] or [{}])[0]
+        strongest = f"; strongest column {top['column']} (t = {top['t']:.2f})" if top else ""
+        lines.append(
+            f"Per-feature max-T: largest |t| {m['estimate']:.2f}{strongest}; two-sided {p_text(m['p_value'])} — {m['meaning']}."
+        )
     for key, label in (("autoc", "AUTOC"), ("qini", "Qini coefficient")):
         t = h[key]
         lines.append(
