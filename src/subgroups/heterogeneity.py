@@ -165,7 +165,7 @@ class Heterogeneity:
         top = self.max_t_columns.iloc[0]
         return (
             f"the effect changes with {top['column']} (slope t = {top['t']:.2f}; per-feature max-T over "
-            f"{len(self.max_t_columns)} columns, p = {self.max_t.p_value:.3g})"
+            f"{len(self.max_t_columns)} columns, {'p < 0.001' if self.max_t.p_value < 0.001 else f'p = {self.max_t.p_value:.3g}'})"
         )
 
     @property

@@ -64,7 +64,7 @@ def modifier_sentence(results: dict[str, Any]) -> str:
         )
     return (
         intro + found + " These tests see only effects that change steadily with one feature; status: supporting evidence. "
-        "The decision about heterogeneity is the calibration test in the effects report."
+        "The decision about heterogeneity (the calibration and per-feature max-T tests together) is in the effects report."
     )
 
 

@@ -74,7 +74,7 @@ def subgroups_summary(results: dict[str, Any]) -> str:
         if gated and not h["detected"]:
             found += (
                 f" Its strongest rule, {display_rule(gated[0]['hypothesis'], results)}, has adjusted {adjusted_p_text(gated[0]['p_adjusted'])}, but a "
-                "discovered rule is called validated only when the calibration test detects heterogeneity overall, which it did not."
+                "discovered rule is called validated only when the heterogeneity tests detect heterogeneity overall, which they did not."
             )
     pre = sub.get("prespecified") or []
     if not pre:
@@ -100,7 +100,7 @@ def subgroups_summary(results: dict[str, Any]) -> str:
             " The two answers differ because they test different things: each pre-specified subgroup is one hypothesis named "
             "before the data were seen and tested on all patients, adjusted only over the pre-specified list, whereas the search "
             "chooses its rules from the data, so it must test them on patients not used to find them and, before calling any "
-            "validated, needs the calibration test to detect heterogeneity in the effect overall"
+            "validated, needs the heterogeneity tests to detect heterogeneity in the effect overall"
             + (", which it did not." if not h["detected"] else ".")
         )
     return found + stated
