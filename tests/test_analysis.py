@@ -221,6 +221,9 @@ def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitte
     )
     assert "inverse-probability weighted" in hr["method"]
     assert "hazard_scale" in a.tests.extra and tested[0].extra == {} and a.tests is not tested[0]
+    # Observational: the per-feature max-T test is not part of the decision; calibration keeps the agnostic share.
+    assert a.tests.max_t is None and a.results["heterogeneity"]["max_t"] is None
+    assert a.results["heterogeneity"]["p_value"] == a.tests.calibration.p_value
     # The default horizon keeps a tenth of each arm (at least min_cell) at risk, in the stated unit.
     horizon = a.results["ate"]["horizon"]
     assert horizon["source"] == "default" and horizon["unit"] == "months"
@@ -232,6 +235,28 @@ def test_observational_time_to_event_hazard_ratio_is_weighted_by_the_cross_fitte
     from subgroups.results import read_results
 
     assert read_results(a.results).to_dict() == a.results and a.results["effects"]["overlap"]["c_statistic"] is not None
+
+
+def test_the_max_t_test_runs_on_every_feature_column_and_each_genotype_carrier_in_a_randomized_trial(demo_analysis):
+    """The demo (PM-SNP, carriers of snp_01 benefit): max-T sees the encoded columns and the SNPs' carrier
+    indicators, names the carrier column strongest, and its numbers reach results.json; not in an observational study."""
+    from subgroups.analysis import max_t_columns
+
+    a = demo_analysis
+    kept = a.effects.analysed(a.data.n)
+    columns = max_t_columns(a.params, a.data, kept)
+    carriers = [c for c in columns.columns if str(c).endswith("(carrier)")]
+    assert set(a.data.X.columns) <= set(columns.columns) and "snp_01 ≥ 1 (carrier)" in carriers
+    assert all(a.data.family_of[c.split(" ≥ ")[0]] == "genetic" for c in carriers)
+    top = a.tests.max_t_columns.iloc[0]
+    assert top["feature"] == "snp_01" and a.tests.max_t.p_value < 0.01
+    section = a.results["heterogeneity"]["max_t"]
+    assert section["n_columns"] == len(a.tests.max_t_columns) and section["columns"][0]["column"] == top["column"]
+    assert a.results["heterogeneity"]["p_value"] == pytest.approx(
+        min(c["p_adjusted"] for c in a.results["heterogeneity"]["claims"])
+    )
+    observational = a.params.model_copy(update={"data": a.params.data.model_copy(update={"study": "observational"})})
+    assert max_t_columns(observational, a.data, kept) is None
 
 
 def test_pre_specified_candidates_reach_the_decision_and_the_subgroups(demo_analysis):
