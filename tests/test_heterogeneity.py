@@ -435,3 +435,21 @@ def test_max_t_finds_a_dominant_modifier_the_effect_model_misses_and_shares_the_
     assert [c["origin"] for c in claims] == ["agnostic (effect model learned from the data)", "agnostic (each feature in turn)"]
     without = test_heterogeneity(scores, rng.normal(0, 0.1, n), 0.05, "mean")  # no columns: calibration alone
     assert without.max_t is None and without.p_value == without.calibration.p_value
+
+
+def test_wild_wald_p_agrees_with_the_chi2_reference_on_well_behaved_scores_and_is_used_for_feature_candidates():
+    """Normal scores, 2,000 patients: the wild-bootstrap p of the HC3 Wald test lies within bootstrap precision
+    (plus 15% of p) of the normal / χ² reference, for one column and for two; a feature candidate reports it."""
+    from subgroups.heterogeneity import Candidate, _feature_test, candidate_test, wild_wald_p
+
+    rng = np.random.default_rng(35)
+    n, B = 2000, 8000
+    Z = np.column_stack([rng.normal(size=n), rng.integers(0, 3, n)]).astype(float)
+    scores = 0.3 + 0.09 * Z[:, 0] + rng.normal(0, 2, n)
+    for columns in ([0], [0, 1]):
+        reference = _feature_test(scores, Z[:, columns])[2]
+        p = wild_wald_p(scores, Z[:, columns], n_boot=B, seed=1)
+        assert abs(p - reference) < 4 * np.sqrt(reference * (1 - reference) / B) + 0.15 * reference, (columns, p, reference)
+    assert wild_wald_p(scores, np.ones((n, 1))) == 1.0
+    tested = candidate_test(scores, Candidate("z0", "feature", columns=Z[:, [0]]), seed=4)
+    assert tested.p_value == wild_wald_p(scores, Z[:, [0]], seed=4) and "wild bootstrap" in tested.meaning

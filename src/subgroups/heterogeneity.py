@@ -267,6 +267,52 @@ def calibration_test(scores: np.ndarray, cate: np.ndarray) -> tuple[TestResult, 
     return slope, mean
 
 
+def _independent_columns(Z: np.ndarray) -> np.ndarray:
+    """Z's non-constant columns, standardized, without those the others determine (e.g. every level of a factor)."""
+    Z = np.asarray(Z, dtype=float)
+    sd = Z.std(axis=0)
+    Z = (Z[:, sd > 0] - Z[:, sd > 0].mean(axis=0)) / sd[sd > 0]
+    kept: list[int] = []
+    for j in range(Z.shape[1]):
+        if np.linalg.matrix_rank(Z[:, kept + [j]]) == len(kept) + 1:
+            kept.append(j)
+    return Z[:, kept]
+
+
+def wild_wald_p(scores: np.ndarray, Z: np.ndarray, n_boot: int = WILD_DRAWS, seed: int = 0) -> float:
+    """Two-sided p of the HC3 Wald test of `_feature_test` (ψ on Z's standardized columns) with its null law from a
+    wild bootstrap, ψ* = ψ̄ + v(ψ − ψ̄) with Rademacher v, each draw's Wald statistic computed with its own HC3
+    covariance as the observed one is (see `max_t_test`, bootstrap="wild"): (1 + #{W* ≥ W}) / (1 + n_boot).
+    One column: the same as a wild-bootstrap |t| test. 1.0 when Z has no column to test."""
+    scores = np.asarray(scores, dtype=float)
+    Z = _independent_columns(Z)
+    n, k = Z.shape
+    if k == 0:
+        return 1.0
+    design = np.column_stack([np.ones(n), Z])
+    bread = np.linalg.inv(design.T @ design)
+    leverage = np.einsum("ij,jk,ik->i", design, bread, design)
+    project = bread @ design.T  # (k + 1) × n: β = project @ ψ
+
+    def wald(psi: np.ndarray) -> np.ndarray:  # psi: n × draws
+        beta = project @ psi
+        residual = (psi - design @ beta) / (1.0 - leverage)[:, None]
+        meat = np.einsum("ib,ij,il->bjl", residual**2, design, design)
+        cov = bread @ meat @ bread  # draws × (k + 1) × (k + 1)
+        slopes = beta[1:].T[:, :, None]
+        return (slopes.transpose(0, 2, 1) @ np.linalg.solve(cov[:, 1:, 1:], slopes))[:, 0, 0]
+
+    observed = float(wald(scores[:, None])[0])
+    deviation = scores - scores.mean()
+    rng = np.random.default_rng(seed)
+    block = max(1, min(n_boot, 2_000_000 // max(n * (k + 1), 1)))
+    exceed = 0
+    for start in range(0, n_boot, block):
+        v = rng.choice(np.array([-1.0, 1.0]), size=(n, min(block, n_boot - start)))
+        exceed += int(np.sum(wald(scores.mean() + v * deviation[:, None]) >= observed * (1 - 1e-12)))
+    return (1.0 + exceed) / (1.0 + n_boot)
+
+
 def _feature_test(scores: np.ndarray, Z: np.ndarray) -> tuple[float, float, float, int] | None:
     """(slope per SD or NaN, its SE or NaN, two-sided p, columns tested) of ψ on a feature's encoded columns (HC3 Wald).
 
@@ -279,14 +325,7 @@ def _feature_test(scores: np.ndarray, Z: np.ndarray) -> tuple[float, float, floa
     from scipy import stats
 
     scores = np.asarray(scores, dtype=float)
-    Z = np.asarray(Z, dtype=float)
-    sd = Z.std(axis=0)
-    Z = (Z[:, sd > 0] - Z[:, sd > 0].mean(axis=0)) / sd[sd > 0]
-    kept: list[int] = []  # drop columns the others determine (e.g. every level of a factor one-hot)
-    for j in range(Z.shape[1]):
-        if np.linalg.matrix_rank(Z[:, kept + [j]]) == len(kept) + 1:
-            kept.append(j)
-    Z = Z[:, kept]
+    Z = _independent_columns(Z)
     if Z.shape[1] == 0:
         return None
     design = np.column_stack([np.ones(len(scores)), Z])
@@ -485,11 +524,13 @@ def max_t_decision_test(
     return test, table
 
 
-def candidate_test(scores: np.ndarray, candidate: Candidate) -> TestResult:
+def candidate_test(scores: np.ndarray, candidate: Candidate, seed: int = 0) -> TestResult:
     """The test of one pre-specified candidate modifier (see `Candidate`), on the cross-fitted AIPW scores.
 
     In a randomized trial E[ψ | X] is the true effect whatever the outcome models, so both tests are
-    valid at their level (as the per-feature tests of `modifier_tests`).
+    valid at their level (as the per-feature tests of `modifier_tests`). A feature's p-value is that of
+    `wild_wald_p` (up to `WILD_MAX_N` patients; the χ² reference beyond): with the normal reference, three
+    noise candidates on binary outcomes of 500 patients were claimed in 0.070 of 500 simulated trials.
     """
     scores = np.asarray(scores, dtype=float)
     if candidate.kind == "feature":
@@ -498,6 +539,9 @@ def candidate_test(scores: np.ndarray, candidate: Candidate) -> TestResult:
             return TestResult(candidate.name, float("nan"), float("nan"), 1.0, "constant feature: nothing to test", "two-sided")
         slope, se, p, columns = found
         meaning = "change of the effect per SD of the feature" if columns == 1 else f"joint Wald test of {columns} columns"
+        if scores.size <= WILD_MAX_N:
+            p = wild_wald_p(scores, candidate.columns, seed=seed)
+            meaning += f" (HC3; p from a wild bootstrap, {WILD_DRAWS:,} draws)"
         return TestResult(candidate.name, slope, se, p, meaning, "two-sided")
     inside = np.asarray(candidate.inside, dtype=bool)
     a, b = scores[inside], scores[~inside]
@@ -605,7 +649,7 @@ def test_heterogeneity(
     scores, cate = np.asarray(scores, float), np.asarray(cate, float)
     calibration, mean = calibration_test(scores, cate)
     autoc, qini = rate_tests(scores, cate)
-    tested = tuple(candidate_test(scores, c) for c in candidates)
+    tested = tuple(candidate_test(scores, c, seed=seed + 1 + k) for k, c in enumerate(candidates))
     max_t, table = (None, None) if columns is None else max_t_decision_test(scores, columns, original_of or {}, seed)
     return Heterogeneity(
         calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell, level), alpha, scale, {},
