@@ -289,6 +289,8 @@ def wild_wald_p(scores: np.ndarray, Z: np.ndarray, n_boot: int = WILD_DRAWS, see
     n, k = Z.shape
     if k == 0:
         return 1.0
+    if k == 1:  # the Wald statistic is t²: the one-column max-T test, whose draws are three matrix products
+        return max_t_test(scores, Z, n_boot=n_boot, seed=seed, bootstrap="wild").p_value
     design = np.column_stack([np.ones(n), Z])
     bread = np.linalg.inv(design.T @ design)
     leverage = np.einsum("ij,jk,ik->i", design, bread, design)
@@ -308,7 +310,7 @@ def wild_wald_p(scores: np.ndarray, Z: np.ndarray, n_boot: int = WILD_DRAWS, see
     block = max(1, min(n_boot, 2_000_000 // max(n * (k + 1), 1)))
     exceed = 0
     for start in range(0, n_boot, block):
-        v = rng.choice(np.array([-1.0, 1.0]), size=(n, min(block, n_boot - start)))
+        v = 2.0 * rng.integers(0, 2, size=(n, min(block, n_boot - start))) - 1.0
         exceed += int(np.sum(wald(scores.mean() + v * deviation[:, None]) >= observed * (1 - 1e-12)))
     return (1.0 + exceed) / (1.0 + n_boot)
 
@@ -459,11 +461,11 @@ def _wild_draws(deviation: np.ndarray, z: np.ndarray, leverage: np.ndarray, n_bo
     block = max(1, min(n_boot, 2_000_000 // max(n, 1)))  # ~16 MB of draws at a time
     out = np.empty((n_boot, z.shape[1]))
     for start in range(0, n_boot, block):
-        v = rng.choice(np.array([-1.0, 1.0]), size=(min(block, n_boot - start), n))
-        d = v * deviation
+        d = rng.integers(0, 2, size=(min(block, n_boot - start), n)).astype(float)
+        d = (2.0 * d - 1.0) * deviation  # Rademacher draws times the centred scores
         d -= d.mean(axis=1, keepdims=True)
         b = d @ z / n
-        var = ((d**2) @ a - 2.0 * b * (d @ az) + b**2 * azz) / n**2
+        var = ((d * d) @ a - 2.0 * b * (d @ az) + b**2 * azz) / n**2
         out[start : start + len(d)] = b / np.sqrt(np.maximum(var, 1e-300))
     return out
 
@@ -524,7 +526,7 @@ def max_t_decision_test(
     return test, table
 
 
-def candidate_test(scores: np.ndarray, candidate: Candidate, seed: int = 0) -> TestResult:
+def candidate_test(scores: np.ndarray, candidate: Candidate, seed: int = 0, n_boot: int = WILD_DRAWS) -> TestResult:
     """The test of one pre-specified candidate modifier (see `Candidate`), on the cross-fitted AIPW scores.
 
     In a randomized trial E[ψ | X] is the true effect whatever the outcome models, so both tests are
@@ -540,8 +542,8 @@ def candidate_test(scores: np.ndarray, candidate: Candidate, seed: int = 0) -> T
         slope, se, p, columns = found
         meaning = "change of the effect per SD of the feature" if columns == 1 else f"joint Wald test of {columns} columns"
         if scores.size <= WILD_MAX_N:
-            p = wild_wald_p(scores, candidate.columns, seed=seed)
-            meaning += f" (HC3; p from a wild bootstrap, {WILD_DRAWS:,} draws)"
+            p = wild_wald_p(scores, candidate.columns, n_boot=n_boot, seed=seed)
+            meaning += f" (HC3; p from a wild bootstrap, {n_boot:,} draws)"
         return TestResult(candidate.name, slope, se, p, meaning, "two-sided")
     inside = np.asarray(candidate.inside, dtype=bool)
     a, b = scores[inside], scores[~inside]
