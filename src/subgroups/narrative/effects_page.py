@@ -121,10 +121,11 @@ def learner_sentence(results: dict[str, Any]) -> str:
 
 def heterogeneity_sentence(results: dict[str, Any]) -> str:
     h = results["heterogeneity"]
-    lines = [f"**{h['decision']}**", f"Primary test: {h['primary_test']}; status: {h['status']}."]
+    # The decision names features and candidates from the data and the parameters: escaped as a whole.
+    lines = [f"**{md_escape(h['decision'])}**", f"Primary test: {h['primary_test']}; status: {h['status']}."]
     if h.get("max_t"):
         m, top = h["max_t"], (h["max_t"]["columns"] or [{}])[0]
-        strongest = f"; strongest column {top['column']} (t = {top['t']:.2f})" if top else ""
+        strongest = f"; strongest column {md_escape(top['column'])} (t = {top['t']:.2f})" if top else ""
         lines.append(
             f"Per-feature max-T: largest |t| {m['estimate']:.2f}{strongest}; two-sided {p_text(m['p_value'])} — {m['meaning']}."
         )
