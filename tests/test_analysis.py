@@ -244,10 +244,11 @@ def test_the_max_t_test_runs_on_every_feature_column_and_each_genotype_carrier_i
 
     a = demo_analysis
     kept = a.effects.analysed(a.data.n)
-    columns = max_t_columns(a.params, a.data, kept)
+    columns, feature_of = max_t_columns(a.params, a.data, kept)
     carriers = [c for c in columns.columns if str(c).endswith("(carrier)")]
     assert set(a.data.X.columns) <= set(columns.columns) and "snp_01 ≥ 1 (carrier)" in carriers
-    assert all(a.data.family_of[c.split(" ≥ ")[0]] == "genetic" for c in carriers)
+    assert feature_of["snp_01 ≥ 1 (carrier)"] == "snp_01" and set(feature_of) >= set(columns.columns)
+    assert all(a.data.family_of[feature_of[c]] == "genetic" for c in carriers)
     top = a.tests.max_t_columns.iloc[0]
     assert top["feature"] == "snp_01" and a.tests.max_t.p_value < 0.01
     section = a.results["heterogeneity"]["max_t"]
@@ -286,6 +287,40 @@ def test_pre_specified_candidates_reach_the_decision_and_the_subgroups(demo_anal
         wrong = a.params.model_copy(update={"heterogeneity": het.model_copy(update={"candidates": bad})})
         with pytest.raises(DataError, match=message):
             heterogeneity_candidates(wrong, a.data, kept)
+
+
+@pytest.mark.slow
+def test_a_time_to_event_trial_tests_its_candidates_on_the_hazard_scale(demo_analysis):
+    """PM-TTE L2 (hazard ratio 0.5 for carriers with severity >= 40, 1.1 elsewhere): the pre-specified rule is
+    tested by a Cox interaction adjusted for a cross-fitted prognostic index; its estimate (log HR outside minus inside) covers the
+    true log(1.1 / 0.5) = 0.79 within 3 SE, is rejected and makes a validated subgroup. A continuous outcome
+    (the demo) keeps the score-based candidate tests."""
+    from support import FAST
+
+    from subgroups.analysis import survival_data
+
+    frame = simulate_trial("PM-TTE", n=800, seed=12, level="L2").data
+    params = {
+        "name": "tte_candidates",
+        "data": {
+            "treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+            "outcome": {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"},
+            "id_column": "patient_id",
+        },
+        "heterogeneity": {"candidates": ["snp_01 >= 1 and severity >= 40", "crp"]},
+        **FAST,
+    }
+    a = subgroups.analyze(frame, params)
+    rule, crp = a.tests.candidates
+    assert "Cox model, adjusted for a cross-fitted prognostic index" in rule.meaning and rule.alternative == "benefit inside"
+    assert abs(rule.estimate - np.log(1.1 / 0.5)) < 3 * rule.se and rule.p_value < 0.01
+    assert "log hazard ratio" in crp.meaning and crp.alternative == "two-sided"
+    claims = {c["claim"]: c for c in a.results["heterogeneity"]["claims"]}
+    assert claims[rule.name]["rejected"] and claims[rule.name]["origin"] == "pre-specified"
+    validated = [s for s in a.subgroups if s.found_on.startswith("pre-specified candidate")]
+    assert validated and validated[0].status == "validated"
+    demo = demo_analysis
+    assert survival_data(demo.params, demo.data, demo.effects.analysed(demo.data.n)) is None
 
 
 # --- in a notebook: repr, summary, frame, plots, effect on new rows, membership --------------------

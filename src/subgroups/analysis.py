@@ -27,7 +27,7 @@ from subgroups.data import DataWarning, TrialData, load_trial
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.explain import Explanation, explain_effects
-from subgroups.heterogeneity import Candidate, Heterogeneity, modifier_tests, test_heterogeneity
+from subgroups.heterogeneity import Candidate, Heterogeneity, Survival, modifier_tests, test_heterogeneity
 from subgroups.next_trial import _overall_planning, most_credible_subgroup, plan_next_trial  # noqa: F401 - re-exported
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import TOO_SMALL
@@ -358,18 +358,32 @@ def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray)
     return tuple(out)
 
 
-def max_t_columns(run: RunParams, trial: TrialData, kept: np.ndarray) -> pd.DataFrame | None:
+def max_t_columns(run: RunParams, trial: TrialData, kept: np.ndarray) -> tuple[pd.DataFrame, dict[str, str]] | None:
     """The columns of the per-feature max-T test (`heterogeneity.max_t_test`): every encoded column of the analysed
-    patients and the carrier indicator of each genotype count with max(min_cell, 5% of them) on each side.
-    None in an observational study, where the test is not part of the decision (`subgroups.heterogeneity`)."""
+    patients and the carrier indicator of each genotype count with max(min_cell, 5% of them) on each side, with the
+    feature of each column. None in an observational study, where the test is not part of the decision (`subgroups.heterogeneity`)."""
     from subgroups.heterogeneity import genotype_carriers
 
     if run.data.study != "rct":
         return None
     X = trial.X.loc[kept]
     min_side = max(run.report.min_cell, int(np.ceil(0.05 * len(X))))
-    carriers = genotype_carriers(trial.features.loc[kept], trial.family_of, min_side)
-    return pd.concat([X, carriers.set_axis(X.index)], axis=1)
+    carriers, feature_of = genotype_carriers(trial.features.loc[kept], trial.family_of, min_side)
+    return pd.concat([X, carriers.set_axis(X.index)], axis=1), {**trial.encoder.original_of, **feature_of}
+
+
+def survival_data(run: RunParams, trial: TrialData, kept: np.ndarray) -> Survival | None:
+    """The analysed patients of a randomized time-to-event trial for the hazard-scale candidate tests; None otherwise
+    (other outcomes, and observational studies, whose candidates are tested on the held-out scores)."""
+    if trial.spec.outcome.type != "time_to_event" or run.data.study != "rct" or not run.heterogeneity.candidates:
+        return None
+    from subgroups.effects import assign_folds
+    from subgroups.heterogeneity import prognostic_index
+
+    time, event, treatment = trial.outcome[kept], trial.event[kept], trial.treatment[kept]
+    folds = assign_folds(treatment, run.estimation.folds, run.estimation.seed)
+    features = trial.X.loc[kept].to_numpy(dtype=float)
+    return Survival(time, event, treatment, prognostic_index(time, event, treatment, features, folds))
 
 
 def candidate_subgroups(run: RunParams, trial: TrialData, effects: EffectModel, tests: Heterogeneity) -> list[Subgroup]:
@@ -477,11 +491,12 @@ def analysis_outcome(trial: TrialData, min_cell: int = 10) -> tuple[np.ndarray, 
 
 def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanation: Explanation) -> Analysis:
     kept = effects.analysed(trial.n)
+    columns, feature_of = max_t_columns(run, trial, kept) or (None, trial.encoder.original_of)
     tests = test_heterogeneity(
         effects.scores, effects.cate, run.heterogeneity.alpha, effects.scale, run.report.min_cell,
         candidates=heterogeneity_candidates(run, trial, kept), candidate_share=run.heterogeneity.candidate_share,
-        level=run.estimation.level, columns=max_t_columns(run, trial, kept), original_of=trial.encoder.original_of,
-        seed=run.estimation.seed,
+        level=run.estimation.level, columns=columns, original_of=feature_of,
+        seed=run.estimation.seed, survival=survival_data(run, trial, kept),
     )  # fmt: skip
     extra = dict(tests.extra)
     if trial.spec.outcome.type == "time_to_event":

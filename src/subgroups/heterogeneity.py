@@ -12,7 +12,8 @@
   a full Bonferroni factor. It finds a modifier the effect model blurs; the calibration test finds
   effects spread over several features.
 - **The suite's decision rule** (`Heterogeneity.adjusted`, the one place it is made): the two agnostic
-  tests and any pre-specified candidates, by weighted Holm: candidates share `candidate_share` of α,
+  tests and any pre-specified candidates (in a randomized time-to-event trial tested on the hazard scale,
+  `hazard_candidate_test`), by weighted Holm: candidates share `candidate_share` of α,
   the calibration and max-T tests half of the rest each; a rejected claim passes its α on. Heterogeneity
   is "detected at α" when any claim is rejected, with family-wise error ≤ α over all of them. In an
   observational study the max-T test is not run (its validity would rest on the outcome models being
@@ -75,7 +76,8 @@ class Candidate:
 
     A feature: does the effect change with it (two-sided Wald test of ψ on its standardized encoded
     columns, HC3)? A rule: do its patients benefit more than the rest (one-sided difference of the
-    mean scores inside and outside, in the direction of benefit)?
+    mean scores inside and outside, in the direction of benefit)? In a randomized time-to-event trial
+    the same questions are asked of the hazard ratio (`hazard_candidate_test`).
     """
 
     name: str
@@ -470,8 +472,9 @@ def _wild_draws(deviation: np.ndarray, z: np.ndarray, leverage: np.ndarray, n_bo
     return out
 
 
-def genotype_carriers(features: pd.DataFrame, family_of: dict[str, str], min_side: int) -> pd.DataFrame:
-    """Carrier indicators (count ≥ 1) of the genetic features coded as genotype counts, for the max-T test.
+def genotype_carriers(features: pd.DataFrame, family_of: dict[str, str], min_side: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Carrier indicators (count ≥ 1) of the genetic features coded as genotype counts, for the max-T test, and the
+    feature of each indicator column.
 
     A genetic feature is read as a count of minor alleles when its values are 0, 1 and 2 with no missing
     value; its indicator is added when at least `min_side` patients are on each side. The count's own slope
@@ -480,7 +483,7 @@ def genotype_carriers(features: pd.DataFrame, family_of: dict[str, str], min_sid
     Hum. Hered. 53:146). Recessive indicators (count = 2) are left out: with rare homozygotes their
     per-column t is far from normal (under no heterogeneity, the max-T test with them rejected 0.17 at 0.05).
     """
-    out = {}
+    out, feature_of = {}, {}
     for name in features.columns:
         if family_of.get(name) != "genetic":
             continue
@@ -490,14 +493,15 @@ def genotype_carriers(features: pd.DataFrame, family_of: dict[str, str], min_sid
         carrier = (values >= 1).to_numpy(float)
         if min(carrier.sum(), carrier.size - carrier.sum()) >= min_side:
             out[f"{name} ≥ 1 (carrier)"] = carrier
-    return pd.DataFrame(out, index=features.index)
+            feature_of[f"{name} ≥ 1 (carrier)"] = name
+    return pd.DataFrame(out, index=features.index), feature_of
 
 
 def max_t_decision_test(
     scores: np.ndarray, columns: pd.DataFrame, original_of: dict[str, str], seed: int
 ) -> tuple[TestResult, pd.DataFrame]:
     """The max-T test of the decision rule on these columns: its TestResult and the per-column table
-    (column, feature, t, p_adjusted), smallest adjusted p first. Wild bootstrap up to `WILD_MAX_N` patients."""
+    (column, feature (`original_of`, else the column's name), t, p_adjusted), smallest adjusted p first. Wild bootstrap up to `WILD_MAX_N` patients."""
     n = len(scores)
     wild = n <= WILD_MAX_N
     result = max_t_test(
@@ -506,7 +510,7 @@ def max_t_decision_test(
     table = pd.DataFrame(
         {
             "column": result.t.index.astype(str),
-            "feature": [original_of.get(c, str(c).split(" ≥ ")[0]) for c in result.t.index],
+            "feature": [original_of.get(c, str(c)) for c in result.t.index],
             "t": result.t.to_numpy(float),
             "p_adjusted": result.adjusted.reindex(result.t.index).to_numpy(float),
         }
@@ -555,6 +559,139 @@ def candidate_test(scores: np.ndarray, candidate: Candidate, seed: int = 0, n_bo
         se,
         _one_sided(candidate.sign * difference, se),
         "effect inside the rule minus outside (one-sided: patients in the rule benefit more)",
+        "benefit inside",
+    )
+
+
+@dataclass(frozen=True)
+class Survival:
+    """A randomized time-to-event trial's analysed patients, for hazard-scale candidate tests (`hazard_candidate_test`)."""
+
+    time: np.ndarray
+    event: np.ndarray
+    treatment: np.ndarray
+    prognosis: np.ndarray  # cross-fitted prognostic index (`prognostic_index`): the tests' adjustment for prognosis
+
+
+PROGNOSIS_PENALIZER = 0.01  # ridge penalty of the prognostic-index Cox models (lifelines' `penalizer`, standardized columns)
+
+
+def prognostic_index(
+    time: np.ndarray, event: np.ndarray, treatment: np.ndarray, features: np.ndarray, folds: np.ndarray
+) -> np.ndarray:
+    """Cross-fitted linear prognostic index x'γ̂ of a Cox model on treatment and every feature column (standardized,
+    linearly dependent columns dropped, ridge `PROGNOSIS_PENALIZER`): each fold's index from the model fitted on the
+    other folds, so no patient's own outcome enters the index that adjusts that patient's test. A fold whose model
+    cannot be fitted gets index 0 (no adjustment)."""
+    import warnings
+
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    Z = _independent_columns(features)
+    index = np.zeros(len(time))
+    names = ["w", *(f"x{j}" for j in range(Z.shape[1]))]
+    for fold in np.unique(folds):
+        train = folds != fold
+        frame = pd.DataFrame(np.column_stack([treatment[train], Z[train]]), columns=names)
+        frame["time"], frame["event"] = time[train], event[train]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = CoxPHFitter(penalizer=PROGNOSIS_PENALIZER).fit(frame, duration_col="time", event_col="event")
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError):
+            continue
+        gamma = fit.params_.to_numpy()[1:]
+        if np.all(np.isfinite(gamma)):
+            index[~train] = Z[~train] @ gamma
+    return index
+
+
+def _cox_interactions(w: np.ndarray, z: np.ndarray, x: np.ndarray, survival: Survival) -> tuple[np.ndarray, np.ndarray] | None:
+    """(coefficients, robust covariance) of w·z in the Cox model of `survival` on w, z, x and w·z, or None when
+    lifelines cannot fit it (no convergence, singular information, non-finite values)."""
+    import warnings
+
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    interactions = [f"w:z{j}" for j in range(z.shape[1])]
+    names = ["w", *(f"z{j}" for j in range(z.shape[1])), *(f"x{j}" for j in range(x.shape[1])), *interactions]
+    frame = pd.DataFrame(np.column_stack([w, z, x, w[:, None] * z]), columns=names)
+    frame["time"], frame["event"] = survival.time, survival.event
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event", robust=True)
+    except (ConvergenceError, np.linalg.LinAlgError, ValueError):
+        return None
+    delta = fit.params_[interactions].to_numpy()
+    cov = fit.variance_matrix_.loc[interactions, interactions].to_numpy()
+    return (delta, cov) if np.all(np.isfinite(delta)) and np.all(np.isfinite(cov)) else None
+
+
+def hazard_candidate_test(survival: Survival, candidate: Candidate) -> TestResult:
+    """The test of one pre-specified candidate modifier of a time-to-event trial, on the hazard scale.
+
+    Cox model h(t | x, w) = h₀(t) exp(βw + γ'z + κ·π(x) + δ'(w·z)), with z the candidate (a feature's standardized
+    encoded columns, or a rule's centred membership) and π the cross-fitted prognostic index (`prognostic_index`):
+    adjustment for prognosis, which in a Cox model also sharpens the interaction (Robinson & Jewell 1991). Standard
+    errors are the robust sandwich of Lin & Wei (1989), valid when proportional hazards are only an approximation.
+    A feature: Wald test that every δ is 0 (two-sided; one column: the z-test). A rule: one-sided z-test that the
+    hazard ratio is smaller inside the rule (its patients benefit more), reported as the reduction −δ of the log
+    hazard ratio inside. This is the conventional pre-specified interaction analysis of a survival trial (EMA 2019
+    guideline on subgroups). One index rather than every feature in the model: on simulated trials of 800 patients
+    with a constant hazard ratio, the model with every feature (about 45 columns for 320 events) rejected noise
+    candidates in 0.066 of tests at 0.05 (158 trials), the index in 0.057 (300 trials; the true prognostic score 0.048).
+    If the adjusted model cannot be fitted, the unadjusted one (w, z, w·z) is used and the meaning says so.
+    """
+    w = np.asarray(survival.treatment, dtype=float)
+    if candidate.kind == "feature":
+        z = _independent_columns(candidate.columns)
+    else:
+        inside = np.asarray(candidate.inside, dtype=float)
+        z = (inside - inside.mean())[:, None]
+    if z.shape[1] == 0:
+        return TestResult(candidate.name, float("nan"), float("nan"), 1.0, "constant feature: nothing to test", "two-sided")
+    prognosis = np.asarray(survival.prognosis, dtype=float)[:, None]
+    attempts = (
+        (prognosis if np.std(prognosis) > 0 else np.empty((w.size, 0)), "adjusted for a cross-fitted prognostic index"),
+        (np.empty((w.size, 0)), "unadjusted: the adjusted model could not be fitted"),
+    )
+    fitted = next(((found, how) for x, how in attempts if (found := _cox_interactions(w, z, x, survival)) is not None), None)
+    if fitted is None:
+        return TestResult(candidate.name, float("nan"), float("nan"), 1.0, "Cox model could not be fitted", "two-sided")
+    (delta, cov), adjusted = fitted
+    how = f"Cox model, {adjusted}; robust SE"
+    if candidate.kind == "feature":
+        if delta.size == 1:
+            se = float(np.sqrt(cov[0, 0]))
+            p = float(2 * stats.norm.sf(abs(delta[0]) / se))
+            return TestResult(
+                candidate.name,
+                float(delta[0]),
+                se,
+                p,
+                f"change of the log hazard ratio per SD of the feature ({how})",
+                "two-sided",
+            )
+        statistic = float(delta @ np.linalg.solve(cov, delta))
+        p = float(stats.chi2.sf(statistic, delta.size))
+        return TestResult(
+            candidate.name,
+            float("nan"),
+            float("nan"),
+            p,
+            f"joint Wald test of {delta.size} log-hazard-ratio interactions ({how})",
+            "two-sided",
+        )
+    estimate, se = float(-candidate.sign * delta[0]), float(np.sqrt(cov[0, 0]))
+    return TestResult(
+        candidate.name,
+        estimate,
+        se,
+        _one_sided(estimate, se),
+        f"log hazard ratio outside the rule minus inside ({how}; one-sided: patients in the rule benefit more)",
         "benefit inside",
     )
 
@@ -641,17 +778,22 @@ def test_heterogeneity(
     columns: pd.DataFrame | None = None,
     original_of: dict[str, str] | None = None,
     seed: int = 0,
+    survival: Survival | None = None,
 ) -> Heterogeneity:
     """Run the calibration, AUTOC and Qini tests, the TOC curve (pointwise CIs at `level`), the per-feature
     max-T test over `columns` (patients × columns; None: not run) and the tests of pre-specified candidates.
 
     The decision (`Heterogeneity.detected`) combines the agnostic tests and the candidates by weighted
-    Holm, with `candidate_share` of alpha starting on the candidates (module docstring).
+    Holm, with `candidate_share` of alpha starting on the candidates (module docstring). With `survival` (a
+    randomized time-to-event trial) the candidates are tested on the hazard scale (`hazard_candidate_test`).
     """
     scores, cate = np.asarray(scores, float), np.asarray(cate, float)
     calibration, mean = calibration_test(scores, cate)
     autoc, qini = rate_tests(scores, cate)
-    tested = tuple(candidate_test(scores, c, seed=seed + 1 + k) for k, c in enumerate(candidates))
+    if survival is not None:
+        tested = tuple(hazard_candidate_test(survival, c) for c in candidates)
+    else:
+        tested = tuple(candidate_test(scores, c, seed=seed + 1 + k) for k, c in enumerate(candidates))
     max_t, table = (None, None) if columns is None else max_t_decision_test(scores, columns, original_of or {}, seed)
     return Heterogeneity(
         calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell, level), alpha, scale, {},

@@ -270,6 +270,7 @@ class HeterogeneityParams(_Strict):
     `candidates`: effect modifiers named before the data were seen (protocol, biology, a GWAS): a
     feature (`snp_01`: does the effect change with it?) or a rule (`snp_01 >= 1`: do these patients
     benefit more?). They share `candidate_share` of alpha, the agnostic test the rest (weighted Holm).
+    In a randomized time-to-event trial they are tested on the hazard scale (Cox interaction with treatment).
     """
 
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
