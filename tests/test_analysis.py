@@ -317,6 +317,7 @@ def test_a_time_to_event_trial_tests_its_candidates_on_the_hazard_scale(demo_ana
     assert "log hazard ratio" in crp.meaning and crp.alternative == "two-sided"
     claims = {c["claim"]: c for c in a.results["heterogeneity"]["claims"]}
     assert claims[rule.name]["rejected"] and claims[rule.name]["origin"] == "pre-specified"
+    assert "tested on the hazard ratio scale" in a.tests.decision
     validated = [s for s in a.subgroups if s.found_on.startswith("pre-specified candidate")]
     assert validated and validated[0].status == "validated"
     demo = demo_analysis

@@ -104,6 +104,7 @@ class Heterogeneity:
     candidate_share: float = 0.0  # share of alpha the candidates start with; the agnostic tests have the rest
     max_t: TestResult | None = None  # the per-feature max-T test (None: not run, e.g. an observational study)
     max_t_columns: pd.DataFrame | None = None  # column, feature, t, p_adjusted (single-step max-T), smallest p first
+    candidate_scale: str = ""  # the candidates' scale when it is not `scale` (e.g. "hazard ratio"); "" = `scale`
 
     def _tests(self) -> list[tuple[TestResult, str, float]]:
         """Every heterogeneity claim with its origin and initial share of alpha (the weights of `adjusted`)."""
@@ -177,11 +178,16 @@ class Heterogeneity:
         pre = ""
         if self.candidates:
             hits = [t.name for t, p in zip(self.candidates, self.candidate_adjusted) if p < self.alpha]
+            tested_on = f", tested on the {self.candidate_scale} scale," if self.candidate_scale else ""
             pre = (
-                f" Pre-specified candidate(s) with heterogeneity after adjustment: {', '.join(hits)}."
-                if hits
-                else " No pre-specified candidate shows heterogeneity after adjustment."
-            ) + f" (The candidates shared {self.candidate_share:.0%} of α; adjusted p of the agnostic tests {min(agnostic):.3g}.)"
+                (
+                    f" Pre-specified candidate(s) with heterogeneity after adjustment: {', '.join(hits)}."
+                    if hits
+                    else " No pre-specified candidate shows heterogeneity after adjustment."
+                )
+                + f" (The candidates{tested_on} shared {self.candidate_share:.0%} of α; adjusted p of the agnostic tests "
+                f"{min(agnostic):.3g}.)"
+            )
         calibration = f"calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g}"
         reasons = []
         if agnostic[0] < self.alpha:
@@ -195,7 +201,8 @@ class Heterogeneity:
         searched = f"{calibration}" + (f"; largest per-feature max-T p = {self.max_t.p_value:.3g}" if self.max_t else "")
         if self.detected:
             return (
-                f"Heterogeneity detected at α = {self.alpha:g} on the {self.scale} scale in a pre-specified candidate; the agnostic "
+                f"Heterogeneity detected at α = {self.alpha:g} on the {self.candidate_scale or self.scale} scale in a pre-specified "
+                "candidate; the agnostic "
                 f"search alone did not detect it ({searched})." + pre
             )
         return (
@@ -800,6 +807,7 @@ def test_heterogeneity(
     return Heterogeneity(
         calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell, level), alpha, scale, {},
         candidates=tested, candidate_share=candidate_share if tested else 0.0, max_t=max_t, max_t_columns=table,
+        candidate_scale="hazard ratio" if survival is not None and tested else "",
     )  # fmt: skip
 
 
