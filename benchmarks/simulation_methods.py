@@ -56,6 +56,7 @@ from subgroups.datasets.synthetic import (
     PROG_CONTINUOUS,
     TTE_T_STAR,
     SimulatedTrial,
+    tte_truth,
 )
 from subgroups.errors import ConstantEffectWarning
 
@@ -248,7 +249,7 @@ def dump_scores(rep: Replication, analysis: Analysis) -> None:
         X=analysis.data.X.loc[kept].to_numpy(float),
         columns=np.asarray(analysis.data.X.columns, str),
         p_blp=float(analysis.tests.calibration.p_value),
-        true_scores=true_nuisance_scores(rep)[kept] if rep.outcome != "time_to_event" else np.array([]),
+        true_scores=true_nuisance_scores(rep)[kept],
     )
 
 
@@ -666,12 +667,19 @@ def true_control_mean(trial: SimulatedTrial) -> np.ndarray:
 
 
 def true_nuisance_scores(rep: Replication) -> np.ndarray:
-    """AIPW scores from the true nuisance functions (true control mean, true effect, randomization probability 1/2)."""
-    if rep.outcome == "time_to_event":
-        raise ValueError("the ceiling needs a closed-form outcome mean; not defined for time to event")
+    """AIPW scores from the true nuisance functions (true control mean, true effect, randomization probability 1/2).
+
+    Time to event: the outcome is the within-arm jackknife pseudo-observation of S(24) (what the pipeline
+    analyses), its true control mean S₀(24 | x) of the Weibull model and the true effect ΔS(24 | x)."""
     w = arm_of(rep.trial.data)
-    y = rep.trial.data["response"].to_numpy(float)
-    mu0 = true_control_mean(rep.trial)
+    if rep.outcome == "time_to_event":
+        data = rep.trial.data
+        y = outcomes.survival_pseudo_values(data["time"].to_numpy(float), data["event"].to_numpy(int), HORIZON, groups=w)
+        s = rep.trial.extra_truth["prognostic_score"]
+        mu0 = tte_truth(s, np.zeros_like(s))["surv0_24"]
+    else:
+        y = rep.trial.data["response"].to_numpy(float)
+        mu0 = true_control_mean(rep.trial)
     mu1 = mu0 + rep.trial.true_effect
     return mu1 - mu0 + w * (y - mu1) / 0.5 - (1 - w) * (y - mu0) / 0.5
 
@@ -681,8 +689,8 @@ def run_ceiling(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     AIPW score on each of the 31 encoded columns, the p-value of max |t| from a Gaussian multiplier bootstrap,
     10,000 draws seeded by the replication) on scores built from the *true* nuisance functions. The best a method
     can do that knows the form of the test but not which feature modifies the effect; correlation-aware, so the
-    LD partners of a SNP do not cost a Bonferroni factor. Importance: max |t| over a feature's columns.
-    Continuous and binary scenarios only."""
+    LD partners of a SNP do not cost a Bonferroni factor. Importance: max |t| over a feature's columns. Time to
+    event: on the ΔS(24) scale, scores of the pseudo-observations of S(24) (`true_nuisance_scores`)."""
     from subgroups.heterogeneity import max_t_test
 
     psi = true_nuisance_scores(rep)
@@ -695,7 +703,7 @@ def run_ceiling(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
 def run_ceiling_bonferroni(rep: Replication, settings: dict[str, Any]) -> MethodOutput:
     """The first agnostic ceiling (issue 15): per-feature tests (as `heterogeneity.modifier_tests`: OLS of the true-
     nuisance AIPW score on each feature's standardized columns, HC3; smoking a 2-df Wald test), Bonferroni over the
-    30 features (an upper bound on the max-T p-value of `ceiling`). Continuous and binary scenarios only."""
+    30 features (an upper bound on the max-T p-value of `ceiling`)."""
     from subgroups.heterogeneity import modifier_tests
 
     psi = true_nuisance_scores(rep)

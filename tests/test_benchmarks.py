@@ -411,6 +411,23 @@ def test_the_max_t_ceiling_is_at_most_the_bonferroni_ceiling_on_one_trial():
     assert max_t.ate_hat == bonferroni.ate_hat
 
 
+def test_time_to_event_ceiling_scores_are_unbiased_for_the_true_survival_difference():
+    """PM-TTE L2, 6,000 patients: the true-nuisance scores of the S(24) pseudo-observations average to the true ΔS(24)
+    inside and outside the true subgroup (tolerance 4 standard errors of each mean), and the ceiling runs on them."""
+    from simulation_methods import Replication, run_ceiling, true_nuisance_scores
+
+    trial = simulate.simulate_trial("PM-TTE", n=6_000, seed=np.random.SeedSequence([79, 0]), level="L2")
+    rep = Replication("PM-TTE", "time_to_event", trial, trial, 3, None)
+    psi, tau, inside = true_nuisance_scores(rep), trial.true_effect, np.asarray(trial.true_subgroup, bool)
+    for rows in (inside, ~inside):
+        se = psi[rows].std(ddof=1) / np.sqrt(rows.sum())
+        assert abs(psi[rows].mean() - tau[rows].mean()) < 4 * se
+    assert tau[inside].mean() - tau[~inside].mean() > 5 * np.sqrt(
+        psi[inside].var() / inside.sum() + psi[~inside].var() / (~inside).sum()
+    )
+    assert 0 < run_ceiling(rep, {}).p_het["survival"] < 0.05  # 6,000 patients: the carriers' larger benefit is found
+
+
 def test_the_parts_of_a_combined_decision_are_recorded():
     out = MethodOutput({"mean": 0.04}, None, None, None, 0.0, p_parts={"blp": 0.3, "maxT": 0.02})
     metrics = sm.detection_metrics(out, truth())
