@@ -784,5 +784,7 @@ TEST_SCALE: dict[str, dict[str, str]] = {
         "B2": "hazard",
         "B3": "ΔS(24)",
         "oracle": "hazard",
+        "ceiling": "ΔS(24)",
+        "ceiling-bonf": "ΔS(24)",
     },
 }
