@@ -103,6 +103,10 @@ class MethodOutput:
     theta_raw_G: float = math.nan  # ours: the held-out estimate in Ĝ before adjusting for selection
     validated_features: Any = None  # ours: features of each validated rule (list of sets), for M4_false_refinement
     randomization_failed: bool | None = None  # ours, trials declared randomized: did the randomization check fail?
+    #: ours: the uncalibrated effect model on T and the calibration behind `tau_hat_test` (slope β̂ before clipping, its
+    #: SE, the centre = mean held-out τ̂, the average effect): M3 under any other slope rule can be recomputed offline.
+    tau_raw_test: np.ndarray | None = None
+    calibration: dict[str, float] | None = None
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -211,6 +215,14 @@ def ours_output(rep: Replication, analysis: Analysis) -> MethodOutput:
     with warnings.catch_warnings():  # a constant calibrated effect is a result here, not news
         warnings.simplefilter("ignore", ConstantEffectWarning)
         tau_hat_test = np.asarray(analysis.effect(rep.test.data), float)
+    tau_raw_test = np.asarray(analysis.effect(rep.test.data, calibrated=False), float)
+    slope = analysis.tests.calibration
+    calibration = {
+        "slope": float(slope.estimate),
+        "se": float(slope.se),
+        "centre": float(np.mean(analysis.effects.cate)),
+        "ate": float(analysis.effects.ate.estimate),
+    }
     return MethodOutput(
         p_het=p_het,
         imp=analysis.importance.reindex(FEATURES).fillna(0.0),
@@ -227,6 +239,8 @@ def ours_output(rep: Replication, analysis: Analysis) -> MethodOutput:
         validated_features=[{c.feature for c in s.conditions} for s in validated],
         randomization_failed=randomization_failed(analysis.results),
         p_parts=parts,
+        tau_raw_test=tau_raw_test,
+        calibration=calibration,
     )
 
 

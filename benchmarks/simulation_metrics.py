@@ -210,7 +210,28 @@ def accuracy_metrics(output, truth: Truth) -> dict[str, float]:
     }
     if output.ate_hat is not None and np.isfinite(output.ate_hat):
         out["ATE_bias"] = float(output.ate_hat - np.mean(truth.tau_train))
+    out.update(calibration_statistics(output, truth))
     return out
+
+
+def calibration_statistics(output, truth: Truth) -> dict[str, float]:
+    """ours: what MSE_T of ATE + s·(τ̂ − centre) is for any slope s, so slope rules compare offline on the same fits.
+
+    MSE_T(s) = (ate + s·(raw_mean − centre) − mean τ)² + s²·raw_var − 2s·raw_cov + var τ, all over T; mean τ and
+    var τ of T are fixed per cell (`Truth.tau_test`). `cal_slope` is the held-out BLP slope before clipping."""
+    raw, cal = getattr(output, "tau_raw_test", None), getattr(output, "calibration", None)
+    if raw is None or cal is None:
+        return {}
+    raw, tau = np.asarray(raw, float), np.asarray(truth.tau_test, float)
+    return {
+        "cal_slope": cal["slope"],
+        "cal_se": cal["se"],
+        "cal_centre": cal["centre"],
+        "cal_ate": cal["ate"],
+        "raw_mean_T": float(raw.mean()),
+        "raw_var_T": float(raw.var()),
+        "raw_cov_T": float(np.mean((raw - raw.mean()) * (tau - tau.mean()))),
+    }
 
 
 def subgroup_metrics(output, truth: Truth) -> dict[str, float]:

@@ -428,6 +428,22 @@ def test_time_to_event_ceiling_scores_are_unbiased_for_the_true_survival_differe
     assert 0 < run_ceiling(rep, {}).p_het["survival"] < 0.05  # 6,000 patients: the carriers' larger benefit is found
 
 
+def test_calibration_statistics_give_mse_on_the_test_set_for_any_slope():
+    """MSE_T(s) recomputed from the recorded statistics equals the MSE of ATE + s·(τ̂ − centre) computed directly."""
+    rng = np.random.default_rng(5)
+    tau, raw = rng.normal(0.3, 0.2, 400), rng.normal(0.25, 0.3, 400)
+    cal = {"slope": 0.62, "se": 0.2, "centre": 0.21, "ate": 0.33}
+    out = MethodOutput({}, None, None, None, 0.33, tau_raw_test=raw, calibration=cal)
+    truth = sm.Truth("continuous", None, (), (), (), (), np.zeros(2), tau)
+    st = sm.calibration_statistics(out, truth)
+    for s in (0.0, 0.62, 1.0):
+        direct = np.mean((cal["ate"] + s * (raw - cal["centre"]) - tau) ** 2)
+        offline = (st["cal_ate"] + s * (st["raw_mean_T"] - st["cal_centre"]) - tau.mean()) ** 2
+        offline += s**2 * st["raw_var_T"] - 2 * s * st["raw_cov_T"] + tau.var()
+        assert offline == pytest.approx(direct, rel=1e-12)
+    assert sm.calibration_statistics(MethodOutput({}, None, None, None, 0.3), truth) == {}
+
+
 def test_the_parts_of_a_combined_decision_are_recorded():
     out = MethodOutput({"mean": 0.04}, None, None, None, 0.0, p_parts={"blp": 0.3, "maxT": 0.02})
     metrics = sm.detection_metrics(out, truth())
