@@ -58,7 +58,6 @@ from subgroups.datasets.synthetic import (
     SimulatedTrial,
     tte_truth,
 )
-from subgroups.errors import ConstantEffectWarning
 
 #: Landmark of the time-to-event truth ΔS(t*) (docs/simulation.md §4, PM-TTE).
 HORIZON = TTE_T_STAR
@@ -212,10 +211,9 @@ def ours_output(rep: Replication, analysis: Analysis) -> MethodOutput:
     # M5: the design the report recommends and the subgroup it was planned for.
     menu, planned = analysis.design, analysis.results["design"]["subgroup"]
     planned_members = next((s.contains(rep.test.data).to_numpy() for s in analysis.subgroups if s.rule == planned), None)
-    with warnings.catch_warnings():  # a constant calibrated effect is a result here, not news
-        warnings.simplefilter("ignore", ConstantEffectWarning)
-        tau_hat_test = np.asarray(analysis.effect(rep.test.data), float)
+    # The model's own predictions on T, and calibrated as `Analysis.effect` returns them (one prediction of T).
     tau_raw_test = np.asarray(analysis.effect(rep.test.data, calibrated=False), float)
+    tau_hat_test = np.asarray(analysis.calibrate(tau_raw_test), float)
     slope = analysis.tests.calibration
     calibration = {
         "slope": float(slope.estimate),
