@@ -179,8 +179,8 @@ def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis,
     new = simulate_trial("PM-SNP", n=2000, seed=98, b1_rel=0)
     assert np.ptp(new.true_effect) < 1e-9
     raw = flat.effect(new.data, calibrated=False)
-    # A slope clipped to 0 (as here) makes every calibrated effect the average effect, and effect() says so.
-    with pytest.warns(ConstantEffectWarning, match="clipped to 0"):
+    # A slope shrunk to 0 (as here) makes every calibrated effect the average effect, and effect() says so.
+    with pytest.warns(ConstantEffectWarning, match="shrunk by its uncertainty, is 0"):
         cal = flat.effect(new.data)
     assert flat.calibration_slope == 0.0 and np.ptp(cal) == 0.0
     truth = new.true_effect
@@ -493,7 +493,7 @@ def test_effect_warns_when_the_calibrated_effect_is_constant(demo_analysis):
         assert np.ptp(a.effect(new)) > 0  # slope 1.13 clipped to 1: no warning
     flat = dataclasses.replace(a.tests, calibration=dataclasses.replace(a.tests.calibration, estimate=-0.4))
     clipped = dataclasses.replace(a, tests=flat)
-    with pytest.warns(ConstantEffectWarning, match="clipped to 0") as caught:
+    with pytest.warns(ConstantEffectWarning, match="shrunk by its uncertainty, is 0") as caught:
         values = clipped.effect(new)
     assert len(caught) == 1 and "\n" not in str(caught[0].message)
     np.testing.assert_allclose(values, a.results["ate"]["estimate"])

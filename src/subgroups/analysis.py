@@ -62,8 +62,8 @@ class Analysis:
         """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`.
 
         By default calibrated by the held-out BLP slope (`calibrate`): the model's differences between
-        patients are scaled by the share of them the calibration test finds real; when that slope is
-        clipped to 0 every row gets the average effect, and a `ConstantEffectWarning` says so.
+        patients are scaled by the share of them the calibration test finds real, shrunk by its
+        uncertainty; when that factor is 0 every row gets the average effect, and a `ConstantEffectWarning` says so.
         `calibrated=False` gives the effect model's own predictions (what SHAP explains).
 
         Category levels the analysed data did not have, and values that are not numbers in a numeric
@@ -78,7 +78,7 @@ class Analysis:
             from subgroups.errors import ConstantEffectWarning
 
             warnings.warn(
-                f"calibrated effects are constant: the held-out calibration slope is clipped to 0, so every row gets the "
+                f"calibrated effects are constant: the held-out calibration slope, shrunk by its uncertainty, is 0, so every row gets the "
                 f"average effect {self.effects.ate.estimate:+.3g}; effect(df, calibrated=False) gives the model's own predictions",
                 ConstantEffectWarning,
                 stacklevel=2,
@@ -87,7 +87,7 @@ class Analysis:
 
     @property
     def calibration_slope(self) -> float:
-        """The held-out BLP slope β₂, clipped to [0, 1]: the factor applied by `calibrate`."""
+        """The held-out BLP slope β₂ shrunk by its SE, β₂·max(0, 1 − SE²/β₂²), clipped to [0, 1]: the factor applied by `calibrate`."""
         return calibration_factor(self.tests)
 
     def calibrate(self, tau: np.ndarray) -> np.ndarray:

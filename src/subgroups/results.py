@@ -731,8 +731,8 @@ def effects_section(run: RunParams, trial: TrialData, effects: EffectModel, test
         "cate_sd": float(np.std(effects.cate)),
         "calibrated": {
             "what": "per-patient effects as returned by Analysis.effect: average effect + s × (model prediction − its "
-            "mean), s = the held-out BLP calibration slope clipped to [0, 1], the share of the model's spread the "
-            "calibration test finds real",
+            "mean), s = the held-out BLP calibration slope shrunk by its SE (slope × max(0, 1 − SE²/slope²), "
+            "clipped to [0, 1]; Efron & Morris 1973), the share of the model's spread the calibration test finds real",
             "slope_applied": calibration_factor(tests),
             "cate_sd": float(np.std(calibrated(effects.cate, effects, tests))),
         },
