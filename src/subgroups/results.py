@@ -727,7 +727,7 @@ def effects_section(run: RunParams, trial: TrialData, effects: EffectModel, test
         "learner_used": effects.chosen,
         "candidates": effects.candidates.to_dict(orient="records"),
         "selection": "per fold, the candidate with the smallest held-out DR-loss on the other folds",
-        "per_patient": "out-of-fold (cross-fitted) estimates, each fold centred on the pooled mean; never shown patient by patient",
+        "per_patient": "out-of-fold (cross-fitted) estimates, out-of-bag for the causal forest; never shown patient by patient",
         "cate_sd": float(np.std(effects.cate)),
         "calibrated": {
             "what": "per-patient effects as returned by Analysis.effect: average effect + s × (model prediction − its "
