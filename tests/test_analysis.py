@@ -490,7 +490,7 @@ def test_effect_warns_when_the_calibrated_effect_is_constant(demo_analysis):
     new = simulate_trial("PM-SNP", n=30, seed=32, b1_rel=2).data
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConstantEffectWarning)
-        assert np.ptp(a.effect(new)) > 0  # slope 1.13 clipped to 1: no warning
+        assert np.ptp(a.effect(new)) > 0  # slope 1.13, shrunk by its SE and capped at 1: no warning
     flat = dataclasses.replace(a.tests, calibration=dataclasses.replace(a.tests.calibration, estimate=-0.4))
     clipped = dataclasses.replace(a, tests=flat)
     with pytest.warns(ConstantEffectWarning, match="shrunk by its uncertainty, is 0") as caught:
