@@ -491,7 +491,8 @@ def test_effect_warns_when_the_calibrated_effect_is_constant(demo_analysis):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConstantEffectWarning)
         assert np.ptp(a.effect(new)) > 0  # slope 1.13, shrunk by its SE and capped at 1: no warning
-    flat = dataclasses.replace(a.tests, calibration=dataclasses.replace(a.tests.calibration, estimate=-0.4))
+    slope = a.tests.reported_calibration  # the slope that calibrates the reported effects (the test used forward ones)
+    flat = dataclasses.replace(a.tests, reported_calibration=dataclasses.replace(slope, estimate=-0.4))
     clipped = dataclasses.replace(a, tests=flat)
     with pytest.warns(ConstantEffectWarning, match="shrunk by its uncertainty, is 0") as caught:
         values = clipped.effect(new)

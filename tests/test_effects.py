@@ -89,6 +89,26 @@ def test_held_out_estimates_never_use_the_patients_own_outcomes(learner):
     assert not np.allclose(second.cate[~fold0], first.cate[~fold0])
 
 
+@pytest.mark.parametrize("learner", ["t_learner", "causal_forest"])
+@pytest.mark.slow
+def test_forward_predictions_of_a_fold_use_only_the_earlier_folds(learner):
+    frame = simulate_trial("PM-SNP", n=300, seed=2, b1_rel=2).data
+    params = load_params(
+        {"name": "t", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
+                               "outcome": {"column": "response", "type": "continuous"}, "id_column": "patient_id"}},
+        {**FAST, "estimation.learner": learner, "estimation.n_estimators": 40},
+    )  # fmt: skip
+    first = fit_effects(load_trial(params, frame), params.estimation)
+    assert np.isnan(first.forward[first.folds == 0]).all() and np.isfinite(first.forward[first.folds > 0]).all()
+    assert first.folds.max() == 2  # FAST: three folds
+    fold1 = first.folds == 1
+    changed = frame.copy()
+    changed.loc[fold1, "response"] = changed.loc[fold1, "response"] + np.random.default_rng(0).normal(0, 5, fold1.sum())
+    second = fit_effects(load_trial(params, changed), params.estimation)
+    np.testing.assert_allclose(second.forward[fold1], first.forward[fold1], rtol=0, atol=1e-12)  # fitted on fold 0 only
+    assert not np.allclose(second.forward[first.folds == 2], first.forward[first.folds == 2])  # fold 1 was learnt from
+
+
 def test_causal_forest_estimate_comes_from_trees_that_left_the_patient_out():
     # Out-of-bag: with the cross-fitted nuisances fixed, changing one patient's outcome changes the
     # forest (others' estimates move) but not that patient's own estimate.

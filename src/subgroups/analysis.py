@@ -497,6 +497,7 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         candidates=heterogeneity_candidates(run, trial, kept), candidate_share=run.heterogeneity.candidate_share,
         level=run.estimation.level, columns=columns, original_of=feature_of,
         seed=run.estimation.seed, survival=survival_data(run, trial, kept),
+        forward=(effects.forward, effects.folds) if effects.forward.size else None,
     )  # fmt: skip
     extra = dict(tests.extra)
     if trial.spec.outcome.type == "time_to_event":

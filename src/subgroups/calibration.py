@@ -23,8 +23,10 @@ def shrunk_slope(slope: float, se: float) -> float:
 
 
 def calibration_factor(tests: Heterogeneity) -> float:
-    """The factor applied to the model's spread: the held-out BLP slope, shrunk by its SE (`shrunk_slope`)."""
-    return shrunk_slope(tests.calibration.estimate, tests.calibration.se)
+    """The factor applied to the model's spread: the BLP slope of the reported held-out predictions, shrunk by
+    its SE (`shrunk_slope`); the test's own slope when the test was made on those predictions."""
+    slope = tests.reported_calibration or tests.calibration
+    return shrunk_slope(slope.estimate, slope.se)
 
 
 def calibrated(tau: np.ndarray, effects: EffectModel, tests: Heterogeneity) -> np.ndarray:

@@ -20,6 +20,13 @@ How the numbers are made honest (Chernozhukov et al. 2018; Kennedy 2023):
    R-loss of Nie & Wager 2021). To keep the held-out predictions independent of the patients they
    are scored on, the learner used for fold k is the one with the smallest loss on the *other*
    folds (cross-selection); selecting on the same patients would bias later calibration tests.
+4. Forward predictions for the calibration test (`forward_fit`): for k = 1, …, K − 1 the learner chosen
+   for fold k is fitted again, with its own outcome models, on folds 0, …, k − 1 only, and predicts fold k.
+   Cross-fitted predictions of different folds are not independent (fold j's model learnt from fold k's
+   outcomes and vice versa), which makes a regression of held-out scores on them wrongly centred and
+   overdispersed; forward predictions depend only on earlier folds, so fold k's contribution to the
+   test has mean zero given the folds before it (a martingale, as in the online estimators of Luedtke &
+   van der Laan 2016) and the usual standard error holds. See `heterogeneity.calibration_test`.
 In a randomized trial the known randomization probability replaces a fitted propensity model.
 """
 
@@ -130,6 +137,9 @@ class EffectModel:
     outcome: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the analysed outcome (pseudo-values for time-to-event)
     nuisance_family: Any = None  # unfitted outcome model with the smallest held-out loss over folds
     propensity_all: np.ndarray = field(default_factory=lambda: np.zeros(0))  # out-of-fold, every input patient, before trimming
+    forward: np.ndarray = field(
+        default_factory=lambda: np.zeros(0)
+    )  # forward prediction per analysed patient (NaN in fold 0; `forward_fit`)
 
     @property
     def scale(self) -> str:
@@ -291,8 +301,9 @@ class _Context:
 class _TwoModels:
     """T-learner: separate outcome models per arm; effect = μ̂₁(x) − μ̂₀(x) (Künzel et al. 2019)."""
 
-    def __init__(self, model0: Any, model1: Any, binary: bool):
+    def __init__(self, model0: Any, model1: Any, binary: bool, chosen_family: Any = None):
         self.model0, self.model1, self.binary = model0, model1, binary
+        self.chosen_family = chosen_family  # set when the models are of one given family (no search ran)
 
     def predict_arms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.binary:
@@ -308,6 +319,8 @@ class _TwoModels:
 
         Other learners' outcome nuisances reuse it, so the model search runs once per fold.
         """
+        if self.chosen_family is not None:
+            return clone(self.chosen_family)
         losses = np.add(self.model0.losses_, self.model1.losses_)
         return clone(self.model0.candidates[int(np.argmin(losses))])
 
@@ -322,9 +335,11 @@ class _Econml:
         return np.asarray(self.estimator.effect(X), dtype=float).reshape(len(X))
 
 
-def _fit_outcome_models(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context) -> _TwoModels:
-    base = _classifier(ctx.cfg) if ctx.binary else _regressor(ctx.cfg)
-    return _TwoModels(clone(base).fit(X[T == 0], Y[T == 0]), clone(base).fit(X[T == 1], Y[T == 1]), ctx.binary)
+def _fit_outcome_models(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, family: Any = None) -> _TwoModels:
+    """Outcome models per arm: the family with the smallest held-out loss, or the given `family` (no search)."""
+    base = family if family is not None else _classifier(ctx.cfg) if ctx.binary else _regressor(ctx.cfg)
+    models = clone(base).fit(X[T == 0], Y[T == 0]), clone(base).fit(X[T == 1], Y[T == 1])
+    return _TwoModels(*models, ctx.binary, chosen_family=family)
 
 
 class _XModels:
@@ -413,6 +428,27 @@ def _causal_forest(
     return model, oob
 
 
+def _causal_forest_in_sample(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _Context, outcome_models: _TwoModels) -> _Forest:
+    """The causal forest fitted on these patients alone, for `forward_fit`: residuals from the given outcome
+    models' (in-sample) predictions and a propensity fitted on the same patients, so nothing it sees comes
+    from patients outside them (the out-of-bag forest's cross-fitted residuals come from every fold)."""
+    from econml.grf import CausalForest
+
+    mu0, mu1 = outcome_models.predict_arms(X)
+    e = np.clip(clone(ctx.propensity_model).fit(X, T).predict_proba(X)[:, 1], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
+    cfg = ctx.cfg
+    forest = CausalForest(
+        n_estimators=cfg.n_estimators,
+        min_samples_leaf=cfg.min_samples_leaf,
+        max_samples=_tree_sample(len(X)),
+        honest=True,
+        inference=False,
+        random_state=cfg.seed,
+        n_jobs=-1,
+    ).fit(X, T - e, Y - (e * mu1 + (1 - e) * mu0))
+    return _Forest(forest)
+
+
 def _tree_sample(n: int) -> float | int:
     """Patients drawn for each causal-forest tree: econml's default 45%, at most `TREE_ROWS`.
 
@@ -481,6 +517,8 @@ SURVIVAL_LEARNERS = ("cox_t_learner",)  # candidates of `learner: auto` for time
 OUT_OF_BAG_LEARNERS: dict[str, Callable[..., tuple[Any, np.ndarray]]] = {
     "causal_forest": _causal_forest,
 }
+#: What `forward_fit` fits for an out-of-bag learner: the same learner fitted on the earlier folds alone.
+FORWARD_LEARNERS: dict[str, Callable[..., Any]] = {**LEARNERS, "causal_forest": _causal_forest_in_sample}
 
 
 # --- cross-fitting -----------------------------------------------------------------------------
@@ -580,10 +618,10 @@ def fit_effects(
             list(CANDIDATES) + (list(SURVIVAL_LEARNERS) if target is not None else []) if cfg.learner == "auto" else [cfg.learner]
         )
         fit = _cross_fit(X, T, Y, e, folds, names, ctx)
-
-    mu0, mu1, cand = fit.mu0, fit.mu1, fit.effects
-    scores = mu1 - mu0 + T * (Y - mu1) / e - (1 - T) * (Y - mu0) / (1 - e)
-    chosen, table = _select(names, cand, scores, Y, T, e, mu0, mu1, folds)
+        mu0, mu1, cand = fit.mu0, fit.mu1, fit.effects
+        scores = mu1 - mu0 + T * (Y - mu1) / e - (1 - T) * (Y - mu0) / (1 - e)
+        chosen, table = _select(names, cand, scores, Y, T, e, mu0, mu1, folds)
+        forward = forward_fit(X, T, Y, folds, chosen, ctx, fit.nuisance_family)
     cate = np.empty(T.size)
     for k, name in enumerate(chosen):
         cate[folds == k] = cand[name][folds == k]
@@ -607,7 +645,43 @@ def fit_effects(
         outcome=Y,
         nuisance_family=fit.nuisance_family,
         propensity_all=e_all,
+        forward=forward,
     )
+
+
+def forward_fit(
+    X: np.ndarray, T: np.ndarray, Y: np.ndarray, folds: np.ndarray, chosen: list[str], ctx: _Context, family: Any = None
+) -> np.ndarray:
+    """Forward predictions: fold k (k ≥ 1) predicted by `chosen[k]` fitted, with its own outcome models (of the
+    cross-fit's best `family` when given, so no model search runs again), on folds < k.
+
+    Fold 0 is only learnt from (NaN). A fold's predictions therefore never depend on the outcomes of that
+    fold or of any later one, which is what makes the calibration test's standard error right (module
+    docstring, point 4). Costs one more fit of the outcome models and of the chosen learner per fold but one,
+    each on fewer patients than the cross-fit's.
+    """
+    forward = np.full(T.size, np.nan)
+    target = ctx.survival
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(1, int(folds.max()) + 1):
+            train, test = folds < k, folds == k
+            if not _learnable(T[train], Y[train], ctx.binary):
+                continue  # too few patients before fold k (a tiny trial): fold k stays out of the test
+            outcome_models = _fit_outcome_models(X[train], T[train], Y[train], ctx, family)
+            fold_ctx = ctx if target is None else replace(ctx, survival=target.rows(train))
+            model = FORWARD_LEARNERS[chosen[k]](X[train], T[train], Y[train], fold_ctx, outcome_models)
+            forward[test] = model.effect(X[test])
+    return forward
+
+
+def _learnable(T: np.ndarray, Y: np.ndarray, binary: bool) -> bool:
+    """Can the outcome models be fitted here: at least 5 patients per arm, and both outcomes in each arm if binary."""
+    for arm in (0, 1):
+        y = Y[T == arm]
+        if y.size < 5 or (binary and np.unique(y).size < 2):
+            return False
+    return True
 
 
 def _overlapping(e_all: np.ndarray, T_all: np.ndarray, cfg: EstimationParams) -> np.ndarray:

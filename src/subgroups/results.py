@@ -283,6 +283,10 @@ class CandidateTest(HypothesisTest):
     name: str
 
 
+class DescriptiveSlope(HypothesisTest):
+    status: str
+
+
 class MaxTColumn(Section):
     column: str
     feature: str
@@ -344,6 +348,7 @@ class HeterogeneitySection(Section):
     p_value: Statistic
     decision: str
     calibration: HypothesisTest
+    reported_calibration: DescriptiveSlope | None = None  # the slope that calibrates the reported effects (not a test)
     mean_forecast: HypothesisTest
     autoc: HypothesisTest
     qini: HypothesisTest
