@@ -87,7 +87,8 @@ class Analysis:
 
     @property
     def calibration_slope(self) -> float:
-        """The held-out BLP slope β₂ shrunk by its SE, β₂·max(0, 1 − SE²/β₂²), clipped to [0, 1]: the factor applied by `calibrate`."""
+        """The BLP slope β₂ of the held-out (cross-fitted) predictions shrunk by its SE, β₂·max(0, 1 − SE²/β₂²), clipped to
+        [0, 1]: the factor applied by `calibrate` (`tests.reported_calibration`; the test's own slope is `tests.calibration`)."""
         return calibration_factor(self.tests)
 
     def calibrate(self, tau: np.ndarray) -> np.ndarray:

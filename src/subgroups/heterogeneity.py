@@ -3,7 +3,9 @@
 - **Calibration of the best linear predictor** (Chernozhukov, Demirer, Duflo & Fernández-Val 2018,
   "generic ML"): regress the doubly robust scores ψᵢ on 1 and (τ̂ᵢ − mean τ̂) by OLS with HC3 robust
   standard errors. The slope β₂ is 1 for a perfectly calibrated effect model and 0 when the
-  predictions carry no information about who benefits more. The test is one-sided, H₀: β₂ ≤ 0.
+  predictions carry no information about who benefits more. The test is one-sided, H₀: β₂ ≤ 0. The
+  pipeline runs it on *forward* predictions (fold k from a model fitted on folds < k; one intercept per
+  fold), whose t is N(0, 1) under H₀; on cross-fitted ones it is not (`calibration_test`).
 - **One max-type test over every feature** (`max_t_test`): the largest |t| of the slopes of ψ on each
   encoded column (and, for genotype counts, the carrier indicator: a dominant effect is what a
   count's slope sees worst), referred to the maximum of the same studentized statistics under a wild
@@ -23,7 +25,8 @@
   minus the mean ψ of everyone; AUTOC = ∫₀¹ TOC(q) dq and Qini = ∫₀¹ q·TOC(q) dq. Given the
   ranking (made without the patients' own outcomes), both are linear in ψ, so their standard
   errors follow from Σ wᵢ²(ψᵢ − ψ̄)². Reported as supporting evidence, one-sided (> 0).
-All three use the same held-out predictions: no patient's own outcome ranks that patient.
+The RATE statistics rank by the cross-fitted predictions: no patient's own outcome ranks that patient,
+but the folds' models learnt from each other's outcomes, as for the calibration test on them.
 - **Effect modification by each feature** (supporting, not the decision): for each original
   feature, regress ψᵢ on that feature's encoded columns (HC3 standard errors) and test that every
   slope is 0 (a Wald test; one column: the two-sided t-test of the slope). In a randomized trial
@@ -191,7 +194,9 @@ class Heterogeneity:
                 + f" (The candidates{tested_on} shared {self.candidate_share:.0%} of α; adjusted p of the agnostic tests "
                 f"{min(agnostic):.3g}.)"
             )
-        calibration = f"calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g}"
+        calibration = f"calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g}" + (
+            "; each fold predicted by models fitted on the earlier folds only" if self.reported_calibration is not None else ""
+        )
         reasons = []
         if agnostic[0] < self.alpha:
             reasons.append(f"patients predicted to benefit more do benefit more in held-out data ({calibration})")

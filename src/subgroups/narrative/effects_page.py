@@ -71,7 +71,7 @@ def _calibrated_clause(calibrated: dict[str, Any] | None) -> str:
     if not calibrated:
         return ""
     return (
-        f"Scaled by the test's calibration slope, shrunk by its uncertainty (factor {calibrated['slope_applied']:.2f}), the spread "
+        f"Scaled by the calibration slope of these held-out effects, shrunk by its uncertainty (factor {calibrated['slope_applied']:.2f}), the spread "
         f"the data support is {calibrated['cate_sd']:.3g}; per-patient effects returned for new patients are "
         "calibrated this way. "
     )
