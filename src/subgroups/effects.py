@@ -406,18 +406,7 @@ def _causal_forest(
     in grf). One forest on all patients instead of one per fold costs about a quarter of the time
     and grows each tree on more patients.
     """
-    from econml.grf import CausalForest
-
-    m = e * mu1 + (1 - e) * mu0
-    forest = CausalForest(
-        n_estimators=cfg.n_estimators,
-        min_samples_leaf=cfg.min_samples_leaf,
-        max_samples=_tree_sample(len(X)),
-        honest=True,
-        inference=False,
-        random_state=cfg.seed,
-        n_jobs=-1,
-    ).fit(X, T - e, Y - m)
+    forest = _grow_forest(X, T - e, Y - (e * mu1 + (1 - e) * mu0), cfg)
     model = _Forest(forest)
     oob = np.asarray(forest.oob_predict(X), dtype=float).reshape(len(X))
     if np.isnan(oob).any():  # a patient drawn into every tree's subsample: only with very few trees
@@ -432,12 +421,16 @@ def _causal_forest_in_sample(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _
     """The causal forest fitted on these patients alone, for `forward_fit`: residuals from the given outcome
     models' (in-sample) predictions and a propensity fitted on the same patients, so nothing it sees comes
     from patients outside them (the out-of-bag forest's cross-fitted residuals come from every fold)."""
-    from econml.grf import CausalForest
-
     mu0, mu1 = outcome_models.predict_arms(X)
     e = np.clip(clone(ctx.propensity_model).fit(X, T).predict_proba(X)[:, 1], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
-    cfg = ctx.cfg
-    forest = CausalForest(
+    return _Forest(_grow_forest(X, T - e, Y - (e * mu1 + (1 - e) * mu0), ctx.cfg))
+
+
+def _grow_forest(X: np.ndarray, t_residual: np.ndarray, y_residual: np.ndarray, cfg: EstimationParams) -> Any:
+    """econml's grf CausalForest (honest, no variance estimates) on R-learner residuals, sized by `cfg`."""
+    from econml.grf import CausalForest
+
+    return CausalForest(
         n_estimators=cfg.n_estimators,
         min_samples_leaf=cfg.min_samples_leaf,
         max_samples=_tree_sample(len(X)),
@@ -445,8 +438,7 @@ def _causal_forest_in_sample(X: np.ndarray, T: np.ndarray, Y: np.ndarray, ctx: _
         inference=False,
         random_state=cfg.seed,
         n_jobs=-1,
-    ).fit(X, T - e, Y - (e * mu1 + (1 - e) * mu0))
-    return _Forest(forest)
+    ).fit(X, t_residual, y_residual)
 
 
 def _tree_sample(n: int) -> float | int:
