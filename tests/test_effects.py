@@ -70,20 +70,31 @@ def test_auto_compares_every_candidate_and_selects_across_folds(demo_analysis):
     assert table["dr_loss"].min() <= np.mean((demo_analysis.effects.scores - demo_analysis.effects.scores.mean()) ** 2)
 
 
-@pytest.mark.parametrize("learner", ["t_learner", "x_learner", "dr_learner"])
-@pytest.mark.slow
-def test_held_out_estimates_never_use_the_patients_own_outcomes(learner):
+def _fitter_and_trial(learner: str):
+    """A small PM-SNP trial and a function fitting `learner` (cheap settings) to it or to a changed copy."""
     frame = simulate_trial("PM-SNP", n=300, seed=2, b1_rel=2).data
     params = load_params(
         {"name": "t", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
                                "outcome": {"column": "response", "type": "continuous"}, "id_column": "patient_id"}},
         {**FAST, "estimation.learner": learner, "estimation.n_estimators": 40},
     )  # fmt: skip
-    first = fit_effects(load_trial(params, frame), params.estimation)
-    fold0 = first.folds == 0
+    return (lambda data: fit_effects(load_trial(params, data), params.estimation)), frame
+
+
+def _noisier(frame, rows):
+    """The trial with noise (SD 5) added to the outcomes of `rows` only."""
     changed = frame.copy()
-    changed.loc[fold0, "response"] = changed.loc[fold0, "response"] + np.random.default_rng(0).normal(0, 5, fold0.sum())
-    second = fit_effects(load_trial(params, changed), params.estimation)
+    changed.loc[rows, "response"] = changed.loc[rows, "response"] + np.random.default_rng(0).normal(0, 5, rows.sum())
+    return changed
+
+
+@pytest.mark.parametrize("learner", ["t_learner", "x_learner", "dr_learner"])
+@pytest.mark.slow
+def test_held_out_estimates_never_use_the_patients_own_outcomes(learner):
+    fit, frame = _fitter_and_trial(learner)
+    first = fit(frame)
+    fold0 = first.folds == 0
+    second = fit(_noisier(frame, fold0))
     np.testing.assert_array_equal(second.folds, first.folds)
     np.testing.assert_allclose(second.cate[fold0], first.cate[fold0], rtol=0, atol=1e-12)
     assert not np.allclose(second.cate[~fold0], first.cate[~fold0])
@@ -92,19 +103,12 @@ def test_held_out_estimates_never_use_the_patients_own_outcomes(learner):
 @pytest.mark.parametrize("learner", ["t_learner", "causal_forest"])
 @pytest.mark.slow
 def test_forward_predictions_of_a_fold_use_only_the_earlier_folds(learner):
-    frame = simulate_trial("PM-SNP", n=300, seed=2, b1_rel=2).data
-    params = load_params(
-        {"name": "t", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
-                               "outcome": {"column": "response", "type": "continuous"}, "id_column": "patient_id"}},
-        {**FAST, "estimation.learner": learner, "estimation.n_estimators": 40},
-    )  # fmt: skip
-    first = fit_effects(load_trial(params, frame), params.estimation)
+    fit, frame = _fitter_and_trial(learner)
+    first = fit(frame)
     assert np.isnan(first.forward[first.folds == 0]).all() and np.isfinite(first.forward[first.folds > 0]).all()
     assert first.folds.max() == 2  # FAST: three folds
     fold1 = first.folds == 1
-    changed = frame.copy()
-    changed.loc[fold1, "response"] = changed.loc[fold1, "response"] + np.random.default_rng(0).normal(0, 5, fold1.sum())
-    second = fit_effects(load_trial(params, changed), params.estimation)
+    second = fit(_noisier(frame, fold1))
     np.testing.assert_allclose(second.forward[fold1], first.forward[fold1], rtol=0, atol=1e-12)  # fitted on fold 0 only
     assert not np.allclose(second.forward[first.folds == 2], first.forward[first.folds == 2])  # fold 1 was learnt from
 
