@@ -25,8 +25,8 @@
   minus the mean ψ of everyone; AUTOC = ∫₀¹ TOC(q) dq and Qini = ∫₀¹ q·TOC(q) dq. Given the
   ranking (made without the patients' own outcomes), both are linear in ψ, so their standard
   errors follow from Σ wᵢ²(ψᵢ − ψ̄)². Reported as supporting evidence, one-sided (> 0).
-The RATE statistics rank by the cross-fitted predictions: no patient's own outcome ranks that patient,
-but the folds' models learnt from each other's outcomes, as for the calibration test on them.
+  The pipeline ranks within folds by the forward predictions (`rate_tests` with folds), for the same reason as
+  the calibration test; the TOC curve (a figure) ranks everyone by the cross-fitted predictions.
 - **Effect modification by each feature** (supporting, not the decision): for each original
   feature, regress ψᵢ on that feature's encoded columns (HC3 standard errors) and test that every
   slope is 0 (a Wald test; one column: the two-sided t-test of the slope). In a randomized trial
@@ -771,20 +771,38 @@ def _rank_weights(n: int) -> tuple[np.ndarray, np.ndarray]:
     return autoc, qini
 
 
-def rate_tests(scores: np.ndarray, cate: np.ndarray) -> tuple[TestResult, TestResult]:
-    """AUTOC and Qini of the ranking by `cate`, with standard errors of the linear statistic."""
-    order = np.argsort(-cate, kind="stable")
-    ranked = scores[order]
-    a, b = _rank_weights(ranked.size)
-    deviation = ranked - ranked.mean()
+def rate_tests(scores: np.ndarray, cate: np.ndarray, folds: np.ndarray | None = None) -> tuple[TestResult, TestResult]:
+    """AUTOC and Qini of the ranking by `cate`, with standard errors of the linear statistic.
+
+    With `folds` (a block id per patient; patients whose `cate` is NaN are left out): each block is ranked on
+    its own and the blocks' statistics are averaged with weights n_b / n, their variances summed. On forward
+    predictions (`effects.forward_fit`) block k is ranked by a model fitted on blocks < k, so given those its
+    statistic has mean zero under no heterogeneity and the sum is a martingale, as for `calibration_test`.
+    """
+    scores, cate = np.asarray(scores, float), np.asarray(cate, float)
+    blocks = np.zeros(cate.size, dtype=int) if folds is None else np.asarray(folds)
+    keep = np.isfinite(cate)
+    scores, cate, blocks = scores[keep], cate[keep], blocks[keep]
+    estimates, variances = np.zeros(2), np.zeros(2)
+    for b in np.unique(blocks):
+        inside = blocks == b
+        order = np.argsort(-cate[inside], kind="stable")
+        ranked = scores[inside][order]
+        share = ranked.size / scores.size
+        deviation = ranked - ranked.mean()
+        for j, w in enumerate(_rank_weights(ranked.size)):
+            estimates[j] += share * float(w @ ranked)
+            variances[j] += share**2 * float(np.sum(w**2 * deviation**2))
+    within = " (forward predictions: each fold ranked by a model fitted on the earlier folds)" if folds is not None else ""
     results = []
-    for name, w, meaning in (
-        ("AUTOC", a, "area under the TOC curve: extra effect among those ranked to benefit most"),
-        ("Qini", b, "Qini coefficient: TOC weighted by the share treated"),
+    for j, (name, meaning) in enumerate(
+        (
+            ("AUTOC", "area under the TOC curve: extra effect among those ranked to benefit most"),
+            ("Qini", "Qini coefficient: TOC weighted by the share treated"),
+        )
     ):
-        estimate = float(w @ ranked)
-        se = float(np.sqrt(np.sum(w**2 * deviation**2)))
-        results.append(TestResult(name, estimate, se, _one_sided(estimate, se), meaning))
+        se = float(np.sqrt(variances[j]))
+        results.append(TestResult(name, float(estimates[j]), se, _one_sided(estimates[j], se), meaning + within))
     return results[0], results[1]
 
 
@@ -831,13 +849,14 @@ def test_heterogeneity(
     The decision (`Heterogeneity.detected`) combines the agnostic tests and the candidates by weighted
     Holm, with `candidate_share` of alpha starting on the candidates (module docstring). With `forward`
     ((forward predictions, folds): `EffectModel.forward`, `EffectModel.folds`) the calibration test is made on
-    them (`calibration_test`) and the slope of `cate` is kept as `reported_calibration`. With `survival` (a
+    them (`calibration_test`), so are AUTOC and Qini (`rate_tests`), and the slope of `cate` is kept as
+    `reported_calibration`. With `survival` (a
     randomized time-to-event trial) the candidates are tested on the hazard scale (`hazard_candidate_test`).
     """
     scores, cate = np.asarray(scores, float), np.asarray(cate, float)
     reported, mean = calibration_test(scores, cate)
     calibration = reported if forward is None else calibration_test(scores, *forward)[0]
-    autoc, qini = rate_tests(scores, cate)
+    autoc, qini = rate_tests(scores, cate) if forward is None else rate_tests(scores, *forward)
     if survival is not None:
         tested = tuple(hazard_candidate_test(survival, c) for c in candidates)
     else:
