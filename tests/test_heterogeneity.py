@@ -490,6 +490,26 @@ def test_hazard_scale_candidate_recovers_a_known_interaction():
     assert constant.p_value == 1.0 and "constant" in constant.meaning
 
 
+def test_hazard_scale_test_sees_a_modifier_and_not_prognosis_within_folds_or_pooled():
+    """Predicted benefit rising with x0 (the true modifier of the hazard ratio) is rejected, pooled and within folds
+    (forward predictions: fold 0 has none); predictions tracking prognosis x1 under a constant hazard ratio are not."""
+    from subgroups.heterogeneity import hazard_scale_test
+
+    rng = np.random.default_rng(6)
+    folds = np.arange(2000) % 5
+    for modifier, column in ((0.8, 0), (0.0, 1)):
+        survival, X, _ = _cox_trial(2000, rng, modifier=modifier)
+        cate = X[:, column] + rng.normal(0, 0.5, 2000)
+        forward = np.where(folds == 0, np.nan, cate)
+        for result in (hazard_scale_test(survival.time, survival.event, survival.treatment, cate),
+                       hazard_scale_test(survival.time, survival.event, survival.treatment, forward, folds)):  # fmt: skip
+            if modifier:
+                assert 0.1 < result.estimate < 0.4 and result.p_value < 0.01, result  # a step seen by a line: about 0.2
+            else:
+                assert abs(result.estimate) < 3 * result.se, result
+    assert "stratified by fold" in result.meaning
+
+
 @pytest.mark.slow
 def test_hazard_scale_candidates_hold_their_level_with_a_treatment_effect():
     """Constant hazard ratio exp(−0.2): a noise feature (two-sided) and the rule x0 > 0 (one-sided) are rejected at

@@ -504,7 +504,8 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     if trial.spec.outcome.type == "time_to_event":
         from subgroups.heterogeneity import hazard_scale_test
 
-        extra["hazard_scale"] = hazard_scale_test(trial.outcome[kept], trial.event[kept], trial.treatment[kept], effects.cate)
+        ranking = (effects.forward, effects.folds) if effects.forward.size else (effects.cate, None)
+        extra["hazard_scale"] = hazard_scale_test(trial.outcome[kept], trial.event[kept], trial.treatment[kept], *ranking)
     modifiers = modifier_tests(effects.scores, trial.X.loc[kept], trial.encoder.original_of, trial.family_of)
     tests = dataclasses.replace(tests, modifiers=modifiers, extra=extra)
     found = find_subgroups(trial, effects, run.subgroups, tests.detected, run.estimation.seed, run.estimation.level)

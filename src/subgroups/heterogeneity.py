@@ -873,7 +873,9 @@ def test_heterogeneity(
 test_heterogeneity.__test__ = False  # not a pytest test despite its name
 
 
-def hazard_scale_test(time: np.ndarray, event: np.ndarray, treatment: np.ndarray, cate: np.ndarray) -> TestResult:
+def hazard_scale_test(
+    time: np.ndarray, event: np.ndarray, treatment: np.ndarray, cate: np.ndarray, folds: np.ndarray | None = None
+) -> TestResult:
     """Is the treatment's *hazard ratio* larger for patients predicted to benefit more?
 
     Cox model h(t) = h₀(t) exp(β₁W + β₂z + β₃W·z) with z the standardized held-out prediction
@@ -881,18 +883,30 @@ def hazard_scale_test(time: np.ndarray, event: np.ndarray, treatment: np.ndarray
     β₂ absorbs; β₃ < 0 means the relative effect improves with predicted benefit. Reported as
     −β₃ with a one-sided p-value, so a constant hazard ratio (proportional hazards, no effect
     modification) is the null even when absolute effects differ (the scale of a null matters: a constant hazard ratio is heterogeneity on the absolute scale).
+
+    With `folds` (forward predictions, `effects.forward_fit`; NaN rows left out): z is standardized within
+    each fold and the Cox model is stratified by fold, so patients are compared only with patients ranked
+    by the same model, one fitted without their outcomes (as `calibration_test` with folds).
     """
     from lifelines import CoxPHFitter
 
-    sd = float(np.std(cate))
-    z = (cate - cate.mean()) / sd if sd > 0 else np.zeros_like(cate)
-    frame = pd.DataFrame({"time": time, "event": event, "w": treatment.astype(float), "z": z, "wz": treatment * z})
-    fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
+    cate = np.asarray(cate, float)
+    blocks = np.zeros(cate.size, dtype=int) if folds is None else np.asarray(folds)
+    keep = np.isfinite(cate)
+    z = np.zeros(int(keep.sum()))
+    for b in np.unique(blocks[keep]):
+        inside = blocks[keep] == b
+        values = cate[keep][inside]
+        sd = float(np.std(values))
+        z[inside] = (values - values.mean()) / sd if sd > 0 else 0.0
+    w = np.asarray(treatment, float)[keep]
+    frame = pd.DataFrame({"time": np.asarray(time)[keep], "event": np.asarray(event)[keep], "w": w, "z": z, "wz": w * z})
+    meaning = "reduction of the log hazard ratio per SD of predicted benefit (Cox model); 0 = constant hazard ratio"
+    if folds is None:
+        fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
+    else:
+        frame["fold"] = blocks[keep]
+        fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event", strata=["fold"])
+        meaning += " (forward predictions, within folds: a Cox model stratified by fold)"
     beta, se = float(fit.params_["wz"]), float(fit.standard_errors_["wz"])
-    return TestResult(
-        "hazard-scale interaction",
-        -beta,
-        se,
-        _one_sided(-beta, se),
-        "reduction of the log hazard ratio per SD of predicted benefit (Cox model); 0 = constant hazard ratio",
-    )
+    return TestResult("hazard-scale interaction", -beta, se, _one_sided(-beta, se), meaning)
