@@ -2,6 +2,7 @@
 #   make demo   -> .venv with the pinned packages, Jupyter kernel, both built-in runs into runs/
 #   make test   -> same set-up, then ruff and pytest (the full suite, what .ci/run runs)
 #   make check  -> ruff and the fast tests (pytest -m "not slow", under 2 minutes on 2 cores): the edit loop
+# pytest runs on one pytest-xdist worker per core; a file's tests stay on one worker (--dist loadfile).
 # Re-running is fast: the environment is rebuilt only when pyproject.toml or constraints.txt change.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -27,12 +28,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=25
 
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

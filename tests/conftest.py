@@ -1,8 +1,14 @@
 """Shared fixtures: one fitted demo analysis per session, two complete runs with planted markers (the
-end-to-end, privacy and browser tests read them), and small trials written to files."""
+end-to-end, privacy and browser tests read them), and small trials written to files.
+
+`make test` runs the suite on two pytest-xdist workers (`-n auto --dist loadfile`): a file's tests share one
+worker, so module fixtures are built once; the two complete runs are built once for both workers (`_once`)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -33,12 +39,28 @@ def small_csv(tmp_path: Path) -> Path:
     return path
 
 
+def _once(tmp_path_factory, name: str, build: Callable[[Path], Path]) -> Path:
+    """`build(folder)` once per test session. Under pytest-xdist the first worker to ask builds it in a folder
+    all workers share, holding a lock; the others wait on the lock and read the path it wrote."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name))
+    folder = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    with open(folder.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = folder.with_suffix(".done")
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_text(str(build(folder)))
+        return Path(done.read_text())
+
+
 @pytest.fixture(scope="session")
 def marked_run(tmp_path_factory) -> Path:
     """One complete run on a small trial in which every patient id and some values are unique markers."""
-    tmp = tmp_path_factory.mktemp("run")
-    from subgroups.datasets.synthetic import simulate_trial
+    return _once(tmp_path_factory, "run", _build_marked_run)
 
+
+def _build_marked_run(tmp: Path) -> Path:
     frame = simulate_trial("PM-SNP", n=400, seed=5, b1_rel=2).data
     frame["patient_id"] = [f"{MARKERS['id']}{i:05d}" for i in range(len(frame))]
     for column in ("bmi", "crp", "age", "response"):
@@ -56,9 +78,12 @@ def marked_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def marked_actg_run(tmp_path_factory) -> Path:
     """The built-in ACTG 175 trial with unique markers planted, analysed on its time-to-event outcome."""
+    return _once(tmp_path_factory, "actg", _build_marked_actg_run)
+
+
+def _build_marked_actg_run(tmp: Path) -> Path:
     from subgroups.datasets.actg175 import load_actg175
 
-    tmp = tmp_path_factory.mktemp("actg")
     frame = load_actg175()
     frame["patient_id"] = [f"{ACTG_MARKERS['patient_id']}{i:05d}" for i in range(len(frame))]
     for column in ("wtkg", "cd40", "days", "age"):
