@@ -8,8 +8,10 @@ cal_slope, cal_se, cal_centre, cal_ate, raw_mean_T, raw_var_T, raw_cov_T), so th
 
 and rMSE = mean over replications of MSE_T(s) / MSE_T(B0), as `summarize.py` forms it. Rules:
 
+- ``posterior π₀, U(0, u)``: the posterior mean of β, clipped to [0, 1], under a prior with mass π₀ at 0 and the
+  rest uniform on [0, u] (`calibration.posterior_slope`; the suite uses π₀ = 0.5, u = 2);
 - ``eb c``: β̂·max(0, 1 − c·SE²/β̂²) within [0, 1]; c = 1 is the empirical-Bayes positive-part rule (Efron & Morris
-  1973) that the suite uses (`calibration.shrunk_slope`);
+  1973) that the suite used until 2026-12-07;
 - ``lower k``: max(0, β̂ − k·SE) within [0, 1], a lower confidence bound;
 - ``ate only``: s = 0; ``hindsight``: the best s for each fit, known only with the truth (a bound, not a rule).
 
@@ -34,7 +36,7 @@ NEEDED = ["cal_slope", "cal_se", "cal_centre", "cal_ate", "raw_mean_T", "raw_var
 
 
 def eb(slope: np.ndarray, se: np.ndarray, c: float = 1.0) -> np.ndarray:
-    """β̂·max(0, 1 − c·SE²/β̂²) within [0, 1]; 0 where β̂ ≤ 0 or is not finite (`calibration.shrunk_slope` at c = 1)."""
+    """β̂·max(0, 1 − c·SE²/β̂²) within [0, 1]; 0 where β̂ ≤ 0 or is not finite."""
     ok = np.isfinite(slope) & np.isfinite(se) & (slope > 0)
     safe = np.where(ok, slope, 1.0)
     return np.where(ok, np.clip(safe * np.maximum(0.0, 1.0 - c * (se / safe) ** 2), 0.0, 1.0), 0.0)
@@ -47,7 +49,10 @@ def lower(slope: np.ndarray, se: np.ndarray, k: float) -> np.ndarray:
 
 def rules(fits: pd.DataFrame) -> dict[str, np.ndarray]:
     b, se = fits["cal_slope"].to_numpy(float), fits["cal_se"].to_numpy(float)
-    out = {f"eb c={c:g}": eb(b, se, c) for c in (1, 2, 3, 4)}
+    from subgroups.calibration import posterior_slope
+
+    out = {f"posterior {p:g}, U(0, {t:g})": posterior_slope(b, se, p, t) for p, t in ((0.5, 2.0), (0.5, 1.0), (0.7, 2.0))}
+    out |= {f"eb c={c:g}": eb(b, se, c) for c in (1, 2, 4)}
     out |= {f"lower {k:g}": lower(b, se, k) for k in (1, 1.645)}
     out["ate only"] = np.zeros_like(b)
     with np.errstate(divide="ignore", invalid="ignore"):

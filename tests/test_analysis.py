@@ -179,10 +179,8 @@ def test_calibrated_effects_keep_only_the_spread_the_data_support(demo_analysis,
     new = simulate_trial("PM-SNP", n=2000, seed=98, b1_rel=0)
     assert np.ptp(new.true_effect) < 1e-9
     raw = flat.effect(new.data, calibrated=False)
-    # A slope shrunk to 0 (as here) makes every calibrated effect the average effect, and effect() says so.
-    with pytest.warns(ConstantEffectWarning, match="shrunk by its uncertainty, is 0"):
-        cal = flat.effect(new.data)
-    assert flat.calibration_slope == 0.0 and np.ptp(cal) == 0.0
+    cal = flat.effect(new.data)
+    assert 0.0 <= flat.calibration_slope < 0.2, flat.calibration_slope  # the posterior mean of a slope near 0
     truth = new.true_effect
     assert np.mean((cal - truth) ** 2) < 0.5 * np.mean((raw - truth) ** 2), (flat.calibration_slope, np.std(raw))
     assert flat.results["effects"]["calibrated"]["cate_sd"] < 0.5 * flat.results["effects"]["cate_sd"]
@@ -490,11 +488,12 @@ def test_effect_warns_when_the_calibrated_effect_is_constant(demo_analysis):
     new = simulate_trial("PM-SNP", n=30, seed=32, b1_rel=2).data
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConstantEffectWarning)
-        assert np.ptp(a.effect(new)) > 0  # slope 1.13, shrunk by its SE and capped at 1: no warning
+        assert np.ptp(a.effect(new)) > 0  # a slope near 1: no warning
     slope = a.tests.reported_calibration  # the slope that calibrates the reported effects (the test used forward ones)
-    flat = dataclasses.replace(a.tests, reported_calibration=dataclasses.replace(slope, estimate=-0.4))
+    # A slope that could not be estimated (constant predictions: infinite SE) gives factor 0.
+    flat = dataclasses.replace(a.tests, reported_calibration=dataclasses.replace(slope, se=float("inf")))
     clipped = dataclasses.replace(a, tests=flat)
-    with pytest.warns(ConstantEffectWarning, match="shrunk by its uncertainty, is 0") as caught:
+    with pytest.warns(ConstantEffectWarning, match="posterior mean of the held-out calibration slope.*is 0") as caught:
         values = clipped.effect(new)
     assert len(caught) == 1 and "\n" not in str(caught[0].message)
     np.testing.assert_allclose(values, a.results["ate"]["estimate"])

@@ -62,8 +62,9 @@ class Analysis:
         """Estimated effect for each row of new data (same feature columns), on `results['ate']['scale']`.
 
         By default calibrated by the held-out BLP slope (`calibrate`): the model's differences between
-        patients are scaled by the share of them the calibration test finds real, shrunk by its
-        uncertainty; when that factor is 0 every row gets the average effect, and a `ConstantEffectWarning` says so.
+        patients are scaled by the share of them the held-out scores support (the posterior mean of the calibration
+        slope, `calibration.posterior_slope`); when that factor is 0 (the slope could not be estimated, e.g. constant
+        predictions) every row gets the average effect, and a `ConstantEffectWarning` says so.
         `calibrated=False` gives the effect model's own predictions (what SHAP explains).
 
         Category levels the analysed data did not have, and values that are not numbers in a numeric
@@ -78,7 +79,7 @@ class Analysis:
             from subgroups.errors import ConstantEffectWarning
 
             warnings.warn(
-                f"calibrated effects are constant: the held-out calibration slope, shrunk by its uncertainty, is 0, so every row gets the "
+                f"calibrated effects are constant: the calibration factor (posterior mean of the held-out calibration slope) is 0, so every row gets the "
                 f"average effect {self.effects.ate.estimate:+.3g}; effect(df, calibrated=False) gives the model's own predictions",
                 ConstantEffectWarning,
                 stacklevel=2,
@@ -87,8 +88,9 @@ class Analysis:
 
     @property
     def calibration_slope(self) -> float:
-        """The BLP slope β₂ of the held-out (cross-fitted) predictions shrunk by its SE, β₂·max(0, 1 − SE²/β₂²), clipped to
-        [0, 1]: the factor applied by `calibrate` (`tests.reported_calibration`; the test's own slope is `tests.calibration`)."""
+        """The posterior mean, in [0, 1], of the BLP slope of the held-out (cross-fitted) predictions
+        (`calibration.posterior_slope`): the factor applied by `calibrate` (`tests.reported_calibration`; the test's own
+        slope is `tests.calibration`)."""
         return calibration_factor(self.tests)
 
     def calibrate(self, tau: np.ndarray) -> np.ndarray:

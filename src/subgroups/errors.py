@@ -23,4 +23,4 @@ class NotebookError(RuntimeError):
 
 
 class ConstantEffectWarning(UserWarning):
-    """Calibrated per-patient effects are one number: the held-out calibration slope, shrunk by its SE, is 0."""
+    """Calibrated per-patient effects are one number: the calibration factor (posterior mean of the held-out slope) is 0."""

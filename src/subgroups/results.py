@@ -736,9 +736,9 @@ def effects_section(run: RunParams, trial: TrialData, effects: EffectModel, test
         "cate_sd": float(np.std(effects.cate)),
         "calibrated": {
             "what": "per-patient effects as returned by Analysis.effect: average effect + s × (model prediction − its "
-            "mean), s = the BLP calibration slope of the held-out (cross-fitted) predictions shrunk by its SE (slope × "
-            "max(0, 1 − SE²/slope²), clipped to [0, 1]; Efron & Morris 1973), the share of the model's spread the held-out "
-            "scores support (the heterogeneity test itself uses forward predictions)",
+            "mean), s = the posterior mean of the BLP calibration slope of the held-out (cross-fitted) predictions "
+            "(prior: 0 with probability 0.5, else uniform on [0, 2]; the estimate normal with its SE), clipped to [0, 1], the share of the "
+            "model's spread the held-out scores support (the heterogeneity test itself uses forward predictions)",
             "slope_applied": calibration_factor(tests),
             "cate_sd": float(np.std(calibrated(effects.cate, effects, tests))),
         },

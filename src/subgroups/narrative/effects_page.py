@@ -71,7 +71,8 @@ def _calibrated_clause(calibrated: dict[str, Any] | None) -> str:
     if not calibrated:
         return ""
     return (
-        f"Scaled by the calibration slope of these held-out effects, shrunk by its uncertainty (factor {calibrated['slope_applied']:.2f}), the spread "
+        f"Scaled by the share of their spread the held-out scores support (factor {calibrated['slope_applied']:.2f}, the posterior mean "
+        "of their calibration slope given its uncertainty), the spread "
         f"the data support is {calibrated['cate_sd']:.3g}; per-patient effects returned for new patients are "
         "calibrated this way. "
     )
