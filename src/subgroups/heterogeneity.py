@@ -263,6 +263,13 @@ class Heterogeneity:
         }
 
 
+def _predicted_blocks(cate: np.ndarray, folds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The patients with a prediction (finite `cate`) and their block ids (`folds`, or one block when None)."""
+    keep = np.isfinite(np.asarray(cate, float))
+    blocks = np.zeros(keep.size, dtype=int) if folds is None else np.asarray(folds)
+    return keep, blocks[keep]
+
+
 def _one_sided(estimate: float, se: float) -> float:
     return float(stats.norm.sf(estimate / se)) if se > 0 else 1.0
 
@@ -280,10 +287,8 @@ def calibration_test(scores: np.ndarray, cate: np.ndarray, folds: np.ndarray | N
     """
     import statsmodels.api as sm
 
-    scores, cate = np.asarray(scores, float), np.asarray(cate, float)
-    blocks = np.zeros(cate.size, dtype=int) if folds is None else np.asarray(folds)
-    keep = np.isfinite(cate)
-    scores, cate, blocks = scores[keep], cate[keep], blocks[keep]
+    keep, blocks = _predicted_blocks(cate, folds)
+    scores, cate = np.asarray(scores, float)[keep], np.asarray(cate, float)[keep]
     ids = np.unique(blocks)
     centred = cate.copy()
     for b in ids:
@@ -779,10 +784,8 @@ def rate_tests(scores: np.ndarray, cate: np.ndarray, folds: np.ndarray | None = 
     predictions (`effects.forward_fit`) block k is ranked by a model fitted on blocks < k, so given those its
     statistic has mean zero under no heterogeneity and the sum is a martingale, as for `calibration_test`.
     """
-    scores, cate = np.asarray(scores, float), np.asarray(cate, float)
-    blocks = np.zeros(cate.size, dtype=int) if folds is None else np.asarray(folds)
-    keep = np.isfinite(cate)
-    scores, cate, blocks = scores[keep], cate[keep], blocks[keep]
+    keep, blocks = _predicted_blocks(cate, folds)
+    scores, cate = np.asarray(scores, float)[keep], np.asarray(cate, float)[keep]
     estimates, variances = np.zeros(2), np.zeros(2)
     for b in np.unique(blocks):
         inside = blocks == b
@@ -890,13 +893,12 @@ def hazard_scale_test(
     """
     from lifelines import CoxPHFitter
 
-    cate = np.asarray(cate, float)
-    blocks = np.zeros(cate.size, dtype=int) if folds is None else np.asarray(folds)
-    keep = np.isfinite(cate)
-    z = np.zeros(int(keep.sum()))
-    for b in np.unique(blocks[keep]):
-        inside = blocks[keep] == b
-        values = cate[keep][inside]
+    keep, blocks = _predicted_blocks(cate, folds)
+    cate = np.asarray(cate, float)[keep]
+    z = np.zeros(cate.size)
+    for b in np.unique(blocks):
+        inside = blocks == b
+        values = cate[inside]
         sd = float(np.std(values))
         z[inside] = (values - values.mean()) / sd if sd > 0 else 0.0
     w = np.asarray(treatment, float)[keep]
@@ -905,7 +907,7 @@ def hazard_scale_test(
     if folds is None:
         fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
     else:
-        frame["fold"] = blocks[keep]
+        frame["fold"] = blocks
         fit = CoxPHFitter().fit(frame, duration_col="time", event_col="event", strata=["fold"])
         meaning += " (forward predictions, within folds: a Cox model stratified by fold)"
     beta, se = float(fit.params_["wz"]), float(fit.standard_errors_["wz"])
