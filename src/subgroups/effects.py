@@ -190,12 +190,17 @@ class LinearPlusBoosting(RegressorMixin, BaseEstimator):
         return self.linear_.predict(X) + self.boosting_.predict(X)
 
 
+LOG_LINK_NEGATIVE_SHARE = 0.05  # LogLinear is fitted only when at most this share of the outcomes is negative
+
+
 class LogLinear(RegressorMixin, BaseEstimator):
     """A linear model of log E[Y | x]: least squares with a log link (a Normal GLM; scikit-learn's `TweedieRegressor`
     with power 0) on standardized features, lightly ridge-penalized. It fits multiplicative outcome surfaces (a cost,
     a count, a biomarker's level; the control arm of IHDP's surface B is exp(linear)) that a linear model of y and
-    shallow trees only approximate. It needs a positive mean outcome; otherwise it predicts the mean (and loses the
-    held-out comparison of `ChosenByValidation`). Predictions extrapolate at most a factor e beyond the fitted range.
+    shallow trees only approximate. It is for positive outcomes measured with some noise: when more than
+    `LOG_LINK_NEGATIVE_SHARE` of the outcomes are negative (or their mean is not positive) it is not fitted and
+    predicts the mean, so it loses the held-out comparison of `ChosenByValidation` at no cost. Predictions
+    extrapolate at most a factor e beyond the fitted range.
     """
 
     def __init__(self, alpha: float = 1e-3):
@@ -204,7 +209,7 @@ class LogLinear(RegressorMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray) -> LogLinear:
         self.mean_ = float(np.mean(y))
         self.model_ = None
-        if self.mean_ > 0:
+        if self.mean_ > 0 and np.mean(np.asarray(y) < 0) <= LOG_LINK_NEGATIVE_SHARE:
             glm = TweedieRegressor(power=0, link="log", alpha=self.alpha, max_iter=1000)
             with warnings.catch_warnings(), np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                 warnings.simplefilter("ignore")
