@@ -198,9 +198,9 @@ class LogLinear(RegressorMixin, BaseEstimator):
     with power 0) on standardized features, lightly ridge-penalized. It fits multiplicative outcome surfaces (a cost,
     a count, a biomarker's level; the control arm of IHDP's surface B is exp(linear)) that a linear model of y and
     shallow trees only approximate. It is for positive outcomes measured with some noise: when more than
-    `LOG_LINK_NEGATIVE_SHARE` of the outcomes are negative (or their mean is not positive) it is not fitted and
-    predicts the mean, so it loses the held-out comparison of `ChosenByValidation` at no cost. Predictions
-    extrapolate at most a factor e beyond the fitted range.
+    `LOG_LINK_NEGATIVE_SHARE` of the outcomes are negative (or their mean is not positive) it is not fitted
+    (`applicable_` is False), predicts the mean, and `ChosenByValidation` never chooses it. Predictions extrapolate
+    at most a factor e beyond the fitted range.
     """
 
     def __init__(self, alpha: float = 1e-3):
@@ -219,6 +219,7 @@ class LogLinear(RegressorMixin, BaseEstimator):
                 self.range_ = (float(eta.min()) - 1.0, float(eta.max()) + 1.0)
             else:
                 self.model_ = None
+        self.applicable_ = self.model_ is not None
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -255,6 +256,9 @@ class ChosenByValidation(BaseEstimator):
             loss = 0.0
             for train, test in splits:
                 model = clone(candidate).fit(X[train], y[train])
+                if not getattr(model, "applicable_", True):  # e.g. LogLinear on outcomes that are not positive
+                    loss = float("inf")
+                    break
                 if self.classifier:
                     p = np.clip(model.predict_proba(X[test])[:, 1], 1e-6, 1 - 1e-6)
                     loss -= float(np.sum(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
