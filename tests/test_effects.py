@@ -341,7 +341,9 @@ def test_outcome_models_include_a_log_link_model_for_multiplicative_surfaces():
     assert error < 0.25 * ridge_error and error < 0.2  # measured 0.11 and 0.94
     negative = LogLinear().fit(X, -y)
     assert negative.model_ is None and np.allclose(negative.predict(X_new), -y.mean())
-    assert not negative.applicable_ and np.isinf(_regressor(EstimationParams(seed=0, nuisance_iterations=50)).fit(X, -y).losses_[3])
+    assert not negative.applicable_ and np.isinf(
+        _regressor(EstimationParams(seed=0, nuisance_iterations=50)).fit(X, -y).losses_[3]
+    )
     far = LogLinear().fit(X, y).predict(np.full((1, 10), 100.0))  # extrapolation is bounded by the fitted range
     assert np.isfinite(far).all() and far[0] < np.e * 1.01 * y.max() + 10
 
