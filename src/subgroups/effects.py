@@ -26,7 +26,10 @@ How the numbers are made honest (Chernozhukov et al. 2018; Kennedy 2023):
    outcomes and vice versa), which makes a regression of held-out scores on them wrongly centred and
    overdispersed; forward predictions depend only on earlier folds, so fold k's contribution to the
    test has mean zero given the folds before it (a martingale, as in the online estimators of Luedtke &
-   van der Laan 2016) and the usual standard error holds. See `heterogeneity.calibration_test`.
+   van der Laan 2016) and the usual standard error holds. See `heterogeneity.calibration_test`. Not
+   forward: *which* learner and which outcome-model family fold k uses are chosen once from held-out
+   losses over all folds (a choice among a few, not a fitted parameter); the null simulations bound the
+   approximation (docs/architecture.md).
 In a randomized trial the known randomization probability replaces a fitted propensity model.
 """
 
