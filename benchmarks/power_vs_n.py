@@ -1,7 +1,8 @@
 """Power against trial size: how often each method detects heterogeneity in PM-SNP as n grows.
 
 Reads the folders ``results/power_vs_n/n=<N>/`` that ``simulate.py --n N --out ...`` writes (one per
-sample size; the same seeds as the committed cells, the test set unchanged) and writes a table
+sample size; the same seeds as the committed cells, the test set unchanged; at n = 500 a method the folder
+lacks, e.g. ``ours``, is read from the committed cell ``results/simulation/PM-SNP.csv``) and writes a table
 (``results/power_vs_n.md``) and a figure (``results/power_vs_n.png``): per effect size b1_rel, method
 and n, the rejection rate at α = 0.05 (M1) with its Monte-Carlo standard error and R, and the ratio of
 each method's rate to that of the agnostic ceiling and of the oracle on the same trials.
@@ -32,8 +33,28 @@ RESULTS = HERE / "results" / "power_vs_n"
 METHOD_ORDER = ("ours", "ours+maxT", "ours+jointT", "ceiling", "oracle")
 
 
-def read_rates(folder: Path = RESULTS) -> pd.DataFrame:
-    """One row per (b1_rel, method, n): rate, se, reps, from the M1 rows of every ``n=<N>/PM-SNP.csv``."""
+MAIN = HERE / "results" / "simulation" / "PM-SNP.csv"  # the committed cells: n = 500, the same seeds
+SCENARIO_N = 500  # PM-SNP's own sample size (docs/simulation.md §4)
+
+
+def _main_cells(path: Path, have: pd.DataFrame) -> pd.DataFrame:
+    """M1 rows of the committed PM-SNP cells (n = `SCENARIO_N`) of `ours` for the cells the ``n=500`` folder lacks it in.
+
+    `simulate.py --n 500` makes the same trials as the committed cells (seeds depend on scenario, cell and
+    replication only), so `ours` at n = 500 need not be fitted twice.
+    """
+    if not path.exists():
+        return pd.DataFrame()
+    rows = pd.read_csv(path, dtype={"cell": str})
+    rows = rows[(rows["metric"] == "M1") & (rows["method"] == "ours") & rows["cell"].isin(["b1_rel=1", "b1_rel=2"])]
+    present = set(map(tuple, have.loc[have["n"] == SCENARIO_N, ["cell", "method"]].drop_duplicates().to_numpy()))
+    rows = rows[[(c, m) not in present for c, m in zip(rows["cell"], rows["method"])]]
+    return rows.drop_duplicates(["cell", "rep", "method"], keep="last").assign(n=SCENARIO_N)
+
+
+def read_rates(folder: Path = RESULTS, main: Path = MAIN) -> pd.DataFrame:
+    """One row per (b1_rel, method, n): rate, se, reps, from the M1 rows of every ``n=<N>/PM-SNP.csv`` and, at
+    n = 500, of the committed simulation cells for methods the ``n=500`` folder does not have (`_main_cells`)."""
     frames = []
     for path in sorted(folder.glob("n=*/PM-SNP.csv")):
         match = re.fullmatch(r"n=(\d+)", path.parent.name)
@@ -46,6 +67,7 @@ def read_rates(folder: Path = RESULTS) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["cell", "method", "n", "rate", "se", "reps"])
     rows = pd.concat(frames, ignore_index=True)
+    rows = pd.concat([rows, _main_cells(main, rows)], ignore_index=True)
     table = rows.groupby(["cell", "method", "n"])["value"].agg(rate="mean", reps="count").reset_index()
     table["se"] = np.sqrt(table["rate"] * (1 - table["rate"]) / table["reps"])
     return table

@@ -510,3 +510,24 @@ def test_n_sets_the_trials_sample_size_and_keeps_the_seeds(tmp_path, monkeypatch
     assert sizes == [(1200, simulate.N_TEST), (1200, simulate.N_TEST), (500, simulate.N_TEST)]
     with pytest.raises(SystemExit, match="own --out"):
         simulate.main(["--tier", "full", "--scenario", "PM-SNP", "--n", "1000"])
+
+
+def test_power_vs_n_reads_ours_at_n_500_from_the_committed_cells(tmp_path):
+    """`ours` at n = 500 comes from the committed simulation cell (same seeds) when the n=500 folder lacks it; a
+    method the folder has is not read twice; rates, SEs and ratios to the ceiling are the rows' own."""
+    import power_vs_n
+
+    def rows(cell, method, hits, reps):
+        return [("PM-SNP", cell, r, method, "M1", float(r < hits)) for r in range(reps)]
+
+    columns = ["scenario", "cell", "rep", "method", "metric", "value"]
+    (tmp_path / "n=500").mkdir()
+    pd.DataFrame(rows("b1_rel=2", "ceiling", 4, 10), columns=columns).to_csv(tmp_path / "n=500" / "PM-SNP.csv", index=False)
+    main = tmp_path / "main.csv"
+    pd.DataFrame(rows("b1_rel=2", "ours", 3, 10) + rows("b1_rel=2", "ceiling", 9, 10) + rows("b1_rel=0", "ours", 1, 10),
+                 columns=columns).to_csv(main, index=False)  # fmt: skip
+    table = power_vs_n.with_ratios(power_vs_n.read_rates(tmp_path, main)).set_index("method")
+    assert list(table["cell"]) == ["b1_rel=2", "b1_rel=2"] and set(table["n"]) == {500}
+    assert table.loc["ceiling", "rate"] == 0.4 and table.loc["ours", "rate"] == 0.3  # the folder's ceiling, not main's
+    assert table.loc["ours", "vs_ceiling"] == pytest.approx(0.75)
+    assert table.loc["ours", "se"] == pytest.approx(math.sqrt(0.3 * 0.7 / 10))
