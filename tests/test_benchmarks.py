@@ -531,3 +531,14 @@ def test_power_vs_n_reads_ours_at_n_500_from_the_committed_cells(tmp_path):
     assert table.loc["ceiling", "rate"] == 0.4 and table.loc["ours", "rate"] == 0.3  # the folder's ceiling, not main's
     assert table.loc["ours", "vs_ceiling"] == pytest.approx(0.75)
     assert table.loc["ours", "se"] == pytest.approx(math.sqrt(0.3 * 0.7 / 10))
+
+
+def test_alpha_split_detection_is_weighted_holm_over_the_two_parts():
+    """Detection under a calibration share w: min(p_blp / w, p_maxT / (1 − w)) < α, counted by hand on five trials."""
+    import alpha_split
+
+    p_blp, p_max_t = np.array([0.02, 0.2, 0.04, 0.2, 0.01]), np.array([0.5, 0.03, 0.5, 0.01, 0.5])
+    assert alpha_split.detection(p_blp, p_max_t, 0.5) == 0.6  # 0.04, 0.02, 0.02 below 0.05; 0.06 and 0.08 are not
+    assert alpha_split.detection(p_blp, p_max_t, 0.0) == 0.4  # max-T alone at 0.05
+    assert alpha_split.detection(p_blp, p_max_t, 1.0) == 0.6  # calibration alone at 0.05
+    assert alpha_split.detection(p_blp, p_max_t, 0.25) == 0.6  # 0.04, 0.0133, 0.04
