@@ -362,6 +362,10 @@ def test_summary_and_html_show_the_numbers_of_results_json_escaped(demo_analysis
     r = first["reported"]
     assert first["hypothesis"] in text and effect_text(r["effect"], r["ci_low"], r["ci_high"]) in text
     assert list(summary.tables) == ["Average effect", "Heterogeneity claims", "Subgroup hypotheses", "Designs for the next trial"]
+    claims = summary.tables["Heterogeneity claims"].set_index("claim")
+    starts = [c["alpha_start"] for c in results["heterogeneity"]["claims"]]
+    assert sum(starts) == pytest.approx(results["heterogeneity"]["alpha"])  # the decision's levels use all of alpha
+    assert list(claims["level at start"][: len(starts)]) == [format(a, ".3g") for a in starts]
     rows = len(results["subgroups"]["candidates"]) + len(results["subgroups"]["prespecified"])
     assert len(summary.tables["Subgroup hypotheses"]) == rows
     assert len(summary.tables["Designs for the next trial"]) == len(results["design"]["options"])

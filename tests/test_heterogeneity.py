@@ -163,6 +163,8 @@ def test_a_pre_specified_rule_finds_what_the_agnostic_search_misses():
     claims = {c["claim"]: c for c in result.claims()}
     assert claims["x0 > 0"]["rejected"] and claims["x0 > 0"]["origin"] == "pre-specified"
     assert claims["x0 > 0"]["p_adjusted"] == pytest.approx(min(1.0, result.candidates[3].p_value / (0.8 / 4)), rel=1e-9)
+    # Each claim's level at the start: the candidates share 80% of alpha, the calibration test has the rest.
+    assert [c["alpha_start"] for c in result.claims()] == pytest.approx([0.01, 0.01, 0.01, 0.01, 0.01])
     assert result.candidates[3].estimate == pytest.approx(scores[rule].mean() - scores[~rule].mean())
     assert result.detected and "pre-specified candidate" in result.decision and "x0 > 0" in result.decision
     # The same rule in the other direction (lower is better) is not a benefit: one-sided p near 1.
@@ -435,6 +437,7 @@ def test_max_t_finds_a_dominant_modifier_the_effect_model_misses_and_shares_the_
     assert result.detected and "g ≥ 1 (carrier)" in result.decision
     claims = result.claims()
     assert [c["origin"] for c in claims] == ["agnostic (effect model learned from the data)", "agnostic (each feature in turn)"]
+    assert [c["alpha_start"] for c in claims] == pytest.approx([0.025, 0.025])  # half of alpha each, no candidates
     without = test_heterogeneity(scores, rng.normal(0, 0.1, n), 0.05, "mean")  # no columns: calibration alone
     assert without.max_t is None and without.p_value == without.calibration.p_value
 

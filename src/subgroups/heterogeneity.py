@@ -153,7 +153,8 @@ class Heterogeneity:
         return bool(np.any(self.adjusted[0] < self.alpha))
 
     def claims(self) -> list[dict[str, Any]]:
-        """Every heterogeneity claim with its adjusted p-value, marked pre-specified or discovered (data-driven)."""
+        """Every heterogeneity claim with its adjusted p-value, marked pre-specified or discovered (data-driven), and
+        the level it starts with under the decision rule (`alpha_start`: its share of alpha, before any is passed on)."""
         adjusted, _ = self.adjusted
         return [
             {
@@ -161,10 +162,11 @@ class Heterogeneity:
                 "origin": origin,
                 "p_value": test.p_value,
                 "p_adjusted": float(p),
+                "alpha_start": float(share * self.alpha),
                 "alternative": test.alternative,
                 "rejected": bool(p < self.alpha),
             }
-            for (test, origin, _), p in zip(self._tests(), adjusted)
+            for (test, origin, share), p in zip(self._tests(), adjusted)
         ]
 
     def _max_t_text(self) -> str:

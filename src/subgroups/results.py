@@ -306,6 +306,7 @@ class Claim(Section):
     origin: str
     p_value: Statistic
     p_adjusted: Statistic
+    alpha_start: Statistic = None  # the claim's share of alpha under the decision rule, before any is passed on
     alternative: str
     rejected: bool
 

@@ -146,12 +146,12 @@ class AnalysisSummary:
                                 f"estimate ({level})": effect_text(hr["estimate"], hr["ci_low"], hr["ci_high"]).lstrip("+"),
                                 "p": _value(hr.get("p_value")), "n": _count(ate["n"]), "status": "secondary summary"})  # fmt: skip
         claims = [{"claim": c["claim"], "origin": c.get("origin", ""), "p": _p(c["p_value"]).lstrip("= "),
-                   "adjusted p": _p(c["p_adjusted"]).lstrip("= "),
+                   "level at start": _value(c.get("alpha_start"), ".3g"), "adjusted p": _p(c["p_adjusted"]).lstrip("= "),
                    "rejected": "yes" if c.get("rejected") else "no"} for c in het.get("claims") or []]  # fmt: skip
         for key, label in (("autoc", "AUTOC (supporting)"), ("qini", "Qini (supporting)")):
             t = het[key]
             claims.append({"claim": f"{label} {_value(t['estimate'])}", "origin": "held-out ranking", "p": _p(t["p_value"]).lstrip("= "),
-                           "adjusted p": "–", "rejected": "–"})  # fmt: skip
+                           "level at start": "–", "adjusted p": "–", "rejected": "–"})  # fmt: skip
         frame = subgroups_table(results)
         hypotheses = pd.DataFrame({
             "hypothesis (subgroup vs comparator)": frame["hypothesis"], "status": frame["status"],
