@@ -366,6 +366,10 @@ def test_summary_and_html_show_the_numbers_of_results_json_escaped(demo_analysis
     starts = [c["alpha_start"] for c in results["heterogeneity"]["claims"]]
     assert sum(starts) == pytest.approx(results["heterogeneity"]["alpha"])  # the decision's levels use all of alpha
     assert list(claims["level at start"][: len(starts)]) == [format(a, ".3g") for a in starts]
+    from subgroups.narrative import heterogeneity_sentence  # the report's effects page says the same levels
+
+    page = heterogeneity_sentence(results)
+    assert "Levels at the start" in page and all(f"at {a:.3g}" in page for a in starts)
     rows = len(results["subgroups"]["candidates"]) + len(results["subgroups"]["prespecified"])
     assert len(summary.tables["Subgroup hypotheses"]) == rows
     assert len(summary.tables["Designs for the next trial"]) == len(results["design"]["options"])

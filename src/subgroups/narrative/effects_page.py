@@ -120,10 +120,25 @@ def learner_sentence(results: dict[str, Any]) -> str:
     )
 
 
+def decision_levels(claims: list[dict[str, Any]]) -> str:
+    """The level each heterogeneity claim starts with under the decision rule, in one sentence ("" if none is known)."""
+    known = [c for c in claims if c.get("alpha_start") is not None]
+    if not known:
+        return ""
+    origin = {c["origin"]: c["origin"].replace(" (", ", ").rstrip(")") for c in known}  # "agnostic, each feature in turn"
+    parts = [f"{md_escape(c['claim'])} at {c['alpha_start']:.3g} ({origin[c['origin']]})" for c in known]
+    return (
+        "Levels at the start (weighted Holm; a rejected claim passes its level on to the others, so the chance of any "
+        "false claim stays within α): " + "; ".join(parts) + "."
+    )
+
+
 def heterogeneity_sentence(results: dict[str, Any]) -> str:
     h = results["heterogeneity"]
     # The decision names features and candidates from the data and the parameters: escaped as a whole.
     lines = [f"**{md_escape(h['decision'])}**", f"Primary test: {h['primary_test']}; status: {h['status']}."]
+    if levels := decision_levels(h.get("claims") or []):
+        lines.append(levels)
     if h.get("max_t"):
         m, top = h["max_t"], (h["max_t"]["columns"] or [{}])[0]
         strongest = f"; strongest column {md_escape(top['column'])} (t = {top['t']:.2f})" if top else ""
