@@ -542,3 +542,16 @@ def test_alpha_split_detection_is_weighted_holm_over_the_two_parts():
     assert alpha_split.detection(p_blp, p_max_t, 0.0) == 0.4  # max-T alone at 0.05
     assert alpha_split.detection(p_blp, p_max_t, 1.0) == 0.6  # calibration alone at 0.05
     assert alpha_split.detection(p_blp, p_max_t, 0.25) == 0.6  # 0.04, 0.0133, 0.04
+
+
+def test_alpha_split_detection_agrees_with_the_suites_weighted_holm():
+    """The closed form of `alpha_split.detection` is the suite's rule (`inference.weighted_holm`) on 300 random pairs."""
+    import alpha_split
+
+    from subgroups.inference import weighted_holm
+
+    rng = np.random.default_rng(5)
+    p_blp, p_max_t = rng.uniform(0, 0.2, 300), rng.uniform(0, 0.2, 300)
+    for w in (0.25, 0.5, 0.75):
+        holm = [bool(np.any(weighted_holm([a, b], [w, 1 - w])[0] < 0.05)) for a, b in zip(p_blp, p_max_t)]
+        assert alpha_split.detection(p_blp, p_max_t, w) == pytest.approx(np.mean(holm))
