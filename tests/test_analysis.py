@@ -370,6 +370,7 @@ def test_summary_and_html_show_the_numbers_of_results_json_escaped(demo_analysis
 
     page = heterogeneity_sentence(results)
     assert "Levels at the start" in page and all(f"at {a:.3g}" in page for a in starts)
+    assert "(agnostic, each feature in turn)" in page  # the origin's own brackets are not nested in the sentence's
     rows = len(results["subgroups"]["candidates"]) + len(results["subgroups"]["prespecified"])
     assert len(summary.tables["Subgroup hypotheses"]) == rows
     assert len(summary.tables["Designs for the next trial"]) == len(results["design"]["options"])

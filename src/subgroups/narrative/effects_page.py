@@ -125,12 +125,16 @@ def decision_levels(claims: list[dict[str, Any]]) -> str:
     known = [c for c in claims if c.get("alpha_start") is not None]
     if not known:
         return ""
-    origin = {c["origin"]: c["origin"].replace(" (", ", ").rstrip(")") for c in known}  # "agnostic, each feature in turn"
-    parts = [f"{md_escape(c['claim'])} at {c['alpha_start']:.3g} ({origin[c['origin']]})" for c in known]
+    # "agnostic (each feature in turn)" reads "agnostic, each feature in turn" inside the sentence's brackets
+    parts = [f"{md_escape(c['claim'])} at {c['alpha_start']:.3g} ({_unbracketed(c['origin'])})" for c in known]
     return (
         "Levels at the start (weighted Holm; a rejected claim passes its level on to the others, so the chance of any "
         "false claim stays within α): " + "; ".join(parts) + "."
     )
+
+
+def _unbracketed(origin: str) -> str:
+    return origin.replace(" (", ", ").rstrip(")")
 
 
 def heterogeneity_sentence(results: dict[str, Any]) -> str:
