@@ -589,3 +589,20 @@ def test_perfect_model_bound_on_the_snp_cell_and_the_committed_calibration_p_val
     assert np.mean(perfect < 0.025) >= 0.5
     ours = learner_gap.committed_p_blp("PM-SNP", "b1_rel=2")
     assert len(ours) == 200 and ours.between(0, 1).all()
+
+
+def test_forward_layout_fold_t_is_the_suites_hc3_slope_t_and_stouffer_weights_add_up():
+    """`forward_layout.fold_t` is the HC3 t of the calibration slope the suite computes on one block, and the
+    weighted Stouffer combination of four t's of 1 with equal weights is N(0, 1) at 2."""
+    import forward_layout
+
+    from subgroups.heterogeneity import calibration_test
+
+    rng = np.random.default_rng(3)
+    predictions = rng.normal(size=80)
+    scores = 0.4 * predictions + rng.standard_t(4, size=80)
+    slope = calibration_test(scores, predictions)[0]
+    assert forward_layout.fold_t(scores, predictions) == pytest.approx(slope.estimate / slope.se, rel=1e-9)
+    assert forward_layout.fold_t(scores, np.ones(80)) == 0.0
+    assert forward_layout.combined_p(np.ones(4), np.ones(4)) == pytest.approx(0.022750131948179, rel=1e-9)
+    assert forward_layout.combined_p(np.array([3.0, 0.0]), np.array([1.0, 0.0])) == pytest.approx(0.0013498980316301, rel=1e-9)
