@@ -85,10 +85,8 @@ def trial_rates(scores: np.ndarray, X: np.ndarray, arm: np.ndarray, seed: int) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    from simulate import SCENARIO_OUTCOME, cell_by_label, method_seed, trial_seed
-    from simulation_methods import Replication, arm_of, design_matrix, true_nuisance_scores
-
-    from subgroups.datasets.synthetic import simulate_trial
+    from simulate import cell_by_label, harness_replication
+    from simulation_methods import arm_of, design_matrix, true_nuisance_scores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", required=True)
@@ -99,11 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     cell = cell_by_label(args.scenario, args.cell)
     rows = []
     for r in range(args.reps):
-        trial = simulate_trial(args.scenario, seed=trial_seed(args.scenario, cell, r), **cell.kwargs)
-        seed = method_seed(args.scenario, cell, r)
-        rep = Replication(args.scenario, SCENARIO_OUTCOME[args.scenario], trial, trial, seed, None, cell.study)
-        X = design_matrix(trial.data).to_numpy(float)
-        rows.append(trial_rates(true_nuisance_scores(rep), X, arm_of(trial.data), seed))
+        rep = harness_replication(args.scenario, cell, r)
+        X = design_matrix(rep.trial.data).to_numpy(float)
+        rows.append(trial_rates(true_nuisance_scores(rep), X, arm_of(rep.trial.data), rep.seed))
     se = np.sqrt(LEVEL * (1 - LEVEL) / args.reps)
     print(f"{args.scenario} {args.cell}, R = {args.reps}, rejection rate at {LEVEL} (Monte-Carlo SE at {LEVEL}: {se:.3f}):")
     for name in rows[0]:

@@ -34,13 +34,12 @@ NOISE = ("snp_15", "alcohol", "duration")
 
 
 def trial_row(level: str, rep: int, every_feature: bool) -> dict:
-    from simulate import cell_by_label, trial_seed
+    from simulate import cell_by_label, harness_trial
 
-    from subgroups.datasets.synthetic import simulate_trial
     from subgroups.effects import assign_folds
     from subgroups.heterogeneity import Candidate, Survival, hazard_candidate_test, prognostic_index
 
-    trial = simulate_trial("PM-TTE", seed=trial_seed("PM-TTE", cell_by_label("PM-TTE", f"level={level}"), rep), level=level)
+    trial = harness_trial("PM-TTE", cell_by_label("PM-TTE", f"level={level}"), rep)
     d = trial.data
     X = pd.get_dummies(d.drop(columns=["patient_id", "arm", "time", "event"])).astype(float)
     w = (d["arm"] == "drug").to_numpy().astype(int)

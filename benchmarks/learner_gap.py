@@ -41,17 +41,16 @@ def perfect_model_p(scores: np.ndarray, effect: np.ndarray, folds: np.ndarray) -
 
 def cell_p_values(scenario: str, label: str, reps: int) -> pd.Series:
     """Per replication r < reps: the perfect-model calibration p on that cell's trial."""
-    from simulate import SCENARIO_OUTCOME, cell_by_label, method_seed, trial_seed
-    from simulation_methods import Replication, arm_of, true_nuisance_scores
+    from simulate import cell_by_label, harness_replication
+    from simulation_methods import arm_of, true_nuisance_scores
 
-    from subgroups.datasets.synthetic import simulate_trial
     from subgroups.effects import assign_folds
 
     cell = cell_by_label(scenario, label)
     out = {}
     for r in range(reps):
-        trial = simulate_trial(scenario, seed=trial_seed(scenario, cell, r), **cell.kwargs)
-        rep = Replication(scenario, SCENARIO_OUTCOME[scenario], trial, trial, method_seed(scenario, cell, r), None, cell.study)
+        rep = harness_replication(scenario, cell, r)
+        trial = rep.trial
         folds = assign_folds(arm_of(trial.data), FOLDS, rep.seed)
         out[r] = perfect_model_p(true_nuisance_scores(rep), trial.true_effect, folds)
     return pd.Series(out, name="p_perfect")

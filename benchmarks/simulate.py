@@ -172,6 +172,18 @@ def method_seed(scenario: str, cell: Cell, rep: int) -> int:
     return int(state % (2**31 - 1))
 
 
+def harness_trial(scenario: str, cell: Cell, rep: int, n: int | None = None) -> SimulatedTrial:
+    """Replication `rep`'s trial of a scenario and cell (n patients; None: the scenario's size): the data every
+    method sees for that replication here, and what the offline scripts (`learner_gap.py`, ...) rebuild."""
+    return simulate_trial(scenario, n=n, seed=trial_seed(scenario, cell, rep), **cell.kwargs)
+
+
+def harness_replication(scenario: str, cell: Cell, rep: int) -> Replication:
+    """Replication `rep` at the scenario's size, with the trial itself as the test set (offline scripts)."""
+    trial = harness_trial(scenario, cell, rep)
+    return Replication(scenario, SCENARIO_OUTCOME[scenario], trial, trial, method_seed(scenario, cell, rep), None, cell.study)
+
+
 def test_set(scenario: str, cell: Cell, cache: dict | None = None) -> SimulatedTrial:
     """The test set T of a scenario and cell: same covariates in every cell of the scenario."""
     key = (scenario, cell.label)
@@ -302,7 +314,7 @@ def run_cell(
             continue
         if test is None:
             test = test_set(scenario, cell, cache)
-        trial = simulate_trial(scenario, n=n, seed=trial_seed(scenario, cell, r), **cell.kwargs)
+        trial = harness_trial(scenario, cell, r, n)
         seed = method_seed(scenario, cell, r)
         rep = Replication(scenario, SCENARIO_OUTCOME[scenario], trial, test, seed, cell.null_scale, cell.study)
         truth = truth_of(scenario, cell, trial, test)
