@@ -542,6 +542,19 @@ def _page_text(run_dir: Path, stem: str) -> str:
     return BeautifulSoup((run_dir / f"{stem}.html").read_text(), "html.parser").get_text(" ")
 
 
+def test_the_survival_section_is_shown_only_for_a_time_to_event_outcome(marked_run: Path, marked_actg_run: Path):
+    """A continuous outcome's effects page has no empty "Survival curves" section; a time-to-event one has it."""
+    from bs4 import BeautifulSoup
+
+    def headings(run_dir: Path) -> list[str]:
+        page = BeautifulSoup((run_dir / "02_effects.html").read_text(), "html.parser")
+        return [" ".join(h.get_text(" ").replace("¶", "").split()) for h in page.find_all("h2")]
+
+    assert "Survival curves" not in _page_text(marked_run, "02_effects") and "Overlap" in headings(marked_run)
+    assert "Survival curves" in headings(marked_actg_run)
+    assert "The Kaplan-Meier curve of each arm" in _page_text(marked_actg_run, "02_effects")
+
+
 def test_the_variable_dictionary_names_variables_and_arms_on_the_pages(marked_actg_run: Path):
     from subgroups.narrative import display_rule
 
