@@ -40,6 +40,11 @@ CASES = {
     "missing outcome column": (lambda f: f.drop(columns="response"), {}, "column 'response' not found"),
     "missing feature column": (lambda f: f.drop(columns="bmi"), {}, "'bmi' matches no column"),
     "one arm only": (lambda f: f[f.arm == "drug"], {}, "control label 'placebo' not found"),
+    "arm label differing only in case": (
+        _with("arm", lambda f: f.arm.where(f.index != 4, "Drug")),
+        {},
+        "1 patient(s) labelled 'Drug', which differs from the treated label 'drug' only in case",
+    ),
     "treatment NaN": (_with("arm", lambda f: f.arm.where(f.index != 0, None)), {}, "is missing for 1 patient"),
     "constant outcome": (_with("response", 1.0), {}, "same value for every patient"),
     "non-numeric outcome": (
@@ -323,6 +328,20 @@ def test_text_binary_outcome_with_positive_label_validates(tmp_path: Path, capsy
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["validate", str(params_file)]) == 0
     assert "200 patients" in capsys.readouterr().out
+
+
+def test_validate_says_what_it_left_out(tmp_path: Path, capsys):
+    """Patients of a third arm and without an outcome are left out, and `validate` counts them (the analyst's data)."""
+    path = tmp_path / "trial.csv"
+    frame = _frame()
+    frame.loc[[0, 1, 2], "arm"] = "low dose"
+    frame.loc[5, "response"] = np.nan
+    frame.to_csv(path, index=False)
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(small_params(path), sort_keys=False))
+    assert main(["validate", str(params_file)]) == 0
+    out = capsys.readouterr().out
+    assert "196 patients" in out and "left out: other arms: 3; missing outcome: 1" in out, out
 
 
 # --- injection and YAML (issue 14.2, 14.4) ---

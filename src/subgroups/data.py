@@ -677,6 +677,19 @@ def _two_arms(frame: pd.DataFrame, spec: DataSpec) -> tuple[pd.DataFrame, np.nda
                 f"{which} label '{label}' not found in treatment column '{spec.treatment.column}' (labels present: {shown})"
             )
     keep = is_treated | is_control
+    declared = {
+        _canon(label).casefold(): which
+        for which, label in (("treated", spec.treatment.treated), ("control", spec.treatment.control))
+    }
+    for value in sorted({_canon(v) for v in arm[~keep]}):
+        if value.casefold() in declared:  # "Drug" next to "drug": a typo, not a third arm to leave out
+            which = declared[value.casefold()]
+            raise DataError(
+                f"treatment column '{spec.treatment.column}' has {int((arm[~keep].map(_canon) == value).sum())} patient(s) "
+                f"labelled '{value}', which differs from the {which} label "
+                f"'{_canon(spec.treatment.treated if which == 'treated' else spec.treatment.control)}' only in case; "
+                "fix the data (other labels are left out of the analysis as other arms)"
+            )
     dropped = {"other arms": int((~keep).sum())} if (~keep).any() else {}
     frame = frame.loc[keep].reset_index(drop=True)
     return frame, _match_label(frame[spec.treatment.column], spec.treatment.treated).to_numpy().astype(int), dropped
