@@ -77,12 +77,25 @@ CASES = {
         {"feature": "email"},
         "identifier",
     ),
+    "outcome copied into a feature": (
+        _with("week12", lambda f: 2.0 * f.response + 1.0),
+        {"feature": "week12"},
+        "feature 'week12' is almost the outcome column 'response' (correlation +1.0000)",
+    ),
+    "binary outcome recoded as a text feature": (
+        lambda f: f.assign(
+            response=(f.response > f.response.median()).astype(int), status=lambda g: g.response.map({1: "yes", 0: "no"})
+        ),
+        {"binary": True, "feature": "status"},
+        "feature 'status' is almost the outcome column 'response'",
+    ),
     "feature in two families": (lambda f: f, {"families": {"genetic": ["snp_01"], "other": ["snp_01", "age"]}}, "two families"),
     "free-text column": (_with("notes", lambda f: [f"note {i}" for i in range(len(f))]), {"feature": "notes"}, "free text"),
 }
 
 TTE_CASES = {
     "negative survival times": (_with("time", lambda f: f.time.where(f.index != 0, -1.0)), "zero or negative times"),
+    "event indicator as a feature": (_with("died", lambda f: f.event), "feature 'died' is almost the outcome column 'event'"),
     "event indicator not 0/1": (_with("event", lambda f: f.event.where(f.index != 0, 2)), "must be 0 (censored) or 1 (event)"),
 }
 
@@ -124,9 +137,12 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path: Path, capsys):
 def test_bad_survival_data(case, tmp_path: Path, capsys):
     change, expected = TTE_CASES[case]
     path = tmp_path / "tte.csv"
-    change(_tte_frame()).to_csv(path, index=False)
+    frame = change(_tte_frame())
+    frame.to_csv(path, index=False)
     params = small_params(path)
     params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    added = [c for c in frame.columns if c not in _tte_frame().columns]  # a column the case adds is a feature
+    params["data"]["features"]["other"] = [*params["data"]["features"]["other"], *added]
     code, err = _run(tmp_path, capsys, params, path)
     assert code == 2 and len(err.splitlines()) == 1 and expected in err, err
 

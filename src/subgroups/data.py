@@ -495,6 +495,39 @@ def _row_number_like(col: pd.Series) -> str | None:
     return None
 
 
+OUTCOME_COPY_CORRELATION = 0.999  # |correlation| of a feature with the outcome above which it is refused as a copy
+
+
+def _screen_outcome_copies(
+    frame: pd.DataFrame, names: list[str], spec: DataSpec, outcome: np.ndarray, event: np.ndarray | None
+) -> None:
+    """Refuse a feature that is (almost) the outcome itself: a copy, a rescaling or a recoding of it (a two-level
+    text column is coded 0/1). Such a column is measured after treatment, and an effect model given it explains the
+    outcome by itself instead of by the patient. A baseline value of the outcome correlates far less (0.5–0.9)."""
+    targets = [(spec.outcome.columns[0], np.asarray(outcome, float))]
+    if event is not None and spec.outcome.type == "time_to_event":
+        targets.append((spec.outcome.columns[1], np.asarray(event, float)))
+    for name in names:
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            x = column.to_numpy(dtype=float, na_value=np.nan)
+        elif column.nunique(dropna=True) == 2:
+            x = (column == column.dropna().iloc[0]).astype(float).where(column.notna()).to_numpy(dtype=float)
+        else:
+            continue
+        for target, y in targets:
+            ok = np.isfinite(x) & np.isfinite(y)
+            if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+                continue
+            with np.errstate(all="ignore"):  # scaled first: values near 1e307 must not overflow
+                r = float(np.corrcoef(x[ok] / np.max(np.abs(x[ok])), y[ok] / np.max(np.abs(y[ok])))[0, 1])
+            if np.isfinite(r) and abs(r) >= OUTCOME_COPY_CORRELATION:
+                raise DataError(
+                    f"feature '{name}' is almost the outcome column '{target}' (correlation {r:+.4f}); features must be "
+                    "measured before treatment: remove it from data.features"
+                )
+
+
 def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
     for name in names:
         col = frame[name]
@@ -746,6 +779,8 @@ def prepare_trial(
     outcome, event = _outcome_arrays(frame, spec)
     if spec.outcome.type != "time_to_event" and np.nanmax(outcome) == np.nanmin(outcome):  # no squares: 1e307 must not overflow
         raise DataError(f"outcome '{spec.outcome.name}' has the same value for every patient; nothing to analyse")
+
+    _screen_outcome_copies(frame, names, spec, outcome, event)
 
     features = frame[names].copy()
     encoder = FeatureEncoder.fit(features)
