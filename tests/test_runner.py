@@ -542,6 +542,15 @@ def _page_text(run_dir: Path, stem: str) -> str:
     return BeautifulSoup((run_dir / f"{stem}.html").read_text(), "html.parser").get_text(" ")
 
 
+def test_names_shown_as_code_keep_their_text_inside_the_code_element(marked_actg_run: Path):
+    """Arm labels and column names in report sentences render as <code>name</code>, never an empty element."""
+    pages = sorted(marked_actg_run.glob("*.html"))
+    assert len(pages) >= 7
+    for page in pages:
+        assert "<code></code>" not in page.read_text(), page.name
+    assert "the data favour <code>ZDV+ddI</code>." in (marked_actg_run / "02_effects.html").read_text()
+
+
 def test_the_survival_section_is_shown_only_for_a_time_to_event_outcome(marked_run: Path, marked_actg_run: Path):
     """A continuous outcome's effects page has no empty "Survival curves" section; a time-to-event one has it."""
     from bs4 import BeautifulSoup

@@ -393,7 +393,8 @@ def render_html(executed: Path, target: Path, title: str, header: str = "") -> P
                 if not (out.get("output_type") == "stream" and out.get("name") == "stderr")
             ]
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    exporter.embed_images = True
+    # embed_images stays off: figures are data URLs already, and with it nbconvert (7.17) re-parses each inline HTML
+    # tag on its own, so `<code>name</code>` in a Markdown output came out as `<code></code>name`
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _EXTERNAL_LINK.sub("", _EXTERNAL_SCRIPT.sub("", body))
     if header:
