@@ -165,12 +165,12 @@ def _command(args: argparse.Namespace) -> int:
                 f"{params.name}: parameters valid; {trial.n} patients, {len(trial.feature_names)} features; "
                 f"{describe(trial.n, trial.X.shape[1])}"
             )
-            if trial.dropped:  # the analyst's own data: counts, not patients
-                print("left out: " + "; ".join(f"{why}: {count}" for why, count in trial.dropped.items()))
             if horizon is not None:
                 at_risk = ", ".join(f"{count} of {horizon.n_arm[arm]} on {arm!r}" for arm, count in horizon.at_risk.items())
                 why = f"default: {horizon.rule}" if horizon.source == "default" else horizon.rule
                 print(f"{horizon.kind}: {horizon.text} ({why}; at risk then: {at_risk})")
+            if trial.dropped:  # the analyst's own data: counts, not patients
+                print("left out: " + "; ".join(f"{why}: {count}" for why, count in trial.dropped.items()))
             if warning:
                 print(f"WARNING: {one_line(warning)}")
             elif randomization is not None:
