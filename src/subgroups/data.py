@@ -711,16 +711,15 @@ def _two_arms(frame: pd.DataFrame, spec: DataSpec) -> tuple[pd.DataFrame, np.nda
             )
     keep = is_treated | is_control
     declared = {
-        _canon(label).casefold(): which
+        _canon(label).casefold(): (which, _canon(label))
         for which, label in (("treated", spec.treatment.treated), ("control", spec.treatment.control))
     }
     for value in sorted({_canon(v) for v in arm[~keep]}):
         if value.casefold() in declared:  # "Drug" next to "drug": a typo, not a third arm to leave out
-            which = declared[value.casefold()]
+            which, label = declared[value.casefold()]
             raise DataError(
                 f"treatment column '{spec.treatment.column}' has {int((arm[~keep].map(_canon) == value).sum())} patient(s) "
-                f"labelled '{value}', which differs from the {which} label "
-                f"'{_canon(spec.treatment.treated if which == 'treated' else spec.treatment.control)}' only in case; "
+                f"labelled '{value}', which differs from the {which} label '{label}' only in case; "
                 "fix the data (other labels are left out of the analysis as other arms)"
             )
     dropped = {"other arms": int((~keep).sum())} if (~keep).any() else {}
