@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,14 @@ def test_reports_are_self_contained_without_code(marked_run: Path):
     alts = [img["alt"] for img in figures]
     assert alts[0].startswith("Forest plot of subgroup effects (difference in means, estimate and CI): all patients +")
     assert alts[1].startswith("Figure: Subgroup hypotheses as a tree")  # the generic alt text: titles and axes
+
+
+def test_reports_name_the_data_file_without_the_analysts_folder(marked_run: Path):
+    folder = str(marked_run.parent.parent)  # where trial.csv lies: a folder of the analyst's machine
+    for page in marked_run.glob("*.html"):
+        assert folder not in page.read_text(), page.name
+    assert json.loads((marked_run / "results.json").read_text())["provenance"]["data_source"] == "trial.csv"
+    assert re.search(r"Data:\s+trial\.csv \(sha256", _page_text(marked_run, "01_data_audit"))
 
 
 def assert_no_marker_in_outputs(run_dir: Path, markers: dict[str, str]) -> None:

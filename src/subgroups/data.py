@@ -205,7 +205,8 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
 
 
 def read_source(spec: DataSpec, base_dir: str | None = None) -> tuple[pd.DataFrame, str, str]:
-    """Read the table named by ``data.source``: returns (frame, sha256, label).
+    """Read the table named by ``data.source``: returns (frame, sha256, label); a file's label is its name
+    without the folder (it is shown in shared reports; the run folder's ``params.yaml`` keeps the path).
 
     SAS files (XPORT v5 and v8, ``.sas7bdat``) are read with pyreadstat (ReadStat), which decodes
     IBM and IEEE doubles exactly; ``pandas.read_sas`` is not used because it turns every 0 in an
@@ -248,7 +249,7 @@ def read_source(spec: DataSpec, base_dir: str | None = None) -> tuple[pd.DataFra
         raise DataError(f"{source}: cannot read the {kind} file ({first})") from None
     if frame.shape[0] == 0:
         raise DataError(f"{source}: the data file has no rows")
-    return frame, _sha256_file(path), str(source)
+    return frame, _sha256_file(path), path.name  # the name only: reports are shared, the folder is the analyst's
 
 
 _SPREADSHEETS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers")

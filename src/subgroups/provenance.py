@@ -23,7 +23,10 @@ class Provenance(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     generated_at: str = Field(description="UTC time the results were built (ISO 8601, seconds); renewed on a cache hit")
-    data_source: str = Field(description="where the data came from (a path, a built-in simulation, or 'data frame')")
+    data_source: str = Field(
+        description="where the data came from: the file's name (without its folder; params.yaml in the run folder "
+        "holds the path), a built-in data set, or 'data frame'"
+    )
     data_sha256: str = Field(description="sha256 of the analysed data")
     seed: int
     git_commit: str | None = Field(description="the project's commit when it runs from a git checkout, else null")
