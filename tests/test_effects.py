@@ -12,7 +12,7 @@ import pytest
 from subgroups import analyze, effects, narrative, plots
 from subgroups.data import load_trial
 from subgroups.datasets.synthetic import simulate_trial
-from subgroups.effects import fit_effects
+from subgroups.effects import aipw_scores, fit_effects
 from subgroups.errors import DataError, ParameterError
 from subgroups.params import load_params
 
@@ -366,3 +366,30 @@ def test_ihdp_surface_b_effects_are_recovered_out_of_sample():
         warnings.simplefilter("ignore")
         effect = ihdp.ours(frame.iloc[train].reset_index(drop=True), frame.iloc[test].reset_index(drop=True), seed=0)
     assert np.sqrt(np.mean((effect - tau[test]) ** 2)) < 0.45
+
+
+def test_normalized_weights_undo_a_propensity_that_inflates_every_weight():
+    """Treated weights all 25% too large (ê = 0.8 e) and an arm-1 outcome model 1.0 too low: the unnormalized
+    correction adds 1.25 × 1.0, overshooting the true effect 0.3 by 0.25; the Hájek form divides the weights by
+    their mean and recovers 0.3. With the known randomization probability equal to the treated share, the two
+    forms are the same scores."""
+    rng = np.random.default_rng(11)
+    n = 200_000
+    x = rng.normal(size=n)
+    e = 1 / (1 + np.exp(-(-0.4 + 1.2 * x)))
+    T = rng.binomial(1, e)
+    Y = -x + 0.3 * T + rng.normal(size=n)
+    mu0, mu1 = -x, -x + 0.3 - 1.0
+    plain = aipw_scores(Y, T, 0.8 * e, mu0, mu1).mean()
+    normalized = aipw_scores(Y, T, 0.8 * e, mu0, mu1, normalized=True)
+    assert plain == pytest.approx(0.3 + 0.25, abs=0.02)
+    assert normalized.mean() == pytest.approx(0.3, abs=0.02)
+    w1 = T / (0.8 * e)
+    hajek = (
+        np.mean(mu1 - mu0)
+        + np.sum(w1 * (Y - mu1)) / w1.sum()
+        - np.sum((1 - T) / (1 - 0.8 * e) * (Y - mu0)) / np.sum((1 - T) / (1 - 0.8 * e))
+    )
+    assert normalized.mean() == pytest.approx(hajek, rel=1e-12)
+    share = np.full(n, T.mean())
+    np.testing.assert_allclose(aipw_scores(Y, T, share, mu0, mu1, normalized=True), aipw_scores(Y, T, share, mu0, mu1))

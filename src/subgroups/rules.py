@@ -41,7 +41,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeRegressor
 
 from subgroups.data import TrialData
-from subgroups.effects import EffectModel
+from subgroups.effects import EffectModel, aipw_scores
 from subgroups.errors import DataError
 from subgroups.inference import graphical_adjusted_p, holm, selective_estimate, shrink_estimates
 from subgroups.params import SubgroupParams
@@ -264,8 +264,11 @@ def split_halves(treatment: np.ndarray, seed: int) -> np.ndarray:
     return half
 
 
-def within_scores(X: np.ndarray, T: np.ndarray, Y: np.ndarray, e: np.ndarray, model: Any, folds: int, seed: int) -> np.ndarray:
-    """AIPW scores of a set of patients from outcome models cross-fitted inside that set only."""
+def within_scores(
+    X: np.ndarray, T: np.ndarray, Y: np.ndarray, e: np.ndarray, model: Any, folds: int, seed: int, normalized: bool = False
+) -> np.ndarray:
+    """AIPW scores of a set of patients from outcome models cross-fitted inside that set only (`aipw_scores`;
+    `normalized` for observational data)."""
     mu0, mu1 = np.empty(T.size), np.empty(T.size)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     binary = hasattr(model, "predict_proba")
@@ -276,7 +279,7 @@ def within_scores(X: np.ndarray, T: np.ndarray, Y: np.ndarray, e: np.ndarray, mo
                 rows = train[T[train] == arm]
                 fitted = clone(model).fit(X[rows], Y[rows])
                 target[test] = fitted.predict_proba(X[test])[:, 1] if binary else fitted.predict(X[test])
-    return mu1 - mu0 + T * (Y - mu1) / e - (1 - T) * (Y - mu0) / (1 - e)
+    return aipw_scores(Y, T, e, mu0, mu1, normalized)
 
 
 def _conditions(tree: DecisionTreeRegressor, leaf: int, data: TrialData) -> tuple[Condition, ...]:
@@ -340,8 +343,11 @@ def split_for_rules(data: TrialData, effects: EffectModel, seed: int) -> HalfSpl
     T, Y, e = data.treatment[retained], effects_outcome(data, effects), effects.propensity
     half = split_halves(T, seed)
     folds = max(2, min(5, int(effects.folds.max()) + 1))
+    observational = data.spec.study == "observational"
     scores = {
-        h: within_scores(X[half == h], T[half == h], Y[half == h], e[half == h], effects.nuisance_family, folds, seed)
+        h: within_scores(
+            X[half == h], T[half == h], Y[half == h], e[half == h], effects.nuisance_family, folds, seed, observational
+        )
         for h in (0, 1)
     }
     return HalfSplit(X, T, data.features.loc[retained].reset_index(drop=True), half, scores)
