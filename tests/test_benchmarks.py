@@ -625,3 +625,20 @@ def test_tte_ate_cox_model_recovers_the_average_survival_difference():
     assert np.corrcoef(s1 - s0, test.true_effect)[0, 1] > 0.9  # on ΔS(24) a constant HR still varies with risk
     h0, h1 = tte_ate.cox_survival(X, w, time, event, X_new, 1e4)
     assert np.max(np.abs((h1 - h0) - (s1 - s0))) < 0.01
+
+
+def test_obs_ate_true_outcome_means_are_the_generators_and_one_trial_runs():
+    """`obs_ate`'s true outcome means (0.735 s(x) + 0.304 W) leave N(0, 1) noise on a large PM-OBS-NULL trial, and
+    one harness trial gives the suite's estimate inside its CI and the five averages."""
+    import obs_ate
+
+    from subgroups.datasets.synthetic import prognostic_score, simulate_trial
+
+    big = simulate_trial("PM-OBS-NULL", n=20_000, seed=3, confounding=1.0).data
+    w = (big["arm"] == "drug").to_numpy()
+    noise = big["response"].to_numpy(float) - obs_ate.PROGNOSIS * prognostic_score(big) - obs_ate.EFFECT * w
+    assert abs(noise.mean()) < 0.03 and noise.std() == pytest.approx(1.0, abs=0.03)
+    row = obs_ate.trial_row("c=1", 0)
+    assert row["truth"] == pytest.approx(obs_ate.EFFECT) and 350 < row["n"] <= 500
+    assert row["ci_low"] < row["normalized"] < row["ci_high"] and abs(row["plain"] - row["normalized"]) < 0.1
+    assert row["plugin"] < row["normalized"]  # shrunken outcome models leave part of the confounding (plug-in biased down)

@@ -261,7 +261,7 @@ def test_observational_study_removes_confounding_and_reports_overlap():
     assert overlap["n_trimmed"]["value"] == int((~kept).sum()) > 0
     assert overlap["share_trimmed"] == pytest.approx((~kept).mean())
     sentence = narrative.overlap_sentence(analysis.results)
-    assert "c-statistic" in sentence and "were excluded" in sentence
+    assert "c-statistic" in sentence and "were excluded" in sentence and "weights are normalized to average 1" in sentence
     assert (~kept).mean() > 0.10 and overlap["warning"].startswith(f"{(~kept).mean():.0%} of patients")
     assert "**Warning:**" in sentence
     ax = plots.overlap(analysis.effects.propensity_all, analysis.data.treatment, overlap["trim"])

@@ -104,7 +104,9 @@ def overlap_sentence(results: dict[str, Any]) -> str:
         f"control patients barely overlap). {trimmed} patients with a propensity outside "
         f"[{o['trim'][0]:g}, {o['trim'][1]:g}] were excluded from all estimates (`estimation.trim`). "
         "Propensity model: L2-penalized logistic regression or gradient boosting, whichever had the smaller held-out "
-        "log-loss, fitted on the other folds. This adjusts for the features only: " + NO_UNMEASURED_CONFOUNDING
+        "log-loss, fitted on the other folds. In the doubly robust estimates each arm's inverse-propensity weights are "
+        "normalized to average 1, so that noise in the estimated propensity does not inflate the correction. "
+        "This adjusts for the features only: " + NO_UNMEASURED_CONFOUNDING
     )
     return text + (f"\n\n**Warning:** {o['warning']}" if o["warning"] else "")
 
