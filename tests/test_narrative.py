@@ -90,6 +90,10 @@ def test_importance_is_not_supported_without_detected_heterogeneity():
     assert tag == "not supported" and text.startswith("not supported") and "calibrated spread 0" in text
     text, tag = narrative.spread_summary({**_results(), "effects": {"cate_sd": 0.3, "calibrated": {"cate_sd": 0.12}}})
     assert tag == "exploratory" and text.startswith("0.12")
+    text, _ = narrative.spread_summary(
+        {**_results(), "effects": {"cate_sd": 0.3, "calibrated": {"slope_applied": 0.4, "cate_sd": 0.12}}}
+    )
+    assert text.endswith("(the model's own estimates spread 0.3; the held-out calibration slope supports 40% of that spread)")
     muted = narrative.muted_unless_supported("<table></table>", _results(detected=False))
     assert 'class="sg-not-supported"' in muted and "may reflect noise" in muted
     assert narrative.muted_unless_supported("<table></table>", _results()) == "<table></table>"

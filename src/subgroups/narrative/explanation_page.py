@@ -182,7 +182,9 @@ def spread_summary(results: dict[str, Any]) -> tuple[str, str]:
         return text + (f" (calibrated spread {supported:.3g}; {raw})" if supported is not None else f" ({raw})"), NOT_SUPPORTED
     if supported is None:
         return f"{effects['cate_sd']:.3g} (the model's own estimates)", "exploratory"
-    return f"{supported:.3g}, calibrated by the held-out calibration slope ({raw})", "exploratory"
+    factor = calibrated.get("slope_applied")
+    share = "" if factor is None else f"; the held-out calibration slope supports {factor:.0%} of that spread"
+    return f"{supported:.3g}, calibrated by the held-out calibration slope ({raw}{share})", "exploratory"
 
 
 def muted_unless_supported(fragment: str, results: dict[str, Any]) -> str:
