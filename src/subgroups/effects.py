@@ -646,7 +646,8 @@ def fit_effects(
     with threads_for(T_all.size):
         all_folds = assign_folds(T_all, cfg.folds, cfg.seed)
         propensity_model, e_all = _propensity(data, cfg, X_all, T_all, all_folds)
-        retained = _overlapping(e_all, T_all, cfg) if data.spec.study == "observational" else np.ones(T_all.size, dtype=bool)
+        observational = data.spec.study == "observational"  # estimated propensity: trimmed, weights normalized
+        retained = _overlapping(e_all, T_all, cfg) if observational else np.ones(T_all.size, dtype=bool)
         X, T, Y, folds = X_all[retained], T_all[retained], Y_all[retained], all_folds[retained]
         e = np.clip(e_all[retained], PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
         target = None
@@ -658,14 +659,14 @@ def fit_effects(
         )
         fit = _cross_fit(X, T, Y, e, folds, names, ctx)
         mu0, mu1, cand = fit.mu0, fit.mu1, fit.effects
-        scores = aipw_scores(Y, T, e, mu0, mu1, normalized=data.spec.study == "observational")
+        scores = aipw_scores(Y, T, e, mu0, mu1, normalized=observational)
         chosen, table = _select(names, cand, scores, Y, T, e, mu0, mu1, folds)
         forward = forward_fit(X, T, Y, folds, chosen, ctx, fit.nuisance_family)
     cate = np.empty(T.size)
     for k, name in enumerate(chosen):
         cate[folds == k] = cand[name][folds == k]
     method = "mean of doubly robust (AIPW) scores, cross-fitted nuisances" + (
-        "; inverse-propensity weights normalized within each arm" if data.spec.study == "observational" else ""
+        "; inverse-propensity weights normalized within each arm" if observational else ""
     )
     ate = summarize_scores(scores, cfg.level, scale[0], scale[1], method)
     return EffectModel(
