@@ -118,16 +118,16 @@ def test_rule_tree_draws_every_first_split_and_its_refinements():
     matplotlib.use("Agg")
     from subgroups import plots
 
-    def hypothesis(rule, comparator, status="exploratory", parent=None, effect=0.1):
+    def hypothesis(rule, comparator, status="exploratory", parent=None, effect=0.1, prevalence=0.3):
         reported = {"estimator": "held-out", "effect": effect, "ci_low": effect - 0.1, "ci_high": effect + 0.1}
         reported |= {"comparator_effect": -0.05, "comparator_ci_low": -0.15, "comparator_ci_high": 0.05}
         return {"rule": rule, "comparator": comparator, "parent": parent, "level": 2 if parent else 1, "status": status,
-                "prevalence": 0.3, "reported": reported}  # fmt: skip
+                "prevalence": prevalence, "reported": reported}  # fmt: skip
 
     candidates = [
         hypothesis("a ≥ 1", "a = 0", "validated", effect=0.42),
-        hypothesis("a ≥ 1 and b > 2", "a ≥ 1 and b ≤ 2", parent="a ≥ 1"),
-        hypothesis("a = 0 and c > 1", "a = 0 and c ≤ 1", parent="a = 0"),
+        hypothesis("a ≥ 1 and b > 2", "a ≥ 1 and b ≤ 2", parent="a ≥ 1", prevalence=0.1),
+        hypothesis("a = 0 and c > 1", "a = 0 and c ≤ 1", parent="a = 0", prevalence=0.45),
     ]
     ax = plots.rule_tree(candidates, {"estimate": 0.05, "ci_low": 0.0, "ci_high": 0.1, "scale": "difference in means"})
     texts = [t.get_text() for t in ax.texts]
@@ -136,7 +136,12 @@ def test_rule_tree_draws_every_first_split_and_its_refinements():
     assert {"… and b > 2", "… and b ≤ 2", "… and c > 1", "… and c ≤ 1"} <= {t.split("\n")[0] for t in texts}
     carriers = next(t for t in texts if t.startswith("a ≥ 1\n"))
     assert "+0.42 (0.32 to 0.52)" in carriers  # the reported estimate, formatted as in the table
-    assert sum("validated" in t for t in texts) == 1  # the complement's box carries the hypothesis' status
+    # both sides carry their own share of all patients and the status of the split (not of either side alone)
+    assert sum("validated split" in t for t in texts) == 2 and sum("exploratory split" in t for t in texts) == 4
+    shares = {t.split("\n")[0]: t.split("\n")[2] for t in texts[1:]}
+    assert shares["a ≥ 1"] == "30% of patients" and shares["a = 0"] == "70% of patients"
+    assert shares["… and b > 2"] == "10% of patients" and shares["… and b ≤ 2"] == "20% of patients"
+    assert shares["… and c > 1"] == "45% of patients" and shares["… and c ≤ 1"] == "25% of patients"
 
 
 def test_validated_subgroups_carry_estimates_adjusted_for_selection(demo_analysis):

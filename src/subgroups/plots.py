@@ -320,7 +320,8 @@ def rule_tree(
     then the refinements inside each side (subgroup and sibling).
 
     Each box shows a side's effect with CI as `reported` in results.json (the numbers of the subgroup
-    table), its share of patients, and the status of the hypothesis that split it (red: validated).
+    table), its own share of all patients, and the status of the split that made it ("validated split",
+    red): the status belongs to the hypothesis (the two sides differ), not to either side alone.
     With `results`, features are named by the variable dictionary (`narrative.display_rule`).
     """
     from subgroups.narrative import display_rule
@@ -343,21 +344,28 @@ def rule_tree(
         ax.text(x, y, f"{display_rule(label, results)}\n{effect_text(*effect)}\n{detail}", ha="center", va="center", fontsize=6.5, color=color,
                 bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": color}, **LITERAL)  # fmt: skip
 
-    def sides(c: dict) -> list[tuple[str, tuple[float, float, float], str]]:
+    def sides(c: dict, parent_share: float) -> list[tuple[str, tuple[float, float, float], str, float]]:
+        """The two sides of hypothesis `c` as (label, effect, detail, share of all patients); `parent_share` is the
+        share of the patients it splits (1 for a first split)."""
         r = c["reported"]
         own = c["rule"][len(c["parent"]) + 5 :] if c.get("parent") and c["rule"].startswith(c["parent"] + " and ") else c["rule"]
         other = c["comparator"]
         other = other[len(c["parent"]) + 5 :] if c.get("parent") and other.startswith(c["parent"] + " and ") else other
+        shares = (c["prevalence"], max(0.0, parent_share - c["prevalence"]))
         return [
-            (own, (r["effect"], r["ci_low"], r["ci_high"]), f"{c['prevalence']:.0%} of patients"),
-            (other, (r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"]), c["status"]),
+            (label, effect, f"{share:.0%} of patients\n{c['status']} split", share)
+            for label, effect, share in zip(
+                (own, other),
+                ((r["effect"], r["ci_low"], r["ci_high"]), (r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"])),
+                shares,
+            )
         ]
 
     box(width / 2, 2.6, "All patients", (ate["estimate"], ate["ci_low"], ate["ci_high"]), "average effect", "#2166ac")
     left, k = 0.0, 0
     for root in roots:
         color = "#ca0020" if root["status"] == "validated" else "#636363"
-        for (label, effect, detail), side in zip(sides(root), (root["rule"], root["comparator"])):
+        for (label, effect, detail, share), side in zip(sides(root, 1.0), (root["rule"], root["comparator"])):
             span = leaves[k]
             k += 1
             x = left + span / 2
@@ -366,7 +374,7 @@ def rule_tree(
             kx = left + 0.5
             for kid in kids[side]:
                 kid_color = "#ca0020" if kid["status"] == "validated" else "#636363"
-                for kid_label, kid_effect, kid_detail in sides(kid):
+                for kid_label, kid_effect, kid_detail, _ in sides(kid, share):
                     ax.plot([x, kx], [1.42, 0.72], color="#bdbdbd", lw=1, zorder=0)
                     box(kx, 0.55, "… and " + kid_label, kid_effect, kid_detail, kid_color)
                     kx += 1
