@@ -28,6 +28,7 @@ from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Candidate, Heterogeneity, Survival, modifier_tests, test_heterogeneity
+from subgroups.narrative.text import p_text
 from subgroups.next_trial import _overall_planning, most_credible_subgroup, plan_next_trial  # noqa: F401 - re-exported
 from subgroups.params import RunParams, load_params
 from subgroups.privacy import TOO_SMALL
@@ -630,11 +631,11 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.
             f"Validated subgroup (pre-specified candidate): {best.hypothesis} — effect {r['effect']:+.3g} "
             f"({level:.0%} CI {r['ci_low']:.3g} to {r['ci_high']:.3g}) versus {r['comparator_effect']:+.3g} {versus}, "
             f"estimated on all patients' cross-fitted scores; named before the data were seen, so not adjusted for "
-            f"selection (adjusted p = {best.p_adjusted:.3g}, over every heterogeneity claim){more}."
+            f"selection (adjusted {p_text(best.p_adjusted)}, over every heterogeneity claim){more}."
         )
     return (
         f"Validated subgroup: {best.hypothesis} — effect {r['effect']:+.3g} "
         f"({level:.0%} CI {r['ci_low']:.3g} to {r['ci_high']:.3g}) versus {r['comparator_effect']:+.3g} "
         f"{versus}, estimated on patients not used to find the rule and adjusted for having been selected "
-        f"as significant (unadjusted held-out estimate {best.effect:+.3g}; adjusted p = {best.p_adjusted:.3g}){more}."
+        f"as significant (unadjusted held-out estimate {best.effect:+.3g}; adjusted {p_text(best.p_adjusted)}){more}."
     )

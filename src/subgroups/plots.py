@@ -291,7 +291,7 @@ def design_burden(table: pd.DataFrame, recommended: str, ax: Axes | None = None)
     ax.invert_yaxis()
     ax.set_xlabel("patients")
     ax.set_title("Next-trial size by design")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # outside: never over a bar
     return ax
 
 
@@ -356,7 +356,10 @@ def rule_tree(
             (label, effect, f"{share:.0%} of patients\n{c['status']} split", share)
             for label, effect, share in zip(
                 (own, other),
-                ((r["effect"], r["ci_low"], r["ci_high"]), (r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"])),
+                (
+                    (r["effect"], r["ci_low"], r["ci_high"]),
+                    (r["comparator_effect"], r["comparator_ci_low"], r["comparator_ci_high"]),
+                ),
                 shares,
             )
         ]

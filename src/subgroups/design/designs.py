@@ -388,9 +388,9 @@ def _stratified_units(plan: _Plan, fraction: float, split: AlphaSplit) -> tuple[
     else:
         units_f = 0.0
     unit = "events" if ep.outcome == "time_to_event" else "patients"
-    words = f"the subgroup claim needs {units_s:,.1f} {unit} in total, the overall claim " + (
-        f"{units_f:,.1f}" if theta_f > 0 else "cannot be powered (no overall benefit)"
-    )
+    words = f"the subgroup claim needs {_ceil(units_s):,} {unit} in total, the overall claim " + (
+        f"{_ceil(units_f):,}" if theta_f > 0 else "cannot be powered (no overall benefit)"
+    )  # whole patients (events), rounded up as every size on the page
     return max(units_s, units_f), units_s, units_f, words
 
 

@@ -335,8 +335,8 @@ def _shrinkage(
     return (
         f"planning effects are empirical-Bayes shrunk toward the common mean "
         f"({method} tau^2 = {tau2:.4g}): subgroup "
-        f"{effect_words(subgroup_raw, outcome)} -> {effect_words(subgroup, outcome)}, complement "
-        f"{effect_words(complement_raw, outcome)} -> {effect_words(complement, outcome)}; a subgroup found "
+        f"{effect_words(subgroup_raw, outcome)} → {effect_words(subgroup, outcome)}, complement "
+        f"{effect_words(complement_raw, outcome)} → {effect_words(complement, outcome)}; a subgroup found "
         "by searching overstates its effect (winner's curse)"
     )
 
