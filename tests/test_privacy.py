@@ -133,6 +133,22 @@ def test_effect_histogram_draws_bars_of_at_least_min_cell_patients():
     plt.close("all")
 
 
+def test_calibrated_effects_are_drawn_over_their_own_range():
+    """Little supported spread (calibration factor 0.04, as in ACTG 175): the calibrated histogram stays within
+    its own narrow range instead of filling the model's widest bin, its peak is cut at the axis and labelled; no
+    supported spread at all is one line."""
+    rng = np.random.default_rng(5)
+    cate = rng.normal(70, 12, 1000)
+    ate = {"estimate": 70.0, "ci_low": 56.0, "ci_high": 84.0, "ci_level": 0.95, "scale": "difference in means"}
+    ax = plots.effect_distribution(cate, ate, calibrated=70 + 0.04 * (cate - cate.mean()), min_cell=10)
+    model, calibrated = (patch.get_data() for patch in ax.patches[:2])
+    assert np.ptp(calibrated[1]) < 0.1 * np.ptp(model[1])  # about 4% of the model's range
+    assert calibrated[0].max() == pytest.approx(ax.get_ylim()[1]) and any("off scale" in t.get_text() for t in ax.texts)
+    ax = plots.effect_distribution(cate, ate, calibrated=np.full(1000, 70.0), min_cell=10)
+    assert any("none, every patient 70" in text.get_text() for text in ax.get_legend().get_texts())
+    plt.close("all")
+
+
 # --- one run end to end with planted small cells ------------------------------------------------------
 
 

@@ -56,15 +56,37 @@ def effect_distribution(
 
     No bar stands for 1 to `min_cell` - 1 patients (`report.min_cell`): neighbouring bins are merged
     (`privacy.merged_bin_edges`), and bars show patients per unit of effect so wider bins read right.
+    Each distribution is binned over its own range: the calibrated effects are often much narrower than the
+    model's (little heterogeneity supported), and on the model's bins they would be drawn as wide as the bin
+    that holds them. A calibrated peak taller than the axis is cut at its top and labelled; calibrated
+    effects without any spread are drawn as one line.
     """
     ax = _axes(ax, (6.5, 3.5))
-    samples = [np.asarray(cate, float)] + ([] if calibrated is None else [np.asarray(calibrated, float)])
-    bins = merged_bin_edges(samples, np.histogram_bin_edges(np.concatenate(samples), bins=30), min_cell)
-    widths = np.diff(bins)
-    density = [np.histogram(values, bins=bins)[0] / np.where(widths > 0, widths, 1.0) for values in samples]
-    ax.stairs(density[0], bins, fill=True, color="#92c5de", label="model's estimates")
+
+    def histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        bins = merged_bin_edges([values], np.histogram_bin_edges(values, bins=30), min_cell)
+        widths = np.diff(bins)
+        return np.histogram(values, bins=bins)[0] / np.where(widths > 0, widths, 1.0), bins
+
+    density, bins = histogram(np.asarray(cate, float))
+    ax.stairs(density, bins, fill=True, color="#92c5de", label="model's estimates")
+    top = 1.15 * float(density.max()) if density.size and density.max() > 0 else 1.0
     if calibrated is not None:
-        ax.stairs(density[1], bins, color="#053061", lw=1.5, label="calibrated (spread the data support)")
+        cal = np.asarray(calibrated, float)
+        label = "calibrated (spread the data support)"
+        if np.ptp(cal) <= 1e-9 * max(1.0, float(np.abs(cal).max())):
+            ax.axvline(float(cal[0]), color="#053061", lw=1.5, label=f"{label}: none, every patient {cal[0]:.3g}")
+        else:
+            cal_density, cal_bins = histogram(cal)
+            ax.stairs(np.minimum(cal_density, top), cal_bins, color="#053061", lw=1.5, label=label)
+            if cal_density.max() > top:
+                peak = int(np.argmax(cal_density))
+                ax.annotate(
+                    f"calibrated peak off scale ({cal_density[peak]:.3g} per unit)",
+                    xy=((cal_bins[peak] + cal_bins[peak + 1]) / 2, top), xytext=(0, -12), textcoords="offset points",
+                    ha="center", fontsize=7, color="#053061",
+                )  # fmt: skip
+    ax.set_ylim(0, top)
     ax.axvspan(ate["ci_low"], ate["ci_high"], color="#f4a582", alpha=0.5, label=f"average effect, {ate['ci_level']:.0%} CI")
     ax.axvline(ate["estimate"], color="#ca0020", lw=2, label=f"average effect {ate['estimate']:.3g}")
     ax.axvline(0, color="black", lw=0.8, ls="--")
