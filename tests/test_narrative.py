@@ -256,3 +256,16 @@ def test_design_assumptions_on_the_hazard_ratio_and_risk_scales():
     )
     table = narrative.design_assumptions(menu, {"control_rate": 0.3}).set_index("design")
     assert table.loc["D2 enrichment", "planning effect"] == "S +10.0 points" and (table["control response"] == "30.0%").all()
+
+
+def test_learner_table_shows_losses_with_four_significant_digits():
+    """ACTG 175's losses are about 54,600 (CD4 cells squared): no four decimals after them, no exponent."""
+    results = {"effects": {"candidates": [
+        {"learner": "causal_forest", "dr_loss": 54603.386, "r_loss": 13573.417, "folds_chosen": 3},
+        {"learner": "t_learner", "dr_loss": 0.0123456, "r_loss": 1.23456, "folds_chosen": 0},
+    ]}}  # fmt: skip
+    table = narrative.learner_table(results)
+    assert table.to_dict("records") == [
+        {"learner": "causal-forest", "held-out DR-loss": "54,600", "held-out R-loss": "13,570", "folds where chosen": 3},
+        {"learner": "t-learner", "held-out DR-loss": "0.01235", "held-out R-loss": "1.235", "folds where chosen": 0},
+    ]

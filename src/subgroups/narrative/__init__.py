@@ -36,6 +36,7 @@ from subgroups.narrative.effects_page import (
     heterogeneity_sentence,
     horizon_clause,
     learner_sentence,
+    learner_table,
     overlap_sentence,
 )
 from subgroups.narrative.explanation_page import (
@@ -143,6 +144,7 @@ __all__ = [
     "importance_table",
     "index_summary",
     "learner_sentence",
+    "learner_table",
     "md_code",
     "md_escape",
     "modifier_sentence",

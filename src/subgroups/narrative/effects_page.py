@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING
 from subgroups.narrative.text import arm_name, fmt, md_code, md_escape, number, p_text
 from subgroups.privacy import count_text
@@ -116,9 +119,32 @@ def learner_sentence(results: dict[str, Any]) -> str:
     best = effects["candidates"][0]
     return (
         f"Candidate learners were compared by their held-out doubly robust loss (lower is better; "
-        f"{effects['selection']}). Lowest: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."
+        f"{effects['selection']}). Lowest: **{best['learner'].replace('_', '-')}** (held-out DR-loss {_loss(best['dr_loss'])})."
         if len(effects["candidates"]) > 1
-        else f"Learner fixed by the parameters: **{best['learner'].replace('_', '-')}** (DR-loss {best['dr_loss']:.4g})."
+        else f"Learner fixed by the parameters: **{best['learner'].replace('_', '-')}** (held-out DR-loss {_loss(best['dr_loss'])})."
+    )
+
+
+def _loss(value: float | None) -> str:
+    """A held-out loss with 4 significant digits and no exponent ("54,600", "1.234", "0.0123")."""
+    if value is None:
+        return "n/a"
+    digits = 3 - int(np.floor(np.log10(abs(value)))) if value else 0  # decimals for 4 significant digits
+    return f"{round(value, digits):,.{max(0, digits)}f}"
+
+
+def learner_table(results: dict[str, Any]) -> pd.DataFrame:
+    """The candidate learners with their held-out losses (4 significant digits) and how many folds chose each."""
+    return pd.DataFrame(
+        [
+            {
+                "learner": c["learner"].replace("_", "-"),
+                "held-out DR-loss": _loss(c["dr_loss"]),
+                "held-out R-loss": _loss(c["r_loss"]),
+                "folds where chosen": c["folds_chosen"],
+            }
+            for c in results["effects"]["candidates"]
+        ]
     )
 
 
