@@ -3,13 +3,16 @@
 PM-OBS-NULL (n = 500) has a constant effect 0.304 and treatment assigned by severity, age and smoking. Per trial
 of the harness (same seeds as `simulate.py`), `subgroups.effects.fit_effects` runs as the pipeline runs it on
 observational data (cross-fitted outcome models and propensity, trimming at 0.05; learner fixed to the T-learner,
-which does not enter the average), and on the analysed patients the average effect is computed five ways:
+which does not enter the average), and on the analysed patients the average effect is computed seven ways:
 
 - ``normalized``: the suite's estimate (each arm's inverse-propensity weights divided by their mean: Hájek);
 - ``plain``: the same scores with unnormalized weights (the suite's estimate before 2026-12-07);
 - ``plugin``: the outcome models alone (mean of μ̂₁ − μ̂₀), to show how much the weights must correct;
 - ``true_e``: unnormalized AIPW with the true propensity (the generator's) instead of ê;
-- ``true_mu``: unnormalized AIPW with the true outcome means (0.735 s(x) + 0.304 W) and ê.
+- ``true_mu``: unnormalized AIPW with the true outcome means (0.735 s(x) + 0.304 W) and ê;
+- ``ols`` and ``ols_plugin``: normalized AIPW, and the outcome model alone, with an unpenalized pooled least-squares
+  outcome model (arm plus every standardized feature column) cross-fitted on the suite's folds, to see whether the
+  ridge models' shrinkage is what leaves the bias (it is not: see benchmarks/README.md).
 
 Printed: bias ± Monte-Carlo SE and root mean squared error of each, the paired difference in squared error
 between ``plain`` and ``normalized``, and the coverage of the suite's 95% CI.
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -51,6 +55,7 @@ def trial_row(cell: str, rep: int) -> dict:
     T, Y, e, mu0, mu1 = data.treatment[kept], fit.outcome, fit.propensity, fit.mu0, fit.mu1
     true_e = np.clip(np.asarray(trial.extra_truth["propensity"], float)[kept], 0.01, 0.99)
     mu = PROGNOSIS * prognostic_score(trial.data)[kept]
+    ols0, ols1 = pooled_least_squares(StandardScaler().fit_transform(data.X.to_numpy(float)[kept]), T, Y, fit.folds)
     return {
         "rep": rep,
         "truth": float(np.mean(trial.true_effect)),
@@ -62,7 +67,22 @@ def trial_row(cell: str, rep: int) -> dict:
         "plugin": float(np.mean(mu1 - mu0)),
         "true_e": float(aipw_scores(Y, T, true_e, mu0, mu1).mean()),
         "true_mu": float(aipw_scores(Y, T, e, mu, mu + EFFECT).mean()),
+        "ols": float(aipw_scores(Y, T, e, ols0, ols1, normalized=True).mean()),
+        "ols_plugin": float(np.mean(ols1 - ols0)),
     }
+
+
+def pooled_least_squares(X: np.ndarray, T: np.ndarray, Y: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold (μ̂₀, μ̂₁) of an unpenalized least-squares model of Y on the arm and every column of X."""
+    from sklearn.linear_model import LinearRegression
+
+    mu0, mu1 = np.zeros(T.size), np.zeros(T.size)
+    for fold in np.unique(folds):
+        train, test = folds != fold, folds == fold
+        model = LinearRegression().fit(np.column_stack([T[train], X[train]]), Y[train])
+        mu0[test] = model.predict(np.column_stack([np.zeros(test.sum()), X[test]]))
+        mu1[test] = model.predict(np.column_stack([np.ones(test.sum()), X[test]]))
+    return mu0, mu1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     root = np.sqrt(len(rows))
     print(f"PM-OBS-NULL {args.cell}, R = {args.reps}, analysed patients {rows['n'].mean():.0f} on average")
     print("  average effect      bias ± MC SE      rMSE")
-    for column in ("normalized", "plain", "plugin", "true_e", "true_mu"):
+    for column in ("normalized", "plain", "plugin", "true_e", "true_mu", "ols", "ols_plugin"):
         error = rows[column] - rows["truth"]
         print(f"  {column:12s} {error.mean():+9.4f} ± {error.std() / root:.4f}   {np.sqrt(np.mean(error**2)):.4f}")
     gain = (rows["plain"] - rows["truth"]) ** 2 - (rows["normalized"] - rows["truth"]) ** 2

@@ -629,7 +629,7 @@ def test_tte_ate_cox_model_recovers_the_average_survival_difference():
 
 def test_obs_ate_true_outcome_means_are_the_generators_and_one_trial_runs():
     """`obs_ate`'s true outcome means (0.735 s(x) + 0.304 W) leave N(0, 1) noise on a large PM-OBS-NULL trial, and
-    one harness trial gives the suite's estimate inside its CI and the five averages."""
+    one harness trial gives the suite's estimate inside its CI and the seven averages (the pooled least-squares ones close to the suite's)."""
     import obs_ate
 
     from subgroups.datasets.synthetic import prognostic_score, simulate_trial
@@ -642,3 +642,6 @@ def test_obs_ate_true_outcome_means_are_the_generators_and_one_trial_runs():
     assert row["truth"] == pytest.approx(obs_ate.EFFECT) and 350 < row["n"] <= 500
     assert row["ci_low"] < row["normalized"] < row["ci_high"] and abs(row["plain"] - row["normalized"]) < 0.1
     assert row["plugin"] < row["normalized"]  # shrunken outcome models leave part of the confounding (plug-in biased down)
+    assert (
+        abs(row["ols"] - row["normalized"]) < 0.15 and row["ols_plugin"] > row["plugin"]
+    )  # no shrinkage: less left to the weights
