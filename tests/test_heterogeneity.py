@@ -76,6 +76,8 @@ def test_constant_predictions_cannot_reject():
     h = test_heterogeneity(scores, np.zeros(100), alpha=0.05, scale="difference in means")
     assert not h.detected and h.calibration.p_value == 1.0
     assert "No credible heterogeneity" in h.decision
+    # no "slope 0.00, SE inf" in a report: the reason instead (a tiny trial's fold models predict a constant)
+    assert "calibration slope not estimable: effect predictions are constant" in h.decision and "inf" not in h.decision
 
 
 def _features(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:

@@ -196,9 +196,11 @@ class Heterogeneity:
                 + f" (The candidates{tested_on} shared {self.candidate_share:.0%} of α; adjusted p of the agnostic tests "
                 f"{min(agnostic):.3g}.)"
             )
-        calibration = f"calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g}" + (
-            "; each fold predicted by models fitted on the earlier folds only" if self.reported_calibration is not None else ""
-        )
+        calibration = (
+            f"calibration slope {c.estimate:.2f}, SE {c.se:.2f}, one-sided p = {c.p_value:.3g}"
+            if np.isfinite(c.se)
+            else f"calibration slope not estimable: {c.meaning}"  # e.g. constant predictions of a tiny trial's fold models
+        ) + ("; each fold predicted by models fitted on the earlier folds only" if self.reported_calibration is not None else "")
         reasons = []
         if agnostic[0] < self.alpha:
             reasons.append(f"patients predicted to benefit more do benefit more in held-out data ({calibration})")
