@@ -300,7 +300,7 @@ def test_folder_as_source(tmp_path: Path):
 def _text_outcome_frame(values: list[str], n: int = 40) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "arm": ["drug", "placebo"] * (n // 2),
+            "arm": ["drug", "drug", "placebo", "placebo"] * (n // 4),  # each arm sees every value of a 2- or 4-cycle
             "status": [values[i % len(values)] for i in range(n)],
             "age": np.arange(n) * 0.5 + 40.25,  # all different: no repeated rows
         }
@@ -308,14 +308,14 @@ def _text_outcome_frame(values: list[str], n: int = 40) -> pd.DataFrame:
 
 
 def test_binary_outcome_coded_as_text_needs_an_explicit_positive_label():
-    frame = _text_outcome_frame(["responder", "non-responder", " responder", "non-responder"])
+    frame = _text_outcome_frame(["responder", "non-responder", " responder", "non-responder"], n=48)
     frame.loc[3, "status"] = None
     spec = _spec(Path("x"), ["age"], column="status", type="binary", positive="responder")
     trial = load_trial(spec, frame)
-    assert trial.n == 39 and trial.dropped == {"missing outcome": 1}
+    assert trial.n == 47 and trial.dropped == {"missing outcome": 1}
     expected = frame["status"].dropna().str.strip().eq("responder").to_numpy(float)
     np.testing.assert_array_equal(trial.outcome, expected)
-    assert trial.outcome.sum() == 20
+    assert trial.outcome.sum() == 24
     flipped = load_trial(
         spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"positive": "non-responder"})}), frame
     )
@@ -346,6 +346,27 @@ def test_binary_outcome_coded_1_2_needs_positive_and_positive_only_for_binary():
     with pytest.raises(ParameterError, match="'positive' applies to binary outcomes only"):
         load_trial({"name": "x", "data": {"source": "builtin:actg175", "treatment": {"column": "arm", "treated": "ZDV", "control": "ddI"},
                     "outcome": {"column": "cd420", "type": "continuous", "positive": 1}}})  # fmt: skip
+
+
+def test_a_binary_outcome_needs_ten_patients_with_and_without_it_in_each_arm():
+    """3% events in 400 patients: some cross-fitting part of an arm would hold no event (a raw scikit-learn error
+    before); now a one-line error naming the arm and the count."""
+    frame = _text_outcome_frame(["no"], n=400)
+    drug, placebo = (np.flatnonzero(frame["arm"] == arm) for arm in ("drug", "placebo"))
+    frame.loc[np.r_[drug[:6], placebo[:20]], "status"] = "yes"
+    spec = _spec(Path("x"), ["age"], column="status", type="binary", positive="yes")
+    with pytest.raises(DataError) as info:
+        load_trial(spec, frame)
+    assert str(info.value) == (
+        "binary outcome 'status': only 6 patient(s) with the outcome in the treated arm ('drug'); at least 10 per arm "
+        "are needed to model it"
+    )
+    frame.loc[drug[6:], "status"] = "no"
+    frame.loc[drug[:194], "status"] = "yes"  # 194 of 200 with it: 6 without
+    with pytest.raises(DataError, match="only 6 patient\\(s\\) without the outcome in the treated arm"):
+        load_trial(spec, frame)
+    frame.loc[drug[20:], "status"] = "no"
+    assert load_trial(spec, frame).outcome.sum() == 40  # 20 with it in each arm: enough
 
 
 def test_event_and_time_column_errors_show_the_values_found():

@@ -254,3 +254,21 @@ def test_tree_cut_points_are_rounded_before_estimation_without_moving_patients()
     for threshold, column in ((32.63, bmi), (7.144, activity), (2015.5, year)):
         moved = np.mean((column <= round_threshold(threshold, column)) != (column <= threshold))
         assert moved <= ROUNDING_TOLERANCE
+
+
+def test_within_scores_survive_an_arm_part_without_events():
+    """A rare binary outcome: inside a half, some cross-fitting part of an arm holds no event. That arm's outcome
+    model there predicts the observed rate (0) instead of stopping the run with scikit-learn's one-class error."""
+    from subgroups.effects import _classifier
+    from subgroups.params import EstimationParams
+    from subgroups.rules import within_scores
+
+    rng = np.random.default_rng(0)
+    T = np.tile([0, 1], 40)
+    Y = np.zeros(80)
+    Y[[0, 2, 4]] = 1.0  # three events, all on control: the treated arm never has one
+    X = rng.normal(size=(80, 3))
+    scores = within_scores(X, T, Y, np.full(80, 0.5), _classifier(EstimationParams()), folds=5, seed=0)
+    assert np.all(np.isfinite(scores))
+    # treated patients' outcome model predicts 0 events, so their score is μ̂₁ − μ̂₀ + (0 − 0)/0.5 = −μ̂₀ ≤ 0
+    assert np.all(scores[T == 1] <= 0) and scores[T == 1].min() > -0.2

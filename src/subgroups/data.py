@@ -623,6 +623,22 @@ def _check_ids(ids: pd.Series, column: str) -> None:
         )
 
 
+def _check_binary_counts(outcome: np.ndarray, treatment: np.ndarray, spec: DataSpec) -> None:
+    """A one-line error when an arm has fewer than `MIN_PER_ARM` patients with, or without, the binary outcome: each
+    arm's outcome model is fitted on parts of that arm (cross-fitting, then again inside each half of the subgroup
+    search), and a part without a single event (or non-event) has nothing to learn from."""
+    labels = spec.treatment
+    for arm, which, label in ((1, "treated", labels.treated), (0, "control", labels.control)):
+        y = outcome[treatment == arm]
+        for value, kind in ((1, "with"), (0, "without")):
+            count = int(np.sum(y == value))
+            if count < MIN_PER_ARM:
+                raise DataError(
+                    f"binary outcome '{spec.outcome.name}': only {count} patient(s) {kind} the outcome in the {which} arm "
+                    f"('{label}'); at least {MIN_PER_ARM} per arm are needed to model it"
+                )
+
+
 def _repeated_rows(frame: pd.DataFrame, id_column: str | None) -> tuple[str, ...]:
     """A warning (with counts) when rows repeat another row exactly (apart from the id): likely double entry."""
     values = frame.drop(columns=[id_column]) if id_column else frame
@@ -780,6 +796,8 @@ def prepare_trial(
     if spec.outcome.type != "time_to_event" and np.nanmax(outcome) == np.nanmin(outcome):  # no squares: 1e307 must not overflow
         raise DataError(f"outcome '{spec.outcome.name}' has the same value for every patient; nothing to analyse")
 
+    if spec.outcome.type == "binary":
+        _check_binary_counts(outcome, treatment, spec)
     _screen_outcome_copies(frame, names, spec, outcome, event)
 
     features = frame[names].copy()

@@ -739,10 +739,11 @@ def forward_fit(
 
 
 def _learnable(T: np.ndarray, Y: np.ndarray, binary: bool) -> bool:
-    """Can the outcome models be fitted here: at least 5 patients per arm, and both outcomes in each arm if binary."""
+    """Can the outcome models be fitted here: at least 5 patients per arm, and at least 2 of each outcome in each arm if
+    binary."""
     for arm in (0, 1):
         y = Y[T == arm]
-        if y.size < 5 or (binary and np.unique(y).size < 2):
+        if y.size < 5 or (binary and min(np.sum(y == 1), np.sum(y == 0)) < 2):  # the model search splits in 3
             return False
     return True
 

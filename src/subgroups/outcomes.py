@@ -436,7 +436,8 @@ def default_horizon(time: Any, event: Any, treatment: Any, min_at_risk: int = 10
     Returns
     -------
     float
-        The horizon tau, in the unit of ``time``: one of the observed times.
+        The horizon tau, in the unit of ``time``: that observed time rounded down to 3 significant digits
+        (the reports state it exactly, and it is not one patient's follow-up time).
 
     Raises
     ------
@@ -471,7 +472,16 @@ def default_horizon(time: Any, event: Any, treatment: Any, min_at_risk: int = 10
                 "set data.outcome.horizon"
             )
         limits.append(float(arm[needed - 1]))  # the needed-th largest time: Y(t) >= needed exactly up to it
-    return min(limits)
+    return _round_down(min(limits))
+
+
+def _round_down(value: float, digits: int = 3) -> float:
+    """`value` rounded down to `digits` significant digits (30.7339 -> 30.7, 1234.5 -> 1230): a horizon the reports can
+    state exactly, and not one patient's own follow-up time. Rounding down keeps at least as many patients at risk."""
+    if value <= 0 or not np.isfinite(value):
+        return value
+    scale = 10.0 ** (digits - 1 - int(np.floor(np.log10(value))))
+    return float(np.floor(round(value * scale, 9)) / scale)
 
 
 def required_at_risk(n_arm: int, min_at_risk: int = 10, share: float = AT_RISK_SHARE) -> int:

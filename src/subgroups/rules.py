@@ -277,6 +277,11 @@ def within_scores(
         for train, test in splitter.split(X, T):
             for arm, target in ((0, mu0), (1, mu1)):
                 rows = train[T[train] == arm]
+                if binary and min(np.sum(Y[rows] == 1), np.sum(Y[rows] == 0)) < 2:
+                    # a rare outcome (nearly) absent or universal here: the model search's own 3-fold split would
+                    # leave a part with one class, so predict the observed rate
+                    target[test] = float(np.mean(Y[rows]))
+                    continue
                 fitted = clone(model).fit(X[rows], Y[rows])
                 target[test] = fitted.predict_proba(X[test])[:, 1] if binary else fitted.predict(X[test])
     return aipw_scores(Y, T, e, mu0, mu1, normalized)

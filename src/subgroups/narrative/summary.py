@@ -120,13 +120,13 @@ def design_summary(results: dict[str, Any]) -> str:
         return (
             f"Recommended next trial: {option['title']}{target}; its size is not estimable from these data. {d.get('note') or ''}"
         ).strip()
-    events = f" ({option['events']} events)" if option.get("events") is not None else ""
+    events = f" ({count_text(option['events'])} events)" if option.get("events") is not None else ""
     expected = option.get("n_screened_expected")
     screened = "n/a" if expected is None else count_text(np.ceil(expected))
     power = fmt(option.get("power_any"), ".0%")
     assurance = fmt(option.get("assurance_any"), ".0%")
     return (
-        f"Recommended next trial: {option['title']}{target}: {option['n_randomized']} patients randomized{events}, {screened} "
+        f"Recommended next trial: {option['title']}{target}: {count_text(option['n_randomized'])} patients randomized{events}, {screened} "
         f"screened (expected), power {power} and assurance {assurance} (the chance of success allowing for the uncertainty "
         "of the planning effect)."
     )
