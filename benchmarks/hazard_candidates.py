@@ -3,8 +3,9 @@
 
 Per trial (the harness's trials: same seeds as `simulate.py`), the p-values of three noise candidates
 (snp_15, alcohol, duration), severity, the carrier rule snp_01 >= 1 and, for what a pre-specification could
-reach at L2, the true subgroup's rule snp_01 >= 1 & severity >= 40 (``and``) and the feature carrier × severity
-(``product``), with the Cox model adjusted for
+reach at L2, the true subgroup's rule snp_01 >= 1 & severity >= 40 (``and``), the feature carrier × severity
+(``product``) and the two named candidates tested as one set (``joint``: carrier, severity and their product, a
+3-df Wald test), with the Cox model adjusted for
 - ``true``: the true prognostic score s(x) (not available in practice: the reference),
 - ``index``: the cross-fitted linear Cox prognostic index (`heterogeneity.prognostic_index`, 5 folds, seed 0),
   which is what the suite uses,
@@ -25,6 +26,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -62,6 +64,11 @@ def trial_row(level: str, rep: int, every_feature: bool) -> dict:
         row[f"and_{tag}"] = hazard_candidate_test(survival, Candidate("and", "rule", inside=both)).p_value
         product = ((d["snp_01"] >= 1) * d["severity"]).to_numpy(float)[:, None]
         row[f"product_{tag}"] = hazard_candidate_test(survival, Candidate("product", "feature", columns=product)).p_value
+        # the two named candidates as one set: carrier, severity and their product (3-df Wald test)
+        carrier_c = (d["snp_01"] >= 1).to_numpy(float) - float((d["snp_01"] >= 1).mean())
+        severity_z = ((d["severity"] - d["severity"].mean()) / d["severity"].std()).to_numpy(float)
+        joint = np.column_stack([carrier_c, severity_z, carrier_c * severity_z])
+        row[f"joint_{tag}"] = hazard_candidate_test(survival, Candidate("joint", "feature", columns=joint)).p_value
     return row
 
 
@@ -75,7 +82,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{args.level}.csv"
     rows = pd.read_csv(path) if path.exists() else pd.DataFrame({"rep": []})
-    needed = [f"{name}_index" for name in ("carrier", "and", "product")]
+    needed = [f"{name}_index" for name in ("carrier", "and", "product", "joint")]
     complete = rows.dropna(subset=[c for c in needed if c in rows.columns]) if set(needed) <= set(rows.columns) else rows.iloc[:0]
     for rep in range(args.reps):
         if rep not in set(complete["rep"]):
