@@ -58,7 +58,7 @@ def effect_distribution(
     (`privacy.merged_bin_edges`), and bars show patients per unit of effect so wider bins read right.
     Each distribution is binned over its own range: the calibrated effects are often much narrower than the
     model's (little heterogeneity supported), and on the model's bins they would be drawn as wide as the bin
-    that holds them. A calibrated peak taller than the axis is cut at its top and labelled; calibrated
+    that holds them. A calibrated peak taller than the axis is cut at its top (the legend says so); calibrated
     effects without any spread are drawn as one line.
     """
     ax = _axes(ax, (6.5, 3.5))
@@ -78,14 +78,10 @@ def effect_distribution(
             ax.axvline(float(cal[0]), color="#053061", lw=1.5, label=f"{label}: none, every patient {cal[0]:.3g}")
         else:
             cal_density, cal_bins = histogram(cal)
+            if cal_density.max() > top:  # said in the legend, which no bar can hide
+                peak = float(cal_density.max())
+                label = f"{label};\npeak cut at the top: {f'{peak:,.0f}' if peak >= 100 else f'{peak:.3g}'} per unit"
             ax.stairs(np.minimum(cal_density, top), cal_bins, color="#053061", lw=1.5, label=label)
-            if cal_density.max() > top:
-                peak = int(np.argmax(cal_density))
-                ax.annotate(
-                    f"calibrated peak off scale ({cal_density[peak]:.3g} per unit)",
-                    xy=((cal_bins[peak] + cal_bins[peak + 1]) / 2, top), xytext=(0, -12), textcoords="offset points",
-                    ha="center", fontsize=7, color="#053061",
-                )  # fmt: skip
     ax.set_ylim(0, top)
     ax.axvspan(ate["ci_low"], ate["ci_high"], color="#f4a582", alpha=0.5, label=f"average effect, {ate['ci_level']:.0%} CI")
     ax.axvline(ate["estimate"], color="#ca0020", lw=2, label=f"average effect {ate['estimate']:.3g}")
