@@ -1206,3 +1206,25 @@ def test_observational_hazard_ratios_are_weighted_by_the_propensity():
     # A randomized trial keeps the unweighted Cox model.
     rct = SimpleNamespace(**{**data.__dict__, "spec": SimpleNamespace(study="rct")})
     assert hazard_ratios(rct, effects, None, seed=0)["overall"][0] == pytest.approx(crude)
+
+
+def test_a_trial_without_planned_benefit_sizes_no_claim_and_says_so():
+    """CDISC pilot (CIBIC+, lower is better): the average effect goes the wrong way and no heterogeneity was found,
+    so no claim has a planned benefit. The stratified design has no size and says why, instead of rounding an
+    infinite size up (an OverflowError stopped the run before)."""
+    inputs = DesignInputs(
+        outcome="continuous",
+        prevalence=0.29,
+        effect_subgroup=0.0514,
+        se_subgroup=0.127,
+        effect_complement=0.0514,
+        se_complement=0.127,
+        effect_overall=0.0514,
+        se_overall=0.127,
+        heterogeneity_detected=False,
+        outcome_sd=1.0,
+        higher_is_better=False,
+    )
+    menu = plan_designs(inputs, DesignSettings())
+    assert menu.option("all_comers").n_randomized is None and menu.option("stratified").n_randomized is None
+    assert menu.option("stratified").notes == "the planning effect in marker-positive patients shows no benefit"

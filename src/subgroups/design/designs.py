@@ -388,9 +388,13 @@ def _stratified_units(plan: _Plan, fraction: float, split: AlphaSplit) -> tuple[
     else:
         units_f = 0.0
     unit = "events" if ep.outcome == "time_to_event" else "patients"
-    words = f"the subgroup claim needs {_ceil(units_s):,} {unit} in total, the overall claim " + (
-        f"{_ceil(units_f):,}" if theta_f > 0 else "cannot be powered (no overall benefit)"
-    )  # whole patients (events), rounded up as every size on the page
+    # whole patients (events), rounded up as every size on the page; a claim without a planned benefit has no size
+    words = (
+        (f"the subgroup claim needs {_ceil(units_s):,} {unit} in total" if np.isfinite(units_s) else
+         "the subgroup claim cannot be powered (no subgroup benefit)")
+        + ", the overall claim "
+        + (f"{_ceil(units_f):,}" if theta_f > 0 and np.isfinite(units_f) else "cannot be powered (no overall benefit)")
+    )  # fmt: skip
     return max(units_s, units_f), units_s, units_f, words
 
 
