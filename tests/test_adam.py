@@ -310,3 +310,18 @@ def test_the_average_effect_sentence_says_when_there_is_no_clear_difference():
     assert "no clear difference" in difference_clause(results)
     results["ate"] = {"estimate": -0.5, "ci_low": -0.8, "ci_high": -0.2, "ci_level": 0.95}
     assert "favour <code>high dose</code>" in difference_clause(results)  # lower is better and the effect is negative
+
+
+@pytest.mark.slow
+def test_cibic_analysis_runs_and_plans_no_trial_without_a_benefit():
+    """The built-in CIBIC+ analysis (no clear difference between the arms, lower is better) runs through the design
+    menu: no claim has a planned benefit, so no size is promised (an infinite size stopped this run once)."""
+    from subgroups import analyze
+    from subgroups.narrative.summary import design_summary
+
+    tree = yaml.safe_load(PILOT_YAML.read_text())
+    tree["estimation"] = {**tree["estimation"], **FAST["estimation"]}
+    a = analyze(None, tree)
+    assert a.results["data"]["n_treated"]["value"] + a.results["data"]["n_control"]["value"] == 155
+    assert a.design.recommended == "all_comers" and a.design.option("all_comers").n_randomized is None
+    assert "its size is not estimable from these data" in design_summary(a.results)
