@@ -316,7 +316,7 @@ def test_the_average_effect_sentence_says_when_there_is_no_clear_difference():
 def test_cibic_analysis_runs_and_plans_no_trial_without_a_benefit():
     """The built-in CIBIC+ analysis (no clear difference between the arms, lower is better) runs through the design
     menu: no claim has a planned benefit, so no size is promised (an infinite size stopped this run once)."""
-    from subgroups import analyze
+    from subgroups import analyze, narrative
     from subgroups.narrative.summary import design_summary
 
     tree = yaml.safe_load(PILOT_YAML.read_text())
@@ -325,3 +325,6 @@ def test_cibic_analysis_runs_and_plans_no_trial_without_a_benefit():
     assert a.results["data"]["n_treated"]["value"] + a.results["data"]["n_control"]["value"] == 155
     assert a.design.recommended == "all_comers" and a.design.option("all_comers").n_randomized is None
     assert "its size is not estimable from these data" in design_summary(a.results)
+    # the page says so: no empty cells or empty charts ("–" in the table, the notebook draws no size chart)
+    table = narrative.design_table(a.design)
+    assert not a.design.sized and (table[["randomized N", "power (any claim)"]] == narrative.design_page.NO_SIZE).all().all()

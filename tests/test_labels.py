@@ -256,4 +256,4 @@ def test_design_table_counts_have_thousands_separators():
     )  # fmt: skip
     shown = narrative.design_table(SimpleNamespace(to_frame=lambda: frame, outcome="continuous"))
     assert shown.iloc[0][["randomized N", "screened (expected)", "screened (90% sure)"]].tolist() == ["1,414", "1,414", "1,480"]
-    assert shown.iloc[1][["randomized N", "screened (expected)", "screened (90% sure)"]].tolist() == ["not estimable", "", ""]
+    assert shown.iloc[1][["randomized N", "screened (expected)", "screened (90% sure)"]].tolist() == ["not estimable", "–", "–"]

@@ -267,6 +267,11 @@ class DesignMenu:
                 return option
         raise KeyError(f"no design {design!r} in the menu; have {[o.design for o in self.options]}")
 
+    @property
+    def sized(self) -> bool:
+        """Has any design a size? None has when no claim carries a planned benefit (each option's notes say why)."""
+        return any(option.n_randomized is not None for option in self.options)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per design, indexed by registry key, with a ``recommended`` column."""
         frame = pd.DataFrame([option.to_dict() for option in self.options]).set_index("design")

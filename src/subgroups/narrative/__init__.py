@@ -16,6 +16,7 @@ from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING, data_summar
 from subgroups.narrative.design_page import (
     ASSUMPTION_COLUMN,
     DESIGN_LEGEND,
+    NO_DESIGN_SIZED,
     READER_WORDS,
     abbreviations,
     design_assumptions,
@@ -98,6 +99,7 @@ from subgroups.narrative.text import (
 __all__ = [
     "ASSUMPTION_COLUMN",
     "DESIGN_LEGEND",
+    "NO_DESIGN_SIZED",
     "ENRICHMENT_GUIDANCE",
     "EVENT_COLUMN",
     "FLAGGED_TOP",

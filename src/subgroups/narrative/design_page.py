@@ -30,21 +30,32 @@ def design_sentence(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+NO_SIZE = "–"  # a design without a size (no planned benefit to power): its note under the tables says why
+NO_DESIGN_SIZED = (
+    "No design has a size here: no claim carries a planned benefit (the notes under the planning assumptions say "
+    "why for each design), so there is nothing to draw."
+)
+
+
 def design_table(menu: Any) -> pd.DataFrame:
-    """The design menu as a readable table (sizes, screening, power and assurance)."""
+    """The design menu as a readable table (sizes, screening, power and assurance); "–" where a design has no size."""
     frame = menu.to_frame()
+
+    def count(v: Any) -> Any:
+        return count_text(v, missing=NO_SIZE)
+
     shown = pd.DataFrame(
         {
             "design": [name.replace("_", " ") for name in frame.index],
             "randomized N": [
-                "not estimable" if estimable is False else count_text(n)
+                "not estimable" if estimable is False else count(n)
                 for n, estimable in zip(frame["n_randomized"], frame.get("estimable", [True] * len(frame)), strict=True)
             ],
-            **({"events": frame["events"].map(count_text)} if menu.outcome == "time_to_event" else {}),
-            "screened (expected)": frame["n_screened_expected"].map(lambda v: count_text(np.ceil(v)) if pd.notna(v) else ""),
-            "screened (90% sure)": frame["n_screened_quantile"].map(count_text),
-            "power (any claim)": frame["power_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else ""),
-            "assurance (any claim)": frame["assurance_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else ""),
+            **({"events": frame["events"].map(count)} if menu.outcome == "time_to_event" else {}),
+            "screened (expected)": frame["n_screened_expected"].map(lambda v: count(np.ceil(v)) if pd.notna(v) else NO_SIZE),
+            "screened (90% sure)": frame["n_screened_quantile"].map(count),
+            "power (any claim)": frame["power_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else NO_SIZE),
+            "assurance (any claim)": frame["assurance_any"].map(lambda v: f"{v:.0%}" if pd.notna(v) else NO_SIZE),
             "claims": frame["claims"],
         }
     )
