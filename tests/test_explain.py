@@ -25,3 +25,22 @@ def test_rows_are_capped_and_gap_reported(demo_analysis):
     # The tree-SHAP reconstruction of the forest's prediction must be close (it is an approximation).
     assert 0 <= imp["approximation_gap_relative_to_effect_sd"] < 0.5
     assert np.isclose(sum(imp["share_by_feature"].values()), 1.0)
+
+
+def test_an_effect_model_that_predicts_one_effect_for_everyone_has_no_important_feature(demo_analysis):
+    """Every fold model shrunk to its intercept (the CDISC pilot's CIBIC+): the surrogate's SHAP values are rounding
+    noise (1.6e-32 for one feature, a 100% share, before); now exactly 0 and the page says why."""
+    from types import SimpleNamespace
+
+    from subgroups import narrative
+    from subgroups.explain import explain_effects
+
+    data = demo_analysis.data
+    flat = SimpleNamespace(effect=lambda X: np.full(len(X), 0.3), analysed=lambda n: np.ones(n, dtype=bool))
+    explanation = explain_effects(flat, data, max_rows=50, seed=0)
+    assert (explanation.by_feature == 0).all() and (explanation.by_family == 0).all()
+    importance = explanation.to_dict()
+    assert set(importance["share_by_feature"].values()) == {0.0}
+    assert narrative.importance_sentence({"importance": importance}).startswith(
+        "The effect model predicts the same effect for every patient, so no feature changes it"
+    )

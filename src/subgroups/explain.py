@@ -159,6 +159,8 @@ def explain_effects(model: EffectModel, data: TrialData, max_rows: int, seed: in
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         values = np.asarray(shap.TreeExplainer(surrogate).shap_values(X[rows]), dtype=float).reshape(len(rows), -1)
+    if np.ptp(target) <= 1e-9 * max(1.0, float(np.max(np.abs(target)))):
+        values = np.zeros_like(values)  # one effect for every patient: no feature changes it (not rounding noise)
 
     encoded = pd.DataFrame(values, columns=data.X.columns)
     per_feature_rows = encoded.T.groupby(data.encoder.original_of).sum().T  # sum one-hot parts per row

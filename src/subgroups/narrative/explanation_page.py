@@ -11,10 +11,16 @@ import pandas as pd
 
 from subgroups.narrative.text import display_name, fmt, md_escape, p_text, p_value
 
+CONSTANT_EFFECT_MODEL = (
+    "The effect model predicts the same effect for every patient, so no feature changes it: every SHAP importance is 0."
+)
+
 
 def importance_sentence(results: dict[str, Any]) -> str:
     imp = results["importance"]
     ranked = list(imp["by_feature"].items())
+    if not any(value for _, value in ranked):
+        return CONSTANT_EFFECT_MODEL + " Status: exploratory."
     direction, notes = imp.get("direction") or {}, proxy_notes(results)
     top = ", ".join(
         f"{md_escape(display_name(name, results))} ({value:.3g}; {direction_text(direction.get(name))}"
