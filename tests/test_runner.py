@@ -110,13 +110,14 @@ def test_validate_prints_the_horizon_and_refuses_one_past_follow_up(tmp_path: Pa
     frame = load_actg175()
     arms = {arm: frame.loc[frame["arm"] == arm, "days"] for arm in ("ZDV+ddI", "ZDV")}
     needed = {arm: max(-(-len(days) // 10), 10) for arm, days in arms.items()}
-    tau = min(float(days.nlargest(needed[arm]).iloc[-1]) for arm, days in arms.items())
+    tau = min(float(days.nlargest(needed[arm]).iloc[-1]) for arm, days in arms.items())  # 1133 days
+    tau = float(tau // 10 * 10)  # rounded down to 3 significant digits: 1130
     assert main(["validate", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     at_risk = ", ".join(f"{int((days >= tau).sum())} of {len(days)} on {arm!r}" for arm, days in arms.items())
     assert lines[1] == (
         f"horizon: {tau:g} days (default: the largest time at which each arm still had at least max(10% of its patients, "
-        f"report.min_cell = 10) patients at risk; at risk then: {at_risk})"
+        f"report.min_cell = 10) patients at risk, rounded down to 3 significant digits; at risk then: {at_risk})"
     )
     assert main(["validate", str(path), "-p", "data.outcome.horizon=1300", "-p", "data.outcome.time_unit=weeks"]) == 2
     captured = capsys.readouterr()

@@ -27,7 +27,7 @@ Kaplan-Meier convention (as in lifelines and R's survival): at a tied time, even
 censorings, so a patient censored at t is still at risk at t. Beyond the largest observed time
 the curve is carried flat (lifelines' convention); choose horizons inside the follow-up, e.g. with
 :func:`default_horizon` (the largest time at which each arm still has at least max(10% of its
-patients, ``report.min_cell``) at risk); :func:`choose_horizon` refuses a horizon past an arm's
+patients, ``report.min_cell``) at risk, rounded down to 3 significant digits); :func:`choose_horizon` refuses a horizon past an arm's
 last follow-up. :func:`hazard_ratio` gives the Cox hazard ratio reported beside the absolute effect.
 
 Exact leave-one-out in O(n log n)
@@ -406,7 +406,8 @@ def survival_pseudo_values(time: Any, event: Any, landmark: float, groups: Any =
 
 
 def default_horizon(time: Any, event: Any, treatment: Any, min_at_risk: int = 10, share: float = AT_RISK_SHARE) -> float:
-    """Default RMST horizon (or landmark) tau: the largest time at which every arm still has enough patients at risk.
+    """Default RMST horizon (or landmark) tau: the largest time at which every arm still has enough patients at risk,
+    rounded down to 3 significant digits.
 
     Rule: tau is the largest time t at which EACH arm still has at least max(``share`` of its
     patients, ``min_at_risk``) patients at risk (follow-up time >= t); the report uses
@@ -540,7 +541,7 @@ class Horizon:
             return "set by data.outcome.horizon"
         return (
             f"the largest time at which each arm still had at least max({self.share:.0%} of its patients, "
-            f"report.min_cell = {self.min_at_risk}) patients at risk"
+            f"report.min_cell = {self.min_at_risk}) patients at risk, rounded down to 3 significant digits"
         )
 
     def to_dict(self, min_cell: int = 10) -> dict[str, Any]:
