@@ -269,3 +269,11 @@ def test_learner_table_shows_losses_with_four_significant_digits():
         {"learner": "causal-forest", "held-out DR-loss": "54,600", "held-out R-loss": "13,570", "folds where chosen": 3},
         {"learner": "t-learner", "held-out DR-loss": "0.01235", "held-out R-loss": "1.235", "folds where chosen": 0},
     ]
+
+
+def test_tables_print_whole_numbers_with_thousands_separators():
+    """The audit's patients per arm (integers from the data) read "1,000" as every count on the pages; floats,
+    booleans and hidden counts are left as they are."""
+    frame = pd.DataFrame({"arm": ["drug", "placebo"], "patients": [1000, 12], "share": [0.5, 1500.0], "flag": [True, False]})
+    html = narrative.table(frame)
+    assert "<td>1,000</td>" in html and "<td>12</td>" in html and "<td>1500.0</td>" in html and "<td>True</td>" in html

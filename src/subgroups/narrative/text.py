@@ -8,6 +8,7 @@ import string
 from html import escape as escape_html
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from subgroups.privacy import SUPPRESSED, SUPPRESSED_NOTE
@@ -110,7 +111,8 @@ def display_rule(text: str, results: dict[str, Any] | None) -> str:
 
 def table(frame: pd.DataFrame) -> str:
     """A DataFrame as a plain HTML table without the index, with a footnote for each kind of hidden count
-    it holds (`suppression_notes`)."""
+    it holds (`suppression_notes`). Whole numbers (counts) get thousands separators, as everywhere in the reports."""
+    frame = frame.map(lambda v: count_text(v) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else v)
     html = frame.to_html(index=False, border=0, classes="sg-table", na_rep="", escape=True)
     notes = suppression_notes(frame)
     return html + "".join(f'\n<p class="sg-note"><small>{escape_html(note)}</small></p>' for note in notes)
