@@ -86,6 +86,11 @@ DESIGN_LEGEND = (
     ("Sc", "the complement of S: every other patient (marker-negative)"),
     ("F", "the full population: S and Sc together; a claim on F is a claim for all eligible patients"),
     ("N", "number of patients"),
+    (
+        "screened",
+        "patients assessed for the marker to randomize N: the expected number, and the number that suffices in 90% of "
+        "trials (for adaptive enrichment it can be below the expected one: a rare continuation in S screens many more)",
+    ),
     ("SD", "standard deviation of the outcome between patients of one arm (pooled over the arms)"),
     ("α", "one-sided significance level of a claim: the chance of claiming a benefit that does not exist"),
     ("power", "the chance that a claim succeeds if the planning effect is exactly right"),
@@ -221,8 +226,8 @@ def design_page_text(results: dict[str, Any], menu: Any, assumptions: dict[str, 
 
 def design_legend(text: str) -> list[tuple[str, str]]:
     """The `DESIGN_LEGEND` entries for the terms in `text` (`abbreviations`), in the legend's order; S, Sc, F, α, N,
-    power, assurance and planning effect always (the table's columns use them)."""
-    always = {"S", "Sc", "F", "α", "N", "power", "assurance", "planning effect"}
+    screened, power, assurance and planning effect always (the table's columns use them)."""
+    always = {"S", "Sc", "F", "α", "N", "screened", "power", "assurance", "planning effect"}
     found = abbreviations(text)
     return [(term, meaning) for term, meaning in DESIGN_LEGEND if term in always or set(term.split()) <= found]
 
