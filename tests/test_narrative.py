@@ -277,3 +277,17 @@ def test_tables_print_whole_numbers_with_thousands_separators():
     frame = pd.DataFrame({"arm": ["drug", "placebo"], "patients": [1000, 12], "share": [0.5, 1500.0], "flag": [True, False]})
     html = narrative.table(frame)
     assert "<td>1,000</td>" in html and "<td>12</td>" in html and "<td>1500.0</td>" in html and "<td>True</td>" in html
+
+
+def test_a_muted_figure_keeps_its_title_first():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from subgroups import plots
+
+    _, ax = plt.subplots()
+    ax.set_title("Direction: light = lowest values")
+    assert plots.mute(ax).get_title() == "Direction: light = lowest values (not supported by the data)"
+    plt.close("all")

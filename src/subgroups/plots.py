@@ -507,7 +507,7 @@ def genotype_effect(table: pd.DataFrame, feature: str, ate: float, ax: Axes | No
 
 
 def mute(ax: Axes, note: str = "not supported by the data") -> Axes:
-    """Grey out a drawn figure (bars and lines grey, points faded, legend removed) and prefix its title with `note`:
+    """Grey out a drawn figure (bars and lines grey, points faded, legend removed) and end its title with `note`:
     what it shows is not supported (e.g. importance without detected heterogeneity)."""
     grey = "#b0b0b0"
     for artist in [*ax.patches, *ax.lines]:
@@ -516,5 +516,5 @@ def mute(ax: Axes, note: str = "not supported by the data") -> Axes:
         collection.set_alpha(0.35)
     if ax.get_legend() is not None:
         ax.get_legend().remove()
-    ax.set_title(f"{note.capitalize()}: {ax.get_title()}", color="#555555", fontsize=9, **LITERAL)
+    ax.set_title(f"{ax.get_title()} ({note})", color="#555555", fontsize=9, **LITERAL)  # no "note: Title: more"
     return ax
