@@ -227,13 +227,15 @@ def test_the_data_summary_names_arms_and_says_when_a_count_of_excluded_rows_is_s
         outcome={"name": "CD4 count at week 20", "type": "continuous", "higher_is_better": True},
         dropped={"missing outcome": "<10", "other arms": SUPPRESSED},
     )
-    text = narrative.data_summary(results, SimpleNamespace(imbalanced=["karnof"]))
+    balance = pd.DataFrame({"feature": ["karnof", *(f"x{k}" for k in range(19))], "SMD": [0.15, *([0.01] * 19)]})
+    text = narrative.data_summary(results, SimpleNamespace(imbalanced=["karnof"], balance=balance))
     assert "**Comparison:** ZDV \\+ ddI (<code>1</code>) (treated, 150 patients) versus ZDV (<code>0</code>)" in text
     assert (
         "<10 patient(s): missing outcome; a number of patients suppressed (to protect a small count beside it): other arms"
         in text
     )
-    assert "more than 0.1 SD: Karnofsky score." in text
+    # 150 and 160 patients: |SMD| > 0.1 with probability 2Φ(−0.1/√(1/150 + 1/160)) = 0.379 for a randomized feature
+    assert "more than 0.1 SD (randomization alone would put about 38% of features, 8 of 20, beyond it): Karnofsky score." in text
 
 
 def test_the_subgroup_profile_names_features_and_levels_by_the_dictionary():

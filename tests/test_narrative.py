@@ -291,3 +291,38 @@ def test_a_muted_figure_keeps_its_title_first():
     ax.set_title("Direction: light = lowest values")
     assert plots.mute(ax).get_title() == "Direction: light = lowest values (not supported by the data)"
     plt.close("all")
+
+
+def test_the_balance_sentence_names_the_largest_differences_first_and_counts_the_rest():
+    """508 features (hundreds of genotyped variants): the sentence names the ten largest |SMD| and says how many more."""
+    balance = pd.DataFrame({"feature": [f"rs{k}" for k in range(12)], "SMD": [0.11 + 0.01 * k * (-1) ** k for k in range(12)]})
+    audit = SimpleNamespace(imbalanced=[f"rs{k}" for k in range(12)], balance=balance)
+    results = {"provenance": {"data_source": "x.csv", "data_sha256": "ab" * 32}, "data": {
+        "n_treated": 200, "n_control": 200, "study": "rct", "dropped": {}, "arms": {"treated": "drug", "control": "placebo"},
+        "outcome": {"name": "y", "type": "continuous", "higher_is_better": True}}}  # fmt: skip
+    text = narrative.data_summary(results, audit)
+    ranked = sorted(range(12), key=lambda k: -abs(0.11 + 0.01 * k * (-1) ** k))
+    listed = ", ".join(f"rs{k}" for k in ranked[:10])
+    assert f"randomization alone would put about 32% of features, 4 of 12, beyond it): {listed} and 2 more" in text
+
+
+def test_long_audit_tables_are_folded_and_the_balance_figure_shows_the_largest_differences():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from subgroups import plots
+
+    short = pd.DataFrame({"feature": ["a", "b"]})
+    assert narrative.folded_table(short, "Every feature") == narrative.table(short)
+    long = pd.DataFrame({"feature": [f"rs{k}" for k in range(508)]})
+    html = narrative.folded_table(long, "Every feature")
+    assert html.startswith("<details><summary>Every feature (508 rows; click to show)</summary>") and "rs507" in html
+    smd = np.linspace(-0.3, 0.3, 101)
+    balance = pd.DataFrame({"feature": [f"rs{k}" for k in range(101)], "level": "mean (SD)", "SMD": smd})
+    ax = plots.balance(SimpleNamespace(balance=balance))
+    shown = [tick.get_text() for tick in ax.get_yticklabels()]
+    assert len(shown) == 40 and "rs0" in shown and "rs100" in shown and "rs50" not in shown  # the largest |SMD| only
+    assert ax.get_title() == "Baseline balance between arms: the 40 largest of 101 differences (grey band: |SMD| ≤ 0.1)"
+    plt.close("all")

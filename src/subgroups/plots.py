@@ -24,9 +24,16 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
-def balance(audit: Audit, ax: Axes | None = None) -> Axes:
-    """Standardized differences between arms per feature (level), with the ±0.1 band."""
+BALANCE_ROWS = 40  # rows the balance figure shows at most: the largest |SMD| (hundreds of variants stay readable)
+
+
+def balance(audit: Audit, ax: Axes | None = None, max_rows: int = BALANCE_ROWS) -> Axes:
+    """Standardized differences between arms per feature (level), with the ±0.1 band; with more than `max_rows`
+    rows, the `max_rows` largest |SMD| (in the table's order), and the title says so."""
     table = audit.balance.copy()
+    total = len(table)
+    if total > max_rows:
+        table = table.loc[table["SMD"].abs().sort_values(ascending=False, kind="stable").index[:max_rows]].sort_index()
     # The variable dictionary's label where the audit has one (data.labels), else the column name.
     name = table["label"].where(table["label"].astype(str) != "", table["feature"]) if "label" in table else table["feature"]
     table["tick"] = np.where(
@@ -44,7 +51,8 @@ def balance(audit: Audit, ax: Axes | None = None) -> Axes:
     ax.set_xlim(-reach, reach)
     ax.set_yticks(np.arange(len(table)), table["tick"], fontsize=7, **LITERAL)
     ax.set_xlabel("standardized difference (treated − control)")
-    ax.set_title("Baseline balance between arms (grey band: |SMD| ≤ 0.1)")
+    shown = f": the {len(table)} largest of {total:,} differences" if total > len(table) else ""
+    ax.set_title(f"Baseline balance between arms{shown} (grey band: |SMD| ≤ 0.1)")
     return ax
 
 

@@ -12,6 +12,33 @@ if TYPE_CHECKING:
     from subgroups.audit import Audit
 
 
+SHOWN_IMBALANCED = 10  # features named in the balance sentence, largest |SMD| first
+
+
+def _largest_first(audit: Audit, imbalanced: list[str], results: dict[str, Any]) -> str:
+    """The imbalanced features by their largest |SMD|, at most `SHOWN_IMBALANCED` named, then how many more."""
+    largest = audit.balance.assign(size=audit.balance["SMD"].abs()).groupby("feature")["size"].max()
+    ranked = sorted(imbalanced, key=lambda f: -float(largest.get(f, 0.0)))
+    named = ", ".join(md_escape(display_name(f, results)) for f in ranked[:SHOWN_IMBALANCED])
+    more = len(ranked) - SHOWN_IMBALANCED
+    return named + (f" and {more:,} more (every feature in the table below)" if more > 0 else "")
+
+
+def _by_chance(audit: Audit, results: dict[str, Any]) -> str:
+    """How many features randomization alone would put beyond 0.1 SD: a standardized difference of a randomized
+    feature is about normal with variance 1/n₁ + 1/n₀, so |SMD| > 0.1 has probability 2Φ(−0.1/√(1/n₁ + 1/n₀))."""
+    from scipy.stats import norm
+
+    from subgroups.privacy import count_value
+
+    n1, n0 = count_value(results["data"]["n_treated"]), count_value(results["data"]["n_control"])
+    if not n1 or not n0:
+        return "randomization alone puts some beyond it"
+    share = 2 * norm.sf(0.1 / (1 / n1 + 1 / n0) ** 0.5)
+    features = audit.balance["feature"].nunique()
+    return f"randomization alone would put about {share:.0%} of features, {share * features:,.0f} of {features:,}, beyond it"
+
+
 def data_summary(results: dict[str, Any], audit: Audit) -> str:
     data = results["data"]
     lines = [
@@ -39,8 +66,10 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
     lines.append(
         "**Balance:** every feature has |standardized difference| ≤ 0.1 between arms."
         if not imbalanced
-        else f"**Balance:** {len(imbalanced)} feature(s) differ between arms by more than 0.1 SD: "
-        + ", ".join(md_escape(display_name(f, results)) for f in imbalanced[:10])
+        else f"**Balance:** {len(imbalanced)} feature(s) differ between arms by more than 0.1 SD"
+        + (f" ({_by_chance(audit, results)})" if data["study"] == "rct" else "")
+        + ": "
+        + _largest_first(audit, imbalanced, results)
         + f". {chance}"
     )
     if check and not check["passed"]:

@@ -118,6 +118,18 @@ def table(frame: pd.DataFrame) -> str:
     return html + "".join(f'\n<p class="sg-note"><small>{escape_html(note)}</small></p>' for note in notes)
 
 
+FOLDED_ROWS = 40  # a longer table is folded under a one-line summary (`folded_table`)
+
+
+def folded_table(frame: pd.DataFrame, what: str, limit: int = FOLDED_ROWS) -> str:
+    """`table(frame)`, folded under a one-line summary ("<what> (508 rows; click to show)") when it has more than
+    `limit` rows, so that a trial with hundreds of genotyped variants keeps a page that can be read."""
+    html = table(frame)
+    if len(frame) <= limit:
+        return html
+    return f"<details><summary>{escape_html(what)} ({len(frame):,} rows; click to show)</summary>\n{html}\n</details>"
+
+
 _SMALL_CELL = re.compile(r"(?:^|\s)<(\d+)(?:\s|$)")
 _SUPPRESSED_CELL = re.compile(r"(?:^|[\s(/])" + re.escape(SUPPRESSED) + r"(?:[\s)/]|$)")
 
