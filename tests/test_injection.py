@@ -78,7 +78,7 @@ def _hostile_results(h: str) -> tuple[dict, SimpleNamespace]:
             "reasons": [f"the subgroup {h} benefits"],
         },
     }
-    return results, SimpleNamespace(imbalanced=[h])
+    return results, SimpleNamespace(imbalanced=[h], balance=pd.DataFrame({"feature": [h], "SMD": [0.2]}))
 
 
 def _sentences(h: str) -> list[str]:
