@@ -165,10 +165,36 @@ def _unbracketed(origin: str) -> str:
     return origin.replace(" (", ", ").rstrip(")")
 
 
+DETECTION_POWER = 0.8  # the power of the "for scale" sentence under a non-detection (`detectable_difference`)
+
+
+def detectable_difference(results: dict[str, Any]) -> str:
+    """Why a non-detection is not evidence of one effect for everyone, in this trial's numbers: the smallest difference
+    between the effects of two pre-specified equal halves of the patients that a two-sided test at α of the held-out
+    scores would find with 80% power, (z₁₋α/₂ + z₀.₈) · 2 · SE, where SE = SD(scores)/√n is the mean score's
+    standard error (each half's mean has SE √2 · SE, so their difference 2 · SE). "" without that SE."""
+    from scipy.stats import norm
+
+    h = results["heterogeneity"]
+    se = (h.get("mean_forecast") or {}).get("se")
+    if se is None or not np.isfinite(se) or se <= 0:
+        return ""
+    difference = (norm.isf(h["alpha"] / 2) + norm.ppf(DETECTION_POWER)) * 2 * se
+    unit = f" {results['ate']['unit']}" if results["ate"].get("unit") else ""
+    return (
+        f"For scale (a planning figure, not a test): not detecting heterogeneity is not evidence that every patient has "
+        f"the same effect. With these data, even a split of the patients into two equal halves named in advance would be "
+        f"found {DETECTION_POWER:.0%} of the time (two-sided α = {h['alpha']:g}) only if the halves' effects differed by "
+        f"{difference:.3g}{unit} or more ({results['ate']['scale']}); smaller real differences would usually go unseen."
+    )
+
+
 def heterogeneity_sentence(results: dict[str, Any]) -> str:
     h = results["heterogeneity"]
     # The decision names features and candidates from the data and the parameters: escaped as a whole.
     lines = [f"**{md_escape(h['decision'])}**", f"Primary test: {h['primary_test']}; status: {h['status']}."]
+    if not h["detected"] and (scale := detectable_difference(results)):
+        lines.append(scale)
     if levels := decision_levels(h.get("claims") or []):
         lines.append(levels)
     if h.get("max_t"):
