@@ -738,12 +738,18 @@ def forward_fit(
     return forward
 
 
+def too_few_of_a_class(y: np.ndarray) -> bool:
+    """Fewer than 2 patients with, or without, a binary outcome: the outcome models' 3-fold model search would leave
+    a part with one class (the subgroup halves then predict the observed rate instead)."""
+    return min(np.sum(y == 1), np.sum(y == 0)) < 2
+
+
 def _learnable(T: np.ndarray, Y: np.ndarray, binary: bool) -> bool:
     """Can the outcome models be fitted here: at least 5 patients per arm, and at least 2 of each outcome in each arm if
     binary."""
     for arm in (0, 1):
         y = Y[T == arm]
-        if y.size < 5 or (binary and min(np.sum(y == 1), np.sum(y == 0)) < 2):  # the model search splits in 3
+        if y.size < 5 or (binary and too_few_of_a_class(y)):
             return False
     return True
 

@@ -41,7 +41,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeRegressor
 
 from subgroups.data import TrialData
-from subgroups.effects import EffectModel, aipw_scores
+from subgroups.effects import EffectModel, aipw_scores, too_few_of_a_class
 from subgroups.errors import DataError
 from subgroups.inference import graphical_adjusted_p, holm, selective_estimate, shrink_estimates
 from subgroups.params import SubgroupParams
@@ -277,9 +277,7 @@ def within_scores(
         for train, test in splitter.split(X, T):
             for arm, target in ((0, mu0), (1, mu1)):
                 rows = train[T[train] == arm]
-                if binary and min(np.sum(Y[rows] == 1), np.sum(Y[rows] == 0)) < 2:
-                    # a rare outcome (nearly) absent or universal here: the model search's own 3-fold split would
-                    # leave a part with one class, so predict the observed rate
+                if binary and too_few_of_a_class(Y[rows]):  # a rare outcome (nearly) absent or universal here
                     target[test] = float(np.mean(Y[rows]))
                     continue
                 fitted = clone(model).fit(X[rows], Y[rows])
