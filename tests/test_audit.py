@@ -17,7 +17,15 @@ from threadpoolctl import threadpool_limits
 import subgroups
 from subgroups import cli, narrative
 from subgroups.analysis import build_results
-from subgroups.audit import RANDOMIZATION_ALPHA, audit_trial, balance_f_test, check_randomization, enforce_randomization
+from subgroups.audit import (
+    PERMUTATION_TEST,
+    RANDOMIZATION_ALPHA,
+    audit_trial,
+    balance_f_test,
+    balance_permutation_test,
+    check_randomization,
+    enforce_randomization,
+)
 from subgroups.data import load_trial
 from subgroups.datasets.synthetic import simulate_trial
 from subgroups.errors import DataError, ParameterError
@@ -134,6 +142,45 @@ def test_randomized_trials_are_rarely_flagged_and_confounded_ones_always():
     assert confounded == 20
     assert worst.count("severity") >= 15  # the strongest driver of treatment has the largest difference
     assert 0.72 <= np.median(c_stats) <= 0.88
+
+
+def _wide(frame: pd.DataFrame, seed: int, extra: int = 480) -> pd.DataFrame:
+    """The trial with `extra` more variants (0/1/2, frequency 0.3): more feature columns than patients at n = 400."""
+    snps = np.random.default_rng(seed).binomial(2, 0.3, size=(len(frame), extra))
+    return pd.concat([frame, pd.DataFrame(snps, columns=[f"snp_x{j}" for j in range(extra)], index=frame.index)], axis=1)
+
+
+def test_wide_data_get_the_permutation_balance_test():
+    frame = _wide(simulate_trial("PM-NULL-a", n=400, seed=7).data, seed=1)
+    trial = load_trial(_null_params(), frame)
+    assert trial.X.shape[1] > 400 and balance_f_test(trial.X.to_numpy(float), trial.treatment) is None
+    check = check_randomization(trial)
+    assert check.balance_method == PERMUTATION_TEST and check.balance_df is None and not check.failed
+    # The statistic by hand: mean over columns of ((treated mean - control mean) / SD over all patients)².
+    X, t = trial.X.to_numpy(float), np.asarray(trial.treatment) == 1
+    X = X[:, X.std(axis=0) > 0]
+    assert check.balance_statistic == pytest.approx(np.mean(((X[t].mean(0) - X[~t].mean(0)) / X.std(0)) ** 2), rel=1e-9)
+    sentence = narrative.randomization_sentence({"audit": {"randomization": check.to_dict()}})
+    assert "permutation test of the mean squared standardized difference" in sentence and sentence.startswith(
+        "**Randomization check:** passed"
+    )
+    # Treatment by severity, age and smoking (as in the observational benchmark): found among 500+ columns.
+    confounded = check_randomization(load_trial(_null_params(), frame.assign(arm=np.where(
+        _confounded_arm(frame, np.random.default_rng(2)) == 1, "drug", "placebo"))))  # fmt: skip
+    assert confounded.balance_failed and confounded.balance_p < RANDOMIZATION_ALPHA
+    assert "permutation balance test p < 0.001" in confounded.message and confounded.worst[0][0] == "severity"
+    assert "permutation test" in narrative.randomization_sentence({"audit": {"randomization": confounded.to_dict()}})
+
+
+def test_permutation_balance_test_holds_its_level_over_randomizations():
+    frame = _wide(simulate_trial("PM-NULL-a", n=400, seed=8).data, seed=2)
+    trial = load_trial(_null_params(), frame)
+    X, rng = trial.X.to_numpy(float), np.random.default_rng(4)
+    with threadpool_limits(limits=1):
+        p = np.array([balance_permutation_test(X, rng.permutation(trial.treatment), draws=400, seed=i)[1] for i in range(300)])
+    # 3 Monte-Carlo SE (0.0126) around 0.05; p-values in steps of 1/401 are uniform under the null.
+    assert 0.012 <= (p < 0.05).mean() <= 0.088
+    assert 0.4 <= p.mean() <= 0.6
 
 
 def test_allocation_is_tested_against_the_declared_ratio():

@@ -35,6 +35,12 @@ from subgroups.privacy import is_suppressed, suppress_count, suppress_group
 IMBALANCE = 0.1
 RANDOMIZATION_ALPHA = 0.001  # either test below this: the check fails
 C_STATISTIC_FOLDS = 5
+BALANCE_PERMUTATIONS = 2_000  # re-randomizations of the permutation balance test (p-values in steps of 1/2001)
+F_TEST = "omnibus F-test of the linear regression of the arm on every encoded feature (Hansen & Bowers 2008)"
+PERMUTATION_TEST = (
+    "permutation test of the mean squared standardized difference over every encoded feature column "
+    f"({BALANCE_PERMUTATIONS:,} re-randomizations; the F-test needs more patients than feature columns)"
+)
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,9 @@ class RandomizationCheck:
 
     `failed` when the allocation test or the balance test has p < `alpha` (0.001). `worst` holds
     the rows of the balance table with the largest |standardized difference| (feature, level, SMD).
+    The balance test is the F-test (`balance_f_test`, statistic F with `balance_df`) or, with too few
+    patients for the feature columns, the permutation test (`balance_permutation_test`, statistic the
+    mean squared standardized difference, no df); `balance_method` names it (None: not tested).
     """
 
     allocation: str  # declared treated:control ratio, e.g. "1:1"
@@ -241,8 +250,9 @@ class RandomizationCheck:
     n: int
     n_treated: int
     allocation_p: float
-    balance_statistic: float | None  # F; None when there are too few patients per feature column
-    balance_df: tuple[int, int] | None
+    balance_method: str | None  # F_TEST or PERMUTATION_TEST; None when not tested (no varying feature column)
+    balance_statistic: float | None  # F, or the mean squared standardized difference (permutation test)
+    balance_df: tuple[int, int] | None  # the F-test's; None for the permutation test
     balance_p: float | None
     c_statistic: float | None  # cross-fitted, descriptive
     worst: tuple[tuple[str, str, float], ...]
@@ -276,10 +286,9 @@ class RandomizationCheck:
                 f"allocation {self.allocation} (exact binomial {_p(self.allocation_p)})"
             )
         if self.balance_failed:
-            found.append(
-                f"the features predict the arm beyond chance (balance F-test {_p(self.balance_p)}, c-statistic "
-                f"{self.c_statistic:.2f} where randomization gives 0.5)"
-            )
+            test = "balance F-test" if self.balance_method == F_TEST else "permutation balance test"
+            c_stat = "" if self.c_statistic is None else f", c-statistic {self.c_statistic:.2f} where randomization gives 0.5"
+            found.append(f"the features predict the arm beyond chance ({test} {_p(self.balance_p)}{c_stat})")
         found.append(f"largest standardized differences: {self.worst_text()}")
         fix = "if treatment was not randomized, set data.study: observational"
         if self.allocation_failed and not self.balance_failed:
@@ -300,7 +309,7 @@ class RandomizationCheck:
                 "p_value": self.allocation_p,
             },
             "balance": {
-                "test": "omnibus F-test of the linear regression of the arm on every encoded feature (Hansen & Bowers 2008)",
+                "test": self.balance_method or "not tested: no feature column varies",
                 "statistic": self.balance_statistic,
                 "df": list(self.balance_df) if self.balance_df else None,
                 "p_value": self.balance_p,
@@ -333,6 +342,17 @@ def declared_allocation(trial: TrialData) -> tuple[str, str, float]:
     return "1:1", "default: data.treatment.allocation not given", 0.5
 
 
+def _standardized_varying(X: np.ndarray) -> np.ndarray:
+    """The feature columns centred and scaled to mean square 1, constant columns dropped (relative to the
+    column's size, so rounding noise is not a regressor)."""
+    Z = np.asarray(X, float)
+    centre = Z.mean(axis=0)
+    Z = Z - centre
+    scale = np.sqrt((Z**2).mean(axis=0))
+    varies = scale > 1e-9 * np.maximum(np.abs(centre), np.finfo(float).tiny)
+    return Z[:, varies] / scale[varies]
+
+
 def balance_f_test(X: np.ndarray, treatment: np.ndarray) -> tuple[float, tuple[int, int], float] | None:
     """(F, (df1, df2), p) of regressing the arm on the features; None with fewer than 10 residual df.
 
@@ -343,13 +363,7 @@ def balance_f_test(X: np.ndarray, treatment: np.ndarray) -> tuple[float, tuple[i
     """
     t = np.asarray(treatment, float)
     n = t.size
-    Z = np.asarray(X, float)
-    centre = Z.mean(axis=0)
-    Z = Z - centre
-    scale = np.sqrt((Z**2).mean(axis=0))
-    # Constant columns carry no information; relative to the column's size, so rounding noise is not a regressor.
-    varies = scale > 1e-9 * np.maximum(np.abs(centre), np.finfo(float).tiny)
-    Z = Z[:, varies] / scale[varies]
+    Z = _standardized_varying(X)
     tc = t - t.mean()
     if Z.shape[1] == 0 or not tc.any():
         return None
@@ -360,6 +374,42 @@ def balance_f_test(X: np.ndarray, treatment: np.ndarray) -> tuple[float, tuple[i
     r2 = min(float(np.sum((Z @ beta) ** 2) / np.sum(tc**2)), 1.0)
     f = (r2 / rank) / max((1 - r2) / df2, 1e-300)
     return float(f), (int(rank), int(df2)), float(stats.f.sf(f, rank, df2))
+
+
+def balance_permutation_test(
+    X: np.ndarray, treatment: np.ndarray, draws: int = BALANCE_PERMUTATIONS, seed: int = 0
+) -> tuple[float, float] | None:
+    """(statistic, p) of the permutation test of covariate balance; None when no column varies or one arm is empty.
+
+    Statistic: the mean over the varying feature columns of the squared standardized difference of
+    the arms' means, (x̄₁ − x̄₀)² / s², with s the column's SD over all patients (so only the arm
+    labels change between re-randomizations). p = (1 + #{re-randomized statistic ≥ observed}) / (1 +
+    draws), each draw a random permutation of the arm labels (complete randomization with the trial's
+    arm sizes): exact under that randomization whatever the number of columns, which is why it
+    replaces `balance_f_test` when the features have about as many columns as there are patients.
+    """
+    t = np.asarray(treatment, float)
+    n, n1 = t.size, int(t.sum())
+    if n1 == 0 or n1 == n:
+        return None
+    Z = _standardized_varying(X)
+    if Z.shape[1] == 0:
+        return None
+    factor = 1 / n1 + 1 / (n - n1)  # centred columns: x̄₁ − x̄₀ = (Σ_treated z) · (1/n₁ + 1/n₀)
+
+    def statistic(labels: np.ndarray) -> np.ndarray:  # labels: n × k of 0/1
+        return ((Z.T @ labels) * factor) ** 2
+
+    observed = float(statistic(t[:, None]).mean())
+    rng = np.random.default_rng(seed)
+    exceed, done = 0, 0
+    while done < draws:  # blocks of 250 draws: memory stays at n × 250
+        k = min(250, draws - done)
+        labels = np.zeros((n, k))
+        labels[np.argsort(rng.random((n, k)), axis=0)[:n1], np.arange(k)] = 1.0
+        exceed += int((statistic(labels).mean(axis=0) >= observed * (1 - 1e-12)).sum())
+        done += k
+    return observed, (1 + exceed) / (1 + draws)
 
 
 def cross_fitted_c_statistic(X: np.ndarray, treatment: np.ndarray, folds: int = C_STATISTIC_FOLDS, seed: int = 0) -> float | None:
@@ -397,7 +447,8 @@ def check_randomization(
     """Test the declared randomization of a ``study: rct`` trial against its data.
 
     Allocation: exact two-sided binomial test of the number treated against the declared share
-    (`declared_allocation`). Balance: `balance_f_test` on the encoded feature matrix. The check
+    (`declared_allocation`). Balance: `balance_f_test` on the encoded feature matrix, or, when there
+    are too few patients for its columns (wide genetic data), `balance_permutation_test`. The check
     fails when either p-value is below 0.001 (`RANDOMIZATION_ALPHA`). Fast (a least-squares fit and
     five ridge fits; well under a second at 2,000 patients × 30 features), so it runs on every
     ``subgroups validate`` and ``run``.
@@ -406,8 +457,11 @@ def check_randomization(
     t = np.asarray(trial.treatment)
     n, n_treated = int(t.size), int(t.sum())
     allocation_p = float(stats.binomtest(n_treated, n, share).pvalue)
-    tested = balance_f_test(trial.X.to_numpy(float), t)
-    c_stat = cross_fitted_c_statistic(trial.X.to_numpy(float), t, seed=seed) if tested is not None else None
+    X = trial.X.to_numpy(float)
+    tested, method = balance_f_test(X, t), F_TEST
+    if tested is None and (permuted := balance_permutation_test(X, t, seed=seed)) is not None:
+        tested, method = (permuted[0], None, permuted[1]), PERMUTATION_TEST
+    c_stat = cross_fitted_c_statistic(X, t, seed=seed) if tested is not None else None
     table = balance_table(trial, min_cell) if balance is None else balance
     ranked = table.assign(size=table["SMD"].abs()).dropna(subset=["size"]).sort_values("size", ascending=False, kind="stable")
     ranked = ranked.drop_duplicates("feature")  # one row per feature: its most imbalanced level
@@ -422,6 +476,7 @@ def check_randomization(
         n=n,
         n_treated=n_treated,
         allocation_p=allocation_p,
+        balance_method=None if tested is None else method,
         balance_statistic=None if tested is None else tested[0],
         balance_df=None if tested is None else tested[1],
         balance_p=None if tested is None else tested[2],

@@ -175,6 +175,8 @@ def _command(args: argparse.Namespace) -> int:
                 print(f"WARNING: {one_line(warning)}")
             elif randomization is not None:
                 balance = "not tested" if randomization.balance_p is None else f"p = {randomization.balance_p:.3g}"
+                if randomization.balance_df is None and randomization.balance_p is not None:
+                    balance += " (permutation test: too few patients for the F-test)"
                 print(
                     f"randomization check: passed (allocation {randomization.allocation}: p = {randomization.allocation_p:.3g}; "
                     f"covariate balance: {balance}; fails below p = {randomization.alpha:g})"

@@ -113,12 +113,19 @@ def randomization_sentence(results: dict[str, Any]) -> str:
         f"declared allocation {md_escape(alloc['declared'])} ({md_escape(alloc['declared_by'])}): {observed}"
         f"exact binomial {p_text(alloc['p_value'])}"
     )
-    balance = (
-        f"covariate balance: F-test of the arm on all features {p_text(bal['p_value'])}, cross-fitted c-statistic "
-        f"{bal['c_statistic']:.2f} (0.5 under randomization)"
-        if bal["p_value"] is not None
-        else "covariate balance: not tested (too few patients for the number of feature columns)"
-    )
+    if bal["p_value"] is None:
+        balance = "covariate balance: not tested (no feature varies)"
+    else:
+        test = (
+            "F-test of the arm on all features"
+            if bal["df"] is not None
+            else f"permutation test of the mean squared standardized difference over all feature columns (mean "
+            f"{bal['statistic']:.3g}; too few patients for an F-test of every column)"
+        )
+        c_stat = (
+            "" if bal["c_statistic"] is None else f", cross-fitted c-statistic {bal['c_statistic']:.2f} (0.5 under randomization)"
+        )
+        balance = f"covariate balance: {test} {p_text(bal['p_value'])}{c_stat}"
     if check["passed"]:
         return (
             f"**Randomization check:** passed ({allocation}; {balance}; it fails below p = {check['threshold']:g}). "
