@@ -177,10 +177,15 @@ def test_permutation_balance_test_holds_its_level_over_randomizations():
     trial = load_trial(_null_params(), frame)
     X, rng = trial.X.to_numpy(float), np.random.default_rng(4)
     with threadpool_limits(limits=1):
-        p = np.array([balance_permutation_test(X, rng.permutation(trial.treatment), draws=400, seed=i)[1] for i in range(300)])
+        tests = np.array([balance_permutation_test(X, rng.permutation(trial.treatment), draws=400, seed=i) for i in range(300)])
+    statistic, p = tests[:, 0], tests[:, 1]
     # 3 Monte-Carlo SE (0.0126) around 0.05; p-values in steps of 1/401 are uniform under the null.
     assert 0.012 <= (p < 0.05).mean() <= 0.088
     assert 0.4 <= p.mean() <= 0.6
+    # The statistic's mean under randomization, as the report states it: n/(n − 1)·(1/n₁ + 1/n₀) (Monte-Carlo SE ~4e-5).
+    expected = check_randomization(trial).balance_expected
+    assert expected == pytest.approx(400 / 399 * (1 / 200 + 1 / 200))
+    assert abs(statistic.mean() - expected) < 2e-4
 
 
 def test_allocation_is_tested_against_the_declared_ratio():

@@ -263,6 +263,17 @@ class RandomizationCheck:
         return self.allocation_p < self.alpha
 
     @property
+    def balance_expected(self) -> float | None:
+        """The balance statistic's mean under randomization: the F distribution's df₂ / (df₂ − 2); for the permutation
+        test's mean squared standardized difference, n / (n − 1) · (1/n₁ + 1/n₀) (the variance of a difference of
+        means between random halves, in units of the column's SD over all patients)."""
+        if self.balance_statistic is None:
+            return None
+        if self.balance_df is not None:
+            return self.balance_df[1] / (self.balance_df[1] - 2)
+        return self.n / (self.n - 1) * (1 / self.n_treated + 1 / (self.n - self.n_treated))
+
+    @property
     def balance_failed(self) -> bool:
         return self.balance_p is not None and self.balance_p < self.alpha
 
@@ -311,6 +322,7 @@ class RandomizationCheck:
             "balance": {
                 "test": self.balance_method or "not tested: no feature column varies",
                 "statistic": self.balance_statistic,
+                "statistic_expected": self.balance_expected,
                 "df": list(self.balance_df) if self.balance_df else None,
                 "p_value": self.balance_p,
                 "c_statistic": self.c_statistic,

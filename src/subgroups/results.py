@@ -152,6 +152,10 @@ class AllocationCheck(Section):
 class BalanceCheck(Section):
     test: str
     statistic: Statistic
+    statistic_expected: Statistic = Field(
+        default=None,
+        description="the statistic's mean under randomization (F-test: df₂ / (df₂ − 2); permutation test: n / (n − 1) · (1/n₁ + 1/n₀))",
+    )
     df: list[Number] | None
     p_value: Statistic
     c_statistic: Statistic

@@ -119,8 +119,8 @@ def randomization_sentence(results: dict[str, Any]) -> str:
         test = (
             "F-test of the arm on all features"
             if bal["df"] is not None
-            else f"permutation test of the mean squared standardized difference over all feature columns (mean "
-            f"{bal['statistic']:.3g}; too few patients for an F-test of every column)"
+            else "permutation test of the mean squared standardized difference over all feature columns (too few "
+            f"patients for an F-test): {bal['statistic']:.2g} against {bal['statistic_expected']:.2g} expected by chance,"
         )
         c_stat = (
             "" if bal["c_statistic"] is None else f", cross-fitted c-statistic {bal['c_statistic']:.2f} (0.5 under randomization)"
