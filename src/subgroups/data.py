@@ -365,6 +365,14 @@ def _read_builtin(name: str, spec: DataSpec) -> tuple[pd.DataFrame, str, str]:
 # --- checking ------------------------------------------------------------------------------------
 
 
+def _number_with_text(col: pd.Series) -> str | None:
+    """An example value when at least 80% of a text column's values are a number with text around it or a decimal
+    comma ("43.2 units", "<5", "1,5", "5 mg/dL"); None otherwise (an identifier such as "1234-A" is not one)."""
+    text = col.dropna().astype(str).str.strip()
+    looks = text.str.fullmatch(r"[<>≤≥~]?\s*[-+]?\d+(?:[.,]\d+)?\s*(?:[A-Za-zµ%°/][A-Za-z0-9µ%°/]*)?")
+    return str(text[looks].iloc[0]) if len(text) and looks.mean() >= 0.8 else None
+
+
 def _is_numeric(col: pd.Series) -> bool:
     return pd.api.types.is_bool_dtype(col) or (
         pd.api.types.is_numeric_dtype(col) and not isinstance(col.dtype, pd.CategoricalDtype)
@@ -539,6 +547,11 @@ def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
             if np.isinf(values).any():
                 raise DataError(f"feature '{name}' has infinite values; replace them or mark them missing")
         elif col.dropna().astype(str).nunique() > MAX_LEVELS:
+            if (example := _number_with_text(col)) is not None:
+                raise DataError(
+                    f"feature '{name}' holds numbers written with text (e.g. {example!r}); keep the number alone in the "
+                    "column (units and notes belong in the data dictionary, decimals with a point)"
+                )
             raise DataError(
                 f"feature '{name}' is text with {col.dropna().astype(str).nunique()} different values "
                 f"(more than {MAX_LEVELS}); it looks like free text or an identifier: recode or remove it"
