@@ -186,6 +186,15 @@ VALIDATE_CASES = {
         {"tte": True},
         "no events in the control arm ('placebo')",
     ),
+    "four events in the treated arm": (
+        _tte(
+            lambda f: f.__setitem__(
+                "event", f.event.where((f.arm != "drug") | (f.event.where(f.arm == "drug", 0).cumsum() <= 4), 0)
+            )
+        ),
+        {"tte": True},
+        "has only 4 event(s) in the treated arm ('drug'); a time-to-event analysis needs at least 10 events per arm",
+    ),
     "infinite survival time": (
         _tte(lambda f: f.__setitem__("time", f.time.where(f.index != 4, np.inf))),
         {"tte": True},

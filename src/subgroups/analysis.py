@@ -23,7 +23,7 @@ from subgroups import cache
 from subgroups.audit import check_randomization, enforce_randomization
 from subgroups.cache import FIT_PACKAGES, cache_key, code_fingerprint  # noqa: F401 - re-exported
 from subgroups.calibration import calibrated, calibration_factor
-from subgroups.data import DataWarning, TrialData, load_trial
+from subgroups.data import MIN_PER_ARM, DataWarning, TrialData, load_trial
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.explain import Explanation, explain_effects
@@ -300,8 +300,8 @@ MAX_MAGNITUDE = 1e100
 def check_trial(run: RunParams, trial: TrialData) -> None:
     """Refuse, before any fitting, what the analysis would otherwise reject only after fitting.
 
-    Checks: time-to-event times finite and at least one event per arm (a Cox model or a survival
-    curve without events has no estimate), outcome and numeric features small enough that their
+    Checks: time-to-event times finite and at least `MIN_PER_ARM` events per arm (as a binary outcome
+    needs that many patients with it per arm: each arm's models are fitted on parts of it), outcome and numeric features small enough that their
     squares stay finite, and every pre-specified subgroup readable, on analysed features, and
     holding patients on both sides. `subgroups validate` runs the same checks.
     """
@@ -314,10 +314,12 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
         if not np.isfinite(trial.outcome).all():
             raise DataError(f"time column '{out.time}' has infinite times; replace them by the last follow-up time")
         for which, label, arm in (("treated", treated, 1), ("control", control, 0)):
-            if not (trial.event[trial.treatment == arm] == 1).any():
+            events = int(np.sum(trial.event[trial.treatment == arm] == 1))
+            if events < MIN_PER_ARM:
+                counted = "no events" if events == 0 else f"only {events} event(s)"
                 raise DataError(
-                    f"event column '{out.event}' has no events in the {which} arm ('{label}'); "
-                    "a time-to-event analysis needs at least one event per arm"
+                    f"event column '{out.event}' has {counted} in the {which} arm ('{label}'); a time-to-event analysis "
+                    f"needs at least {MIN_PER_ARM} events per arm (survival curves, Cox models and the horizon rest on them)"
                 )
     columns = [(f"outcome column '{out.time if out.type == 'time_to_event' else out.column}'", trial.outcome)]
     columns += [
