@@ -84,6 +84,13 @@ def test_invalid_values_are_one_line_errors():
     tree["data"]["treatment"]["control"] = "drug"
     with pytest.raises(ParameterError, match="two different arms"):
         load_params(tree)
+    tree = demo_tree()
+    tree["report"]["min_cell"] = 3  # a cell of 3 could describe one or two patients: disclosure control needs a floor
+    with pytest.raises(ParameterError, match=r"'report.min_cell': must be at least 5: .* \(got 3\)$"):
+        load_params(tree)
+    tree["report"]["min_cell"] = 5
+    tree["subgroups"] = {**tree.get("subgroups", {}), "min_size": 5}
+    assert load_params(tree).report.min_cell == 5
 
 
 def test_time_to_event_needs_time_and_event():

@@ -287,9 +287,24 @@ class SubgroupParams(_Strict):
     prespecified: list[str] = Field(default_factory=list)
 
 
+MIN_CELL_FLOOR = 5
+
+
 class ReportParams(_Strict):
-    min_cell: int = Field(default=10, ge=1, le=1000)
+    # Smallest count a report shows. At least 5, the usual floor of statistical disclosure control (Hundepool et
+    # al. 2012): below it a cell, a histogram bin or a subgroup could describe one or two patients.
+    min_cell: int = Field(default=10, le=1000)
     title: str | None = None
+
+    @field_validator("min_cell")
+    @classmethod
+    def _not_below_the_floor(cls, value: int) -> int:
+        if value < MIN_CELL_FLOOR:
+            raise ValueError(
+                f"must be at least {MIN_CELL_FLOOR}: reports show no count, histogram bin or subgroup below it, so that no "
+                "cell describes one or two patients"
+            )
+        return value
 
 
 class RunParams(_Strict):
