@@ -12,6 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 from support import ACTG_MARKERS, ACTG_YAML, MARKERS, cli, small_params, write_params
 
 from subgroups import runner
@@ -437,8 +438,14 @@ def test_index_opens_with_five_sentences_whose_numbers_are_those_of_results_json
         f"Average treatment effect: {ate['estimate']:+.3g} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g};"
     )
     assert f"n = {ate['n']['shown']}); status: {ate['status']}." in average
-    assert heterogeneity == h["decision"]  # the verdict, stated once
+    assert heterogeneity.startswith(h["decision"])  # the verdict, stated once
     assert heterogeneity.startswith("Heterogeneity detected at α" if h["detected"] else "No credible heterogeneity at α")
+    # A non-detection says, for scale, what the data could have found: (z₀.₉₇₅ + z₀.₈)·2·SE of the mean score.
+    scale = (stats.norm.isf(h["alpha"] / 2) + stats.norm.ppf(0.8)) * 2 * h["mean_forecast"]["se"]
+    if h["detected"]:
+        assert heterogeneity == h["decision"]
+    else:
+        assert heterogeneity == f"{h['decision']} For scale: two halves of the patients named in advance would have been told apart 80% of the time only if their effects differed by {scale:.3g} or more."  # fmt: skip
     validated = [c for c in results["subgroups"]["candidates"] if c["status"] == "validated"]
     if validated:
         r = validated[0]["reported"]
@@ -480,6 +487,7 @@ def test_index_explains_a_prespecified_subgroup_that_holds_when_the_search_found
     pre["p_adjusted"] = 0.0213
     page = runner.index_page(results, [])
     subgroups = _summary_sentences(page)[3]
+    assert "For scale: two halves of the patients named in advance" in _summary_sentences(page)[2]  # not detected now
     r = pre["reported"]
     assert "1 of 4 pre-specified subgroups differs from the rest after Holm adjustment at α = 0.05" in subgroups
     assert f"{pre['hypothesis']}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against" in subgroups

@@ -168,18 +168,27 @@ def _unbracketed(origin: str) -> str:
 DETECTION_POWER = 0.8  # the power of the "for scale" sentence under a non-detection (`detectable_difference`)
 
 
-def detectable_difference(results: dict[str, Any]) -> str:
-    """Why a non-detection is not evidence of one effect for everyone, in this trial's numbers: the smallest difference
-    between the effects of two pre-specified equal halves of the patients that a two-sided test at α of the held-out
-    scores would find with 80% power, (z₁₋α/₂ + z₀.₈) · 2 · SE, where SE = SD(scores)/√n is the mean score's
-    standard error (each half's mean has SE √2 · SE, so their difference 2 · SE). "" without that SE."""
+def detectable_difference_value(results: dict[str, Any]) -> float | None:
+    """The smallest difference between the effects of two pre-specified equal halves of the patients that a two-sided
+    test at α of the held-out scores would find with 80% power, (z₁₋α/₂ + z₀.₈) · 2 · SE, where SE = SD(scores)/√n
+    is the mean score's standard error (each half's mean has SE √2 · SE, so their difference 2 · SE). None without
+    that SE."""
     from scipy.stats import norm
 
     h = results["heterogeneity"]
     se = (h.get("mean_forecast") or {}).get("se")
     if se is None or not np.isfinite(se) or se <= 0:
+        return None
+    return float((norm.isf(h["alpha"] / 2) + norm.ppf(DETECTION_POWER)) * 2 * se)
+
+
+def detectable_difference(results: dict[str, Any]) -> str:
+    """Why a non-detection is not evidence of one effect for everyone, in this trial's numbers
+    (`detectable_difference_value`). "" without it."""
+    h = results["heterogeneity"]
+    difference = detectable_difference_value(results)
+    if difference is None:
         return ""
-    difference = (norm.isf(h["alpha"] / 2) + norm.ppf(DETECTION_POWER)) * 2 * se
     unit = f" {results['ate']['unit']}" if results["ate"].get("unit") else ""
     return (
         f"For scale (a planning figure, not a test): not detecting heterogeneity is not evidence that every patient has "

@@ -46,8 +46,20 @@ def average_effect_summary(results: dict[str, Any]) -> str:
 
 def heterogeneity_summary(results: dict[str, Any]) -> str:
     """Sentence 3: is the heterogeneity real? The verdict, then the decision as the effects page states it."""
+    from subgroups.narrative.effects_page import DETECTION_POWER, detectable_difference_value
+
     h = results["heterogeneity"]
-    return h["decision"]  # it opens with the verdict ("Heterogeneity detected at α = …" / "No credible heterogeneity at α = …")
+    decision = h[
+        "decision"
+    ]  # it opens with the verdict ("Heterogeneity detected at α = …" / "No credible heterogeneity at α = …")
+    difference = None if h["detected"] else detectable_difference_value(results)
+    if difference is None:
+        return decision
+    unit = f" {results['ate']['unit']}" if results["ate"].get("unit") else ""
+    return (
+        f"{decision} For scale: two halves of the patients named in advance would have been told apart "
+        f"{DETECTION_POWER:.0%} of the time only if their effects differed by {difference:.3g}{unit} or more."
+    )
 
 
 def _subgroup_effect(c: dict[str, Any], results: dict[str, Any] | None = None) -> str:
