@@ -98,6 +98,7 @@ def _build_marked_actg_run(tmp: Path) -> Path:
         "time": "days",
         "event": "event",
         "horizon": 900,
+        "time_unit": "days",
         "higher_is_better": True,
     }
     tree["estimation"] = {**tree["estimation"], **FAST["estimation"]}

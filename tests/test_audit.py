@@ -225,6 +225,10 @@ def test_a_failed_check_withholds_confirmatory_and_warns_in_every_report(demo_an
     sentence = narrative.randomization_sentence(a.results)
     assert sentence.startswith("**Randomization check:** passed (declared allocation 1\\:1") and "F-test" in sentence
     assert "randomization check" not in narrative.data_summary(a.results, audit_trial(a.data)).lower()
+    assert a.results["data"]["notes"] == [] and "Notes on the input" not in narrative.data_summary(a.results, audit_trial(a.data))
+    noted = {**a.results, "data": {**a.results["data"], "notes": ["<10 of the rows read repeat an earlier row", "a *second*"]}}
+    summary = narrative.data_summary(noted, audit_trial(a.data))
+    assert "**Notes on the input:** &lt;10 of the rows read repeat an earlier row; a \\*second\\*." in summary
     # The same patients with treatment assigned by their features: only the arm labels change.
     confounded = dataclasses.replace(a.data, treatment=_confounded_arm(a.data.features, np.random.default_rng(2)))
     results = build_results(a.params, confounded, a.effects, a.explanation, a.tests, a.results["subgroups"], a.results["design"])

@@ -140,7 +140,7 @@ def test_bad_survival_data(case, tmp_path: Path, capsys):
     frame = change(_tte_frame())
     frame.to_csv(path, index=False)
     params = small_params(path)
-    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"}
     added = [c for c in frame.columns if c not in _tte_frame().columns]  # a column the case adds is a feature
     params["data"]["features"]["other"] = [*params["data"]["features"]["other"], *added]
     code, err = _run(tmp_path, capsys, params, path)
@@ -222,7 +222,7 @@ def test_validate_refuses_what_run_would_reject_after_fitting(case, tmp_path: Pa
     else:
         build().to_csv(path, index=False)
     if options.get("tte"):
-        params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+        params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"}
     if "estimation" in options:
         params["estimation"].update(options["estimation"])
     if "prespecified" in options:
@@ -244,7 +244,7 @@ def test_run_refuses_a_trial_without_events_before_fitting(tmp_path: Path, capsy
     frame["event"] = 0
     frame.to_csv(path, index=False)
     params = small_params(path, name="no_events")
-    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"}
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["run", str(params_file), "-o", str(tmp_path / "runs")]) == 2
@@ -335,7 +335,7 @@ def test_event_column_error_lists_the_values_found(tmp_path: Path, capsys):
     frame = _tte_frame()
     frame.assign(event=np.where(frame.event == 1, "died", "censored")).to_csv(path, index=False)
     params = small_params(path)
-    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"}
     code, err = _run(tmp_path, capsys, params, path)
     assert code == 2 and len(err.splitlines()) == 1, err
     assert "must be 0 (censored) or 1 (event); values found: 'censored', 'died'" in err, err

@@ -423,6 +423,40 @@ def test_repeated_rows_warn_with_counts(small_csv: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_trial(small_params(small_csv), frame).notes == ()
+    # The reports state the count (suppressed below min_cell) without row numbers.
+    from subgroups.results import input_notes
+
+    trial = load_trial(small_params(small_csv), relabelled)
+    assert input_notes(trial, 10) == [
+        "<10 of the rows read repeat an earlier row exactly apart from the id: possibly double entry; they were analysed "
+        "as separate patients"
+    ]
+    assert (
+        input_notes(trial, 3)[0].startswith("3 of the rows read")
+        and input_notes(load_trial(small_params(small_csv), frame), 10) == []
+    )
+
+
+def test_an_undeclared_time_unit_is_said_wherever_times_are_labelled(small_csv: Path, tmp_path: Path):
+    from subgroups.datasets.synthetic import simulate_trial
+    from subgroups.params import load_params
+    from subgroups.results import input_notes
+
+    path = tmp_path / "tte.csv"
+    simulate_trial("PM-TTE", n=200, seed=5).data.to_csv(path, index=False)
+    params = small_params(path)
+    params["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event"}
+    with pytest.warns(DataWarning, match="data.outcome.time_unit is not declared, so the times in 'time' are labelled as days"):
+        trial = load_trial(params)
+    assert trial.spec.outcome.unit_of_time == "days" and input_notes(trial, 10) == [trial.notes[0]]
+    # A run writes its parameters with defaults filled in and reads them back: the unit stays undeclared.
+    again = load_params(load_params(params).to_dict())
+    assert again.data.outcome.time_unit is None
+    params["data"]["outcome"]["time_unit"] = "months"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        declared = load_trial(params)
+    assert declared.notes == () and input_notes(declared, 10) == [] and declared.spec.outcome.unit_of_time == "months"
 
 
 # --- identifiers: row numbers and dates --------------------------------------------------------

@@ -304,7 +304,7 @@ def test_the_cox_t_learner_recovers_survival_effects_that_differ_by_group():
     train = simulate_trial("PM-TTE", n=3000, seed=3, level="L2")
     test = simulate_trial("PM-TTE", n=2000, seed=4, level="L2")
     params = load_params({"name": "tte", "data": {"treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
-                          "outcome": {"type": "time_to_event", "time": "time", "event": "event"},
+                          "outcome": {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"},
                           "features": {"genetic": ["snp_*"], "disease": ["severity", "crp"], "other": ["age"]},
                           "id_column": "patient_id"}})  # fmt: skip
     trial, other = load_trial(params, train.data), load_trial(params, test.data)

@@ -26,7 +26,7 @@ def test_hazard_ratios_come_from_the_half_that_did_not_find_the_rule():
         "name": "tte",
         "data": {
             "treatment": {"column": "arm", "treated": "drug", "control": "placebo"},
-            "outcome": {"type": "time_to_event", "time": "time", "event": "event"},
+            "outcome": {"type": "time_to_event", "time": "time", "event": "event", "time_unit": "months"},
             "features": {"genetic": ["snp_*"], "disease": ["severity"]},
             "id_column": "patient_id",
         },

@@ -145,6 +145,7 @@ class TrialData:
     n_read: int
     dropped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # warnings about the input (e.g. duplicated rows), also issued as DataWarning
+    repeated_rows: int = 0  # rows read that repeat an earlier row exactly (apart from the id)
     # column -> variable label: `data.labels` of the parameters, else the SAS transport metadata, when known
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -652,12 +653,34 @@ def _check_binary_counts(outcome: np.ndarray, treatment: np.ndarray, spec: DataS
                 )
 
 
-def _repeated_rows(frame: pd.DataFrame, id_column: str | None) -> tuple[str, ...]:
-    """A warning (with counts) when rows repeat another row exactly (apart from the id): likely double entry."""
+def time_unit_note(spec: DataSpec) -> str | None:
+    """The note when a time-to-event outcome's unit is the default rather than declared (every horizon, RMST
+    difference and follow-up time in the reports is labelled with it); None otherwise."""
+    out = spec.outcome
+    if out.type != "time_to_event" or out.time_unit is not None:
+        return None
+    return (
+        f"data.outcome.time_unit is not declared, so the times in '{out.time}' are labelled as {out.unit_of_time}; "
+        "declare it (days, weeks, months or years) if they are in another unit"
+    )
+
+
+def _undeclared_time_unit(spec: DataSpec) -> tuple[str, ...]:
+    """`time_unit_note`, issued as a `DataWarning`."""
+    note = time_unit_note(spec)
+    if note is None:
+        return ()
+    warnings.warn(note, DataWarning, stacklevel=4)
+    return (note,)
+
+
+def _repeated_rows(frame: pd.DataFrame, id_column: str | None) -> tuple[int, tuple[str, ...]]:
+    """(how many rows repeat an earlier row exactly, apart from the id; the warning with counts and row numbers, for
+    the analyst): likely double entry."""
     values = frame.drop(columns=[id_column]) if id_column else frame
     repeated = values.duplicated()
     if not repeated.any():
-        return ()
+        return 0, ()
     digest = pd.util.hash_pandas_object(values, index=False).to_numpy()
     later = int(np.flatnonzero(repeated.to_numpy())[0])
     earlier = int(np.flatnonzero(digest == digest[later])[0])
@@ -668,7 +691,7 @@ def _repeated_rows(frame: pd.DataFrame, id_column: str | None) -> tuple[str, ...
         + ("" if id_column else ", or set data.id_column so that repeated patients are an error")
     )
     warnings.warn(note, DataWarning, stacklevel=4)
-    return (note,)
+    return int(repeated.sum()), (note,)
 
 
 def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFrame | str | Path | None = None) -> TrialData:
@@ -786,7 +809,8 @@ def prepare_trial(
     _check_columns(frame, spec, source)
     frame.columns = [str(c) for c in frame.columns]
     n_read = len(frame)
-    notes = _repeated_rows(frame, spec.id_column)
+    repeated_rows, notes = _repeated_rows(frame, spec.id_column)
+    notes += _undeclared_time_unit(spec)
     frame, treatment, dropped = _two_arms(frame, spec)
 
     reserved = _reserved_columns(spec)
@@ -830,6 +854,7 @@ def prepare_trial(
         n_read=n_read,
         dropped=dropped,
         notes=notes,
+        repeated_rows=repeated_rows,
         labels={
             name: text
             for name, text in {**(variable_labels or {}), **{k: v.label for k, v in spec.labels.items()}}.items()

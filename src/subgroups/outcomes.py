@@ -632,7 +632,7 @@ def trial_horizon(trial: TrialData, min_cell: int = 10) -> Horizon:
         arms[order],
         horizon=spec.horizon,
         min_at_risk=min_cell,
-        unit=spec.time_unit,
+        unit=spec.unit_of_time,
         kind="landmark" if spec.estimand == "survival" else "horizon",
     )
 

@@ -95,10 +95,17 @@ class OutcomeSpec(_Strict):
     event: str | None = None
     horizon: float | None = Field(default=None, gt=0)  # time-to-event: RMST horizon or survival landmark
     estimand: Literal["rmst", "survival"] = "rmst"  # time-to-event: RMST difference or survival difference at `horizon`
-    time_unit: Literal["days", "weeks", "months", "years"] = "days"  # unit of `time`: labels time-scale numbers
+    # Unit of `time`: labels time-scale numbers. None: not declared, read as days (`unit_of_time`) and the reports say
+    # so; kept None (not filled in) in a run's params.yaml, so the run's pages know it was not declared.
+    time_unit: Literal["days", "weeks", "months", "years"] | None = None
     higher_is_better: bool = True
     label: str | None = None
     positive: Label | None = None  # binary: the value counted as 1 (needed when the outcome is coded as text)
+
+    @property
+    def unit_of_time(self) -> str:
+        """`time_unit`, or "days" when it was not declared."""
+        return self.time_unit or "days"
 
     @model_validator(mode="after")
     def _columns(self) -> OutcomeSpec:

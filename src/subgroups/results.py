@@ -138,6 +138,10 @@ class DataSection(Section):
     outcome: OutcomeSummary
     study: Literal["rct", "observational"]
     features: dict[str, list[str]] = Field(description="analysed features by family")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="warnings about the input, as the reports state them (counts suppressed, no row numbers)",
+    )
 
 
 class AllocationCheck(Section):
@@ -686,8 +690,27 @@ def data_section(run: RunParams, trial: TrialData) -> DataSection:
         },
         "study": run.data.study,
         "features": {fam: list(names) for fam, names in trial.families.items()},
+        "notes": input_notes(trial, min_cell),
     }
     return _computed(DataSection, section)
+
+
+def input_notes(trial: TrialData, min_cell: int) -> list[str]:
+    """The warnings about the input as a report may state them: repeated rows as a (suppressed) count without row
+    numbers, an undeclared time unit."""
+    from subgroups.data import time_unit_note
+    from subgroups.privacy import count_text
+
+    notes = []
+    if trial.repeated_rows:
+        apart = " apart from the id" if trial.spec.id_column else ""
+        notes.append(
+            f"{count_text(suppress_count(trial.repeated_rows, min_cell))} of the rows read repeat an earlier row exactly"
+            f"{apart}: possibly double entry; they were analysed as separate patients"
+        )
+    if (unit := time_unit_note(trial.spec)) is not None:
+        notes.append(unit)
+    return notes
 
 
 def audit_section(run: RunParams, randomization: RandomizationResult | None) -> AuditSection:
@@ -718,7 +741,7 @@ def ate_section(
         # The absolute effect's unit and horizon, and the hazard ratio as a secondary summary
         # (inverse-probability weighted with the cross-fitted propensity in observational data).
         kept = effects.analysed(trial.n)
-        ate["unit"] = trial.spec.outcome.time_unit if trial.spec.outcome.estimand == "rmst" else None
+        ate["unit"] = trial.spec.outcome.unit_of_time if trial.spec.outcome.estimand == "rmst" else None
         ate["horizon"] = outcomes.trial_horizon(trial, min_cell).to_dict(min_cell)
         ate["hazard_ratio"] = outcomes.hazard_ratio(
             trial.outcome[kept],

@@ -48,6 +48,8 @@ def data_summary(results: dict[str, Any], audit: Audit) -> str:
         f"**Outcome:** {md_code(data['outcome']['name'])} ({data['outcome']['type'].replace('_', '-')}; "
         f"{'higher' if data['outcome']['higher_is_better'] else 'lower'} is better).",
     ]
+    if data.get("notes"):
+        lines.append("**Notes on the input:** " + "; ".join(md_escape(note) for note in data["notes"]) + ".")
     if data["dropped"]:
         lines.append(
             "**Excluded before analysis:** "
