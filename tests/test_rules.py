@@ -272,3 +272,31 @@ def test_within_scores_survive_an_arm_part_without_events():
     assert np.all(np.isfinite(scores))
     # treated patients' outcome model predicts 0 events, so their score is μ̂₁ − μ̂₀ + (0 − 0)/0.5 = −μ̂₀ ≤ 0
     assert np.all(scores[T == 1] <= 0) and scores[T == 1].min() > -0.2
+
+
+@pytest.mark.slow
+def test_negating_the_outcome_with_lower_is_better_mirrors_every_finding(demo_analysis, demo_truth):
+    """The demo's outcome negated and declared lower-is-better is the same trial: every effect changes sign, and the
+    tests, the subgroup hypotheses (in the same order), their p-values and the designs' sizes stay as they were."""
+    from support import demo_tree
+
+    import subgroups
+
+    tree = demo_tree()
+    tree["data"].pop("simulation")
+    tree["data"]["source"] = None
+    tree["data"]["outcome"]["higher_is_better"] = False
+    mirror = subgroups.analyze(demo_truth.data.assign(response=-demo_truth.data["response"]), tree).results
+    base = demo_analysis.results
+    assert mirror["ate"]["estimate"] == pytest.approx(-base["ate"]["estimate"], abs=1e-9)
+    assert (mirror["ate"]["ci_low"], mirror["ate"]["ci_high"]) == pytest.approx((-base["ate"]["ci_high"], -base["ate"]["ci_low"]))
+    assert mirror["heterogeneity"]["detected"] == base["heterogeneity"]["detected"]
+    assert mirror["heterogeneity"]["p_value"] == pytest.approx(base["heterogeneity"]["p_value"])
+    ours, theirs = base["subgroups"]["candidates"], mirror["subgroups"]["candidates"]
+    assert [c["hypothesis"] for c in theirs] == [c["hypothesis"] for c in ours]  # same rules, same order
+    assert [c["status"] for c in theirs] == [c["status"] for c in ours]
+    assert [c["p_adjusted"] for c in theirs] == pytest.approx([c["p_adjusted"] for c in ours])
+    assert [c["reported"]["effect"] for c in theirs] == pytest.approx([-c["reported"]["effect"] for c in ours])
+    assert mirror["design"]["recommended"] == base["design"]["recommended"]
+    sizes = {o["design"]: o["n_randomized"] for o in base["design"]["options"]}
+    assert {o["design"]: o["n_randomized"] for o in mirror["design"]["options"]} == sizes

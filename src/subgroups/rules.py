@@ -438,7 +438,7 @@ def find_subgroups(
                     extra={"depth": depth[first]},
                 )
             )  # fmt: skip
-    return _adjust(_pool(found, z), heterogeneity_detected, params.alpha, level)
+    return _adjust(_pool(found, z), heterogeneity_detected, params.alpha, level, sign)
 
 
 def _shrunken_by_depth(nodes: dict[int, tuple], depth: dict[int, int]) -> dict[int, tuple[float, float]]:
@@ -582,9 +582,11 @@ def hypothesis_graph(found: list[Subgroup]) -> tuple[np.ndarray, np.ndarray]:
     return weights, transitions
 
 
-def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 0.95) -> list[Subgroup]:
+def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 0.95, sign: float = 1.0) -> list[Subgroup]:
     """Multiplicity-adjusted p-values over the subgroup hypotheses (`hypothesis_graph`); status from the
-    adjusted p and the heterogeneity decision.
+    adjusted p and the heterogeneity decision. Listed validated first, then by level and adjusted p, ties by
+    the larger benefit (`sign` · effect; `sign` = −1 when lower outcomes are better), so a run on the negated
+    outcome with `higher_is_better: false` lists the same rules in the same order.
 
     A validated subgroup was reported *because* its held-out difference was significant, so that
     estimate is biased away from zero given the report (winner's curse). Validated subgroups also
@@ -603,7 +605,7 @@ def _adjust(found: list[Subgroup], detected: bool, alpha: float, level: float = 
             s = replace(s, alpha_share=float(share))
             s = _selection_adjusted(s, float(stats.norm.isf(alpha * share / 2)), level)
         out.append(s)
-    return sorted(out, key=lambda s: (s.status != "validated", s.level, s.p_adjusted, -s.effect))
+    return sorted(out, key=lambda s: (s.status != "validated", s.level, s.p_adjusted, -sign * s.effect))
 
 
 def _selection_adjusted(s: Subgroup, z: float, level: float) -> Subgroup:
