@@ -98,6 +98,12 @@ def test_time_to_event_needs_time_and_event():
     tree["data"]["outcome"] = {"type": "time_to_event", "time": "time"}
     with pytest.raises(ParameterError, match="'time' and 'event'"):
         load_params(tree)
+    # An event that is good (time to recovery) would turn the hazard-scale tests and designs the wrong way round.
+    tree["data"]["outcome"] = {"type": "time_to_event", "time": "time", "event": "event", "higher_is_better": False}
+    with pytest.raises(ParameterError, match="higher_is_better: false is not supported for a time_to_event outcome"):
+        load_params(tree)
+    tree["data"]["outcome"]["higher_is_better"] = True
+    assert load_params(tree).data.outcome.higher_is_better
 
 
 def test_bad_yaml_and_missing_file(tmp_path: Path):

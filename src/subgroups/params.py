@@ -112,6 +112,14 @@ class OutcomeSpec(_Strict):
         if self.type == "time_to_event":
             if not (self.time and self.event):
                 raise ValueError("a time_to_event outcome needs 'time' and 'event' columns")
+            if not self.higher_is_better:
+                # An event that is good (recovery, discharge) would reverse the benefit of the hazard-scale tests and
+                # designs, which take fewer events as the benefit: refused rather than analysed the wrong way round.
+                raise ValueError(
+                    "higher_is_better: false is not supported for a time_to_event outcome (an event that is good, "
+                    "such as recovery): the hazard-scale tests and the next-trial designs take fewer events as the "
+                    "benefit; analyse the time to an adverse event, or the outcome at a fixed time as binary"
+                )
         elif not self.column:
             raise ValueError(f"a {self.type} outcome needs 'column'")
         if self.positive is not None and self.type != "binary":
