@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from subgroups.heterogeneity import _rank_weights, calibration_test, modifier_tests, rate_tests, test_heterogeneity, toc_curve
+from subgroups.heterogeneity import (
+    PRIMARY,
+    _rank_weights,
+    calibration_test,
+    modifier_tests,
+    rate_tests,
+    test_heterogeneity,
+    toc_curve,
+)
 
 
 def _simulate(n: int, rng: np.random.Generator, slope: float):
@@ -151,6 +159,10 @@ def test_pre_specified_candidates_and_the_agnostic_test_hold_the_family_wise_err
         [both.calibration.p_value, *(c.p_value for c in both.candidates)], [0.2, 0.8 / 3, 0.8 / 3, 0.8 / 3]
     )
     assert [c["p_adjusted"] for c in both.claims()] == pytest.approx(list(adjusted))
+    assert (
+        both.primary_test
+        == "calibration slope of the best linear predictor (one-sided) and 3 pre-specified candidates, weighted Holm"
+    )
 
 
 def test_a_pre_specified_rule_finds_what_the_agnostic_search_misses():
@@ -442,6 +454,9 @@ def test_max_t_finds_a_dominant_modifier_the_effect_model_misses_and_shares_the_
     assert [c["alpha_start"] for c in claims] == pytest.approx([0.025, 0.025])  # half of alpha each, no candidates
     without = test_heterogeneity(scores, rng.normal(0, 0.1, n), 0.05, "mean")  # no columns: calibration alone
     assert without.max_t is None and without.p_value == without.calibration.p_value
+    # The report names the tests that decided (an observational study runs no max-T).
+    assert result.to_dict()["primary_test"] == PRIMARY
+    assert without.to_dict()["primary_test"] == "calibration slope of the best linear predictor (one-sided)"
 
 
 def test_wild_wald_p_agrees_with_the_chi2_reference_on_well_behaved_scores_and_is_used_for_feature_candidates():

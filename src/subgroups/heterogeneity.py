@@ -169,6 +169,19 @@ class Heterogeneity:
             for (test, origin, share), p in zip(self._tests(), adjusted)
         ]
 
+    @property
+    def primary_test(self) -> str:
+        """The decision rule's tests in words: `PRIMARY` (calibration and max-T) in a randomized trial without
+        candidates; without max-T (an observational study) the calibration test; pre-specified candidates added."""
+        parts = ["calibration slope of the best linear predictor (one-sided)"]
+        if self.max_t is not None:
+            parts.append("per-feature max-T (two-sided)")
+        if self.candidates:
+            parts.append(f"{len(self.candidates)} pre-specified candidate{'s' if len(self.candidates) > 1 else ''}")
+        if len(parts) == 1:
+            return parts[0]
+        return f"{', '.join(parts[:-1])} and {parts[-1]}, weighted Holm"
+
     def _max_t_text(self) -> str:
         """The max-T evidence in words: the column with the largest |t| and its adjusted p."""
         if self.max_t is None or self.max_t_columns is None or not len(self.max_t_columns):
@@ -229,7 +242,7 @@ class Heterogeneity:
             "detected": self.detected,
             "alpha": self.alpha,
             "scale": self.scale,
-            "primary_test": PRIMARY,
+            "primary_test": self.primary_test,
             "p_value": self.p_value,
             "decision": self.decision,
             "calibration": self.calibration.to_dict(),
