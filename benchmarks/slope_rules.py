@@ -12,8 +12,9 @@ and rMSE = mean over replications of MSE_T(s) / MSE_T(B0), as `summarize.py` for
   rest uniform on [0, u] (`calibration.posterior_slope`; the suite uses π₀ = 0.5, u = 2);
 - ``eb c``: β̂·max(0, 1 − c·SE²/β̂²) within [0, 1]; c = 1 is the empirical-Bayes positive-part rule (Efron & Morris
   1973) that the suite used until 2026-12-07;
-- ``lower k``: max(0, β̂ − k·SE) within [0, 1], a lower confidence bound;
-- ``pretest``: the suite's posterior rule where the heterogeneity test rejected (`ours`'s M1), else 0;
+- ``lower k``: max(0, β̂ − k·SE) within [0, 1], a lower confidence bound (k = 1, 1.2816, 1.645, 1.96);
+- ``pretest``: the suite's posterior rule where the heterogeneity test rejected (`ours`'s M1; M1_abs for PM-TTE), else 0
+  (``pretest, else lower 1.645``: else the lower bound);
 - ``ate only``: s = 0; ``hindsight``: the best s for each fit, known only with the truth (a bound, not a rule).
 
 Usage (prints one line per cell that has the statistics; ± is the Monte-Carlo SE)::
@@ -54,10 +55,12 @@ def rules(fits: pd.DataFrame) -> dict[str, np.ndarray]:
 
     out = {f"posterior {p:g}, U(0, {t:g})": posterior_slope(b, se, p, t) for p, t in ((0.5, 2.0), (0.5, 1.0), (0.7, 2.0))}
     out |= {f"eb c={c:g}": eb(b, se, c) for c in (1, 2, 4)}
-    out |= {f"lower {k:g}": lower(b, se, k) for k in (1, 1.645)}
-    if "M1" in fits.columns:  # pretest: the posterior rule only where heterogeneity was detected, else 0
-        detected = fits["M1"].to_numpy(float) > 0.5
+    out |= {f"lower {k:g}": lower(b, se, k) for k in (1, 1.2816, 1.645, 1.96)}
+    decision = next((c for c in ("M1", "M1_abs") if c in fits.columns), None)  # the decision (TTE: on ΔS(t*))
+    if decision is not None:  # pretest: the posterior rule only where heterogeneity was detected, else 0 (or lower)
+        detected = fits[decision].to_numpy(float) > 0.5
         out["pretest"] = np.where(detected, out["posterior 0.5, U(0, 2)"], 0.0)
+        out["pretest, else lower 1.645"] = np.where(detected, out["posterior 0.5, U(0, 2)"], out["lower 1.645"])
     out["ate only"] = np.zeros_like(b)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["hindsight"] = np.clip(np.nan_to_num((fits["raw_cov_T"] / fits["raw_var_T"]).to_numpy(float)), 0.0, 1.0)
