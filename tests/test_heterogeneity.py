@@ -616,3 +616,24 @@ def test_forward_predictions_hold_the_calibration_tests_level_where_cross_fitted
     assert abs(t_forward.mean()) < 0.15 and 0.9 < t_forward.std() < 1.12, (t_forward.mean(), t_forward.std())
     assert np.mean(t_forward > stats.norm.ppf(0.95)) < 0.05 + 3 * np.sqrt(0.05 * 0.95 / 400)
     assert abs(t_cross.mean()) > 0.3 or t_cross.std() > 1.2, (t_cross.mean(), t_cross.std())
+
+
+def test_lower_is_better_ranks_by_predicted_benefit():
+    """The same trial with the outcome negated and lower declared better: AUTOC, Qini and the TOC curve rank by
+    predicted benefit and read exactly as before (they ranked from the wrong end: the patients predicted to benefit
+    least); the calibration slope is unchanged by the sign."""
+    rng = np.random.default_rng(12)
+    scores, cate = _simulate(3000, rng, slope=1.0)
+    folds = np.repeat(np.arange(5), 600)
+    forward = np.where(folds > 0, cate + rng.normal(0, 0.5, 3000), np.nan)
+    up = test_heterogeneity(scores, cate, 0.05, "mean", forward=(forward, folds))
+    down = test_heterogeneity(-scores, -cate, 0.05, "mean", forward=(-forward, folds), benefit_sign=-1.0)
+    for name in ("autoc", "qini", "calibration"):
+        assert getattr(down, name).estimate == pytest.approx(getattr(up, name).estimate, rel=1e-12)
+        assert getattr(down, name).p_value == pytest.approx(getattr(up, name).p_value, rel=1e-9)
+    assert up.autoc.estimate > 0 and up.autoc.p_value < 0.001
+    pd.testing.assert_frame_equal(down.toc, up.toc, check_exact=False, rtol=1e-12)
+    assert down.to_dict()["toc"]["measure"].startswith("benefit") and "sign turned" in down.autoc.meaning
+    # Without the sign the lower-is-better trial was ranked from the wrong end: a different (bottom-q) curve.
+    wrong = test_heterogeneity(-scores, -cate, 0.05, "mean", forward=(-forward, folds))
+    assert not np.allclose(wrong.toc["toc"].to_numpy()[:-1], up.toc["toc"].to_numpy()[:-1])

@@ -292,6 +292,9 @@ def test_negating_the_outcome_with_lower_is_better_mirrors_every_finding(demo_an
     assert (mirror["ate"]["ci_low"], mirror["ate"]["ci_high"]) == pytest.approx((-base["ate"]["ci_high"], -base["ate"]["ci_low"]))
     assert mirror["heterogeneity"]["detected"] == base["heterogeneity"]["detected"]
     assert mirror["heterogeneity"]["p_value"] == pytest.approx(base["heterogeneity"]["p_value"])
+    for key in ("autoc", "qini"):  # ranked by predicted benefit, on the benefit scale: as before
+        assert mirror["heterogeneity"][key]["estimate"] == pytest.approx(base["heterogeneity"][key]["estimate"])
+    assert mirror["heterogeneity"]["toc"]["toc"] == pytest.approx(base["heterogeneity"]["toc"]["toc"])
     ours, theirs = base["subgroups"]["candidates"], mirror["subgroups"]["candidates"]
     assert [c["hypothesis"] for c in theirs] == [c["hypothesis"] for c in ours]  # same rules, same order
     assert [c["status"] for c in theirs] == [c["status"] for c in ours]

@@ -504,6 +504,7 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
         level=run.estimation.level, columns=columns, original_of=feature_of,
         seed=run.estimation.seed, survival=survival_data(run, trial, kept),
         forward=(effects.forward, effects.folds) if effects.forward.size else None,
+        benefit_sign=1.0 if trial.spec.outcome.higher_is_better else -1.0,
     )  # fmt: skip
     extra = dict(tests.extra)
     if trial.spec.outcome.type == "time_to_event":

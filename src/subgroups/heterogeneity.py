@@ -37,6 +37,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -256,7 +257,12 @@ class Heterogeneity:
             "autoc": self.autoc.to_dict(),
             "qini": self.qini.to_dict(),
             "extra": {name: test.to_dict() for name, test in self.extra.items()},
-            "toc": self.toc.to_dict(orient="list"),
+            "toc": self.toc.to_dict(orient="list")
+            | {
+                "measure": "effect"
+                if self.toc.attrs.get("benefit_sign", 1.0) > 0
+                else "benefit (-1 x effect; lower outcomes are better)"
+            },
             "modifiers": None
             if self.modifiers is None
             else {
@@ -862,6 +868,7 @@ def test_heterogeneity(
     seed: int = 0,
     survival: Survival | None = None,
     forward: tuple[np.ndarray, np.ndarray] | None = None,
+    benefit_sign: float = 1.0,
 ) -> Heterogeneity:
     """Run the calibration, AUTOC and Qini tests, the TOC curve (pointwise CIs at `level`), the per-feature
     max-T test over `columns` (patients × columns; None: not run) and the tests of pre-specified candidates.
@@ -872,18 +879,27 @@ def test_heterogeneity(
     them (`calibration_test`), so are AUTOC and Qini (`rate_tests`), and the slope of `cate` is kept as
     `reported_calibration`. With `survival` (a
     randomized time-to-event trial) the candidates are tested on the hazard scale (`hazard_candidate_test`).
+    `benefit_sign` is −1 when lower outcomes are better: AUTOC, Qini and the TOC curve then rank patients by
+    predicted benefit (−τ̂) and measure benefit (−ψ), so they read as with higher-is-better outcomes (the
+    calibration slope is the same either way).
     """
     scores, cate = np.asarray(scores, float), np.asarray(cate, float)
     reported, mean = calibration_test(scores, cate)
     calibration = reported if forward is None else calibration_test(scores, *forward)[0]
-    autoc, qini = rate_tests(scores, cate) if forward is None else rate_tests(scores, *forward)
+    b = 1.0 if benefit_sign >= 0 else -1.0
+    autoc, qini = rate_tests(b * scores, b * cate) if forward is None else rate_tests(b * scores, b * forward[0], forward[1])
+    toc = toc_curve(b * scores, b * cate, min_cell, level)
+    toc.attrs["benefit_sign"] = b
+    if b < 0:
+        turned = " (lower outcomes are better: effects with their sign turned, so positive means more benefit)"
+        autoc, qini = (dataclasses.replace(t, meaning=t.meaning + turned) for t in (autoc, qini))
     if survival is not None:
         tested = tuple(hazard_candidate_test(survival, c) for c in candidates)
     else:
         tested = tuple(candidate_test(scores, c, seed=seed + 1 + k) for k, c in enumerate(candidates))
     max_t, table = (None, None) if columns is None else max_t_decision_test(scores, columns, original_of or {}, seed)
     return Heterogeneity(
-        calibration, mean, autoc, qini, toc_curve(scores, cate, min_cell, level), alpha, scale, {},
+        calibration, mean, autoc, qini, toc, alpha, scale, {},
         candidates=tested, candidate_share=candidate_share if tested else 0.0, max_t=max_t, max_t_columns=table,
         candidate_scale="hazard ratio" if survival is not None and tested else "",
         reported_calibration=None if forward is None else reported,

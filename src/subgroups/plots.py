@@ -164,7 +164,10 @@ def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
     ax.plot(curve["q"], curve["toc"], color="#2166ac", marker="o", ms=3, label="TOC(q)")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("share of patients treated, ranked by predicted benefit (q)")
-    ax.set_ylabel(f"effect among top q − average effect\n({scale})")
+    if curve.attrs.get("benefit_sign", 1.0) < 0:  # lower outcomes are better: the curve is on the benefit scale
+        ax.set_ylabel(f"benefit among top q − average benefit\n(−1 × {scale})")
+    else:
+        ax.set_ylabel(f"effect among top q − average effect\n({scale})")
     ax.set_title("Does ranking by predicted benefit find patients who benefit more? (held-out)")
     ax.legend(fontsize=8)
     return ax

@@ -320,13 +320,18 @@ class Claim(Section):
 
 
 class TargetingCurve(Section):
-    """The targeting operator characteristic: extra effect among the top q of held-out patients."""
+    """The targeting operator characteristic: extra effect (benefit) among the top q of held-out patients ranked by
+    predicted benefit."""
 
     q: list[Number]
     toc: list[Statistic]
     ci_low: list[Statistic]
     ci_high: list[Statistic]
     n_top: list[int]
+    measure: str = Field(
+        default="effect",
+        description='"effect", or "benefit (-1 x effect; lower outcomes are better)": the scale of toc and its CI',
+    )
 
 
 class ModifierTest(Section):
