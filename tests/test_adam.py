@@ -6,6 +6,7 @@ import datetime
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,28 @@ def test_cnsr_zero_is_the_event_and_every_positive_cnsr_is_censored(tte_files):
     trial = load_trial(spec(*tte_files))
     assert int(trial.event.sum()) == 8 and trial.n == 22  # 8 subjects with CNSR = 0 among the 22 in ITTFL
     assert "CNSR" not in trial.features.columns and "CNSR" not in table.frame.columns
+
+
+def test_avalu_declares_the_time_unit_unless_it_contradicts_the_parameters(tmp_path: Path):
+    adsl = _subjects()
+    bds = pd.DataFrame({"USUBJID": adsl["USUBJID"], "PARAMCD": "TTE", "PARAM": "Time to First Rash",
+                        "AVAL": np.arange(1, 25, dtype=float), "CNSR": np.tile([0.0, 1.0, 2.0], 8), "AVALU": "WEEKS"})  # fmt: skip
+    files = write_adam(tmp_path, adsl, bds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "time unit not declared" warning: AVALU declares it
+        trial = load_trial(spec(*files))
+    assert trial.spec.outcome.unit_of_time == "weeks" and trial.notes == ()
+    declared = load_trial(spec(*files, outcome={"type": "time_to_event", "time_unit": "weeks"}))
+    assert declared.spec.outcome.time_unit == "weeks"
+    with pytest.raises(DataError, match="AVALU of parameter TTE says WEEKS but data.outcome.time_unit is days"):
+        load_trial(spec(*files, outcome={"type": "time_to_event", "time_unit": "days"}))
+    mixed = write_adam(tmp_path, adsl, bds.assign(AVALU=["DAYS", "MONTHS"] * 12), name="mixed.xpt")
+    with pytest.raises(DataError, match=r"AVALU of parameter TTE holds several units \(DAYS, MONTHS\)"):
+        load_trial(spec(*mixed))
+    hours = write_adam(tmp_path, adsl, bds.assign(AVALU="HOURS"), name="hours.xpt")
+    with pytest.raises(DataError, match="AVALU of parameter TTE is 'HOURS', not a unit the suite reads"):
+        load_trial(spec(*hours))
+    assert load_trial(spec(*hours, outcome={"type": "time_to_event", "time_unit": "days"})).spec.outcome.time_unit == "days"
 
 
 def test_cnsr_given_as_the_event_column_is_refused(tte_files):

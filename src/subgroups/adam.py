@@ -44,6 +44,7 @@ class AdamTable:
     fingerprint: str  # sha256 over both files' sha256
     source: str  # which files, parameter, population, visit and record flag were analysed
     selection: dict[str, object]  # the same, as values (population counts included)
+    time_unit: str | None = None  # a time to event's unit from AVALU ("days", "weeks", "months", "years"), when the BDS has it
 
 
 def read_adam(spec: DataSpec, base_dir: str | None = None) -> AdamTable:
@@ -83,6 +84,7 @@ def read_adam(spec: DataSpec, base_dir: str | None = None) -> AdamTable:
     records = records.loc[records[ADAM_ID].isin(population[ADAM_ID])]
     _one_record_per_subject(records, bds, bds_name, spec)
     outcome = _outcome(records, bds_name, spec)
+    time_unit = _time_unit(records, bds_name, spec) if spec.outcome.type == "time_to_event" else None
 
     _check_listed_features(spec, adsl_name)
     listed = {name for names in spec.features.values() for name in names}
@@ -124,7 +126,43 @@ def read_adam(spec: DataSpec, base_dir: str | None = None) -> AdamTable:
         "records": len(records),
     }
     fingerprint = hashlib.sha256(f"{adsl_sha}\n{bds_sha}".encode()).hexdigest()
-    return AdamTable(frame, labels, fingerprint, describe(selection, builtin=spec.source == BUILTIN), selection)
+    return AdamTable(frame, labels, fingerprint, describe(selection, builtin=spec.source == BUILTIN), selection, time_unit)
+
+
+UNITS = {  # AVALU spellings of a time unit (upper case) -> data.outcome.time_unit
+    **dict.fromkeys(("DAY", "DAYS", "D"), "days"),
+    **dict.fromkeys(("WEEK", "WEEKS", "WK", "WKS", "W"), "weeks"),
+    **dict.fromkeys(("MONTH", "MONTHS", "MO", "MON"), "months"),
+    **dict.fromkeys(("YEAR", "YEARS", "YR", "YRS", "Y"), "years"),
+}
+
+
+def _time_unit(records: pd.DataFrame, name: str, spec: DataSpec) -> str | None:
+    """The unit of AVAL from the selected records' AVALU (one value, a time unit), None without AVALU; a one-line
+    `DataError` when AVALU holds several units, one that is not a time unit the suite knows, or contradicts
+    ``data.outcome.time_unit``."""
+    if "AVALU" not in records.columns:
+        return None
+    values = sorted({str(v).strip().upper() for v in records["AVALU"].dropna() if str(v).strip()})
+    if not values:
+        return None
+    param = spec.adam.paramcd
+    if len(values) > 1:
+        raise DataError(f"{name}: AVALU of parameter {param} holds several units ({', '.join(values)}); AVAL must be in one unit")
+    unit = UNITS.get(values[0])
+    declared = spec.outcome.time_unit
+    if unit is None:
+        if declared is not None:
+            return None  # declared by the analyst; AVALU spells it in a way the suite does not read
+        raise DataError(
+            f"{name}: AVALU of parameter {param} is {values[0]!r}, not a unit the suite reads (days, weeks, months or "
+            "years); declare data.outcome.time_unit"
+        )
+    if declared is not None and declared != unit:
+        raise DataError(
+            f"{name}: AVALU of parameter {param} says {values[0]} but data.outcome.time_unit is {declared}; correct one of them"
+        )
+    return unit
 
 
 def describe(selection: dict[str, object], builtin: bool = False) -> str:

@@ -715,6 +715,8 @@ def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFr
         from subgroups.adam import read_adam
 
         table = read_adam(spec, base_dir)
+        if table.time_unit is not None and spec.outcome.time_unit is None:  # AVALU declares it
+            spec = spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"time_unit": table.time_unit})})
         return prepare_trial(table.frame, spec, table.fingerprint, table.source, variable_labels=table.labels)
     else:
         if data is not None:
