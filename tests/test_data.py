@@ -28,6 +28,36 @@ def test_csv_and_parquet_give_the_same_trial(small_csv: Path, tmp_path: Path):
     np.testing.assert_array_equal(a.treatment, b.treatment)
 
 
+def test_typed_parquet_columns_read_as_their_plain_counterparts(small_csv: Path, tmp_path: Path):
+    """A parquet file keeps dtypes a CSV loses: True/False (numpy and pandas' nullable boolean), nullable integers with
+    missing values, categories and pandas strings. Each reads as the plain column (a 0/1 feature for True/False),
+    through to the report (a bool feature stopped the run with a numpy error in the SHAP direction)."""
+    from support import FAST
+
+    import subgroups
+
+    frame = pd.read_csv(small_csv)
+    plain = frame.assign(female=frame["female"].astype(float), comorbidities=frame["comorbidities"].astype(float))
+    plain.loc[:6, "comorbidities"] = np.nan
+    typed = frame.assign(
+        female=frame["female"].astype(bool),
+        comorbidities=plain["comorbidities"].astype("Int64"),
+        smoking=frame["smoking"].astype("category"),
+        arm=frame["arm"].astype("string"),
+        activity=frame["activity"] > frame["activity"].median(),
+    ).astype({"activity": "boolean"})
+    typed.loc[3, "activity"] = pd.NA
+    plain = plain.assign(activity=typed["activity"].astype("float64"))
+    typed.to_parquet(tmp_path / "typed.parquet")
+    a, b = load_trial(small_params(tmp_path / "typed.parquet")), load_trial(small_params(small_csv), plain)
+    assert a.features["female"].dtype == float and a.features["activity"].isna().sum() == 1
+    np.testing.assert_array_equal(a.X.to_numpy(), b.X.to_numpy())
+    result = subgroups.analyze(None, {**small_params(tmp_path / "typed.parquet"), **FAST})
+    assert result.results["importance"]["direction"]["female"] is None or np.isfinite(
+        result.results["importance"]["direction"]["female"]
+    )
+
+
 def test_sas_transport_file(small_csv: Path, tmp_path: Path):
     # SAS transport version 5 (the FDA submission format): names of at most 8 characters.
     frame = pd.read_csv(small_csv)[["arm", "response", "snp_01", "snp_02", "smoking", "bmi", "age"]]

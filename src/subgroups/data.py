@@ -840,6 +840,9 @@ def prepare_trial(
     _screen_outcome_copies(frame, names, spec, outcome, event)
 
     features = frame[names].copy()
+    for name in names:  # True/False features (numpy or pandas' nullable boolean) as 0/1, missing as NaN
+        if pd.api.types.is_bool_dtype(features[name]):
+            features[name] = features[name].astype("float64")
     encoder = FeatureEncoder.fit(features)
     X = encoder.transform(features)
     return TrialData(
