@@ -52,6 +52,9 @@ def test_typed_parquet_columns_read_as_their_plain_counterparts(small_csv: Path,
     a, b = load_trial(small_params(tmp_path / "typed.parquet")), load_trial(small_params(small_csv), plain)
     assert a.features["female"].dtype == float and a.features["activity"].isna().sum() == 1
     np.testing.assert_array_equal(a.X.to_numpy(), b.X.to_numpy())
+    spans = frame.assign(age=pd.to_timedelta(frame["age"].round(), unit="D"))  # a parquet file can hold time spans
+    with pytest.raises(DataError, match=r"feature 'age' holds time spans \(e.g. '\d+ days 00:00:00'\); convert them"):
+        load_trial(small_params(small_csv), spans)
     result = subgroups.analyze(None, {**small_params(tmp_path / "typed.parquet"), **FAST})
     assert result.results["importance"]["direction"]["female"] is None or np.isfinite(
         result.results["importance"]["direction"]["female"]

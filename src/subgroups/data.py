@@ -543,6 +543,11 @@ def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
         col = frame[name]
         if col.isna().all():
             raise DataError(f"feature '{name}' is missing for every patient; remove it from data.features")
+        if pd.api.types.is_timedelta64_dtype(col):
+            raise DataError(
+                f"feature '{name}' holds time spans (e.g. {str(col.dropna().iloc[0])!r}); convert them to numbers in one unit "
+                "(e.g. days) and give the unit in data.labels"
+            )
         if _is_numeric(col):
             values = pd.to_numeric(col, errors="coerce").astype(float)
             if np.isinf(values).any():
