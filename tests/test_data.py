@@ -470,6 +470,23 @@ def test_repeated_rows_warn_with_counts(small_csv: Path):
     )
 
 
+def test_an_outcome_far_from_the_rest_is_flagged_not_removed(small_csv: Path):
+    from subgroups.results import input_notes
+
+    frame = pd.read_csv(small_csv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a normal outcome: nothing to say
+        assert load_trial(small_params(small_csv), frame).far_outcomes == 0
+    entered = frame.assign(response=frame["response"].where(frame.index != 7, 1e6))  # one value in the wrong unit
+    with pytest.warns(
+        DataWarning, match=r"1 value\(s\) of outcome 'response' lie more than 10 interquartile ranges .*farthest: 1e\+06"
+    ):
+        trial = load_trial(small_params(small_csv), entered)
+    assert trial.n == 400 and trial.outcome.max() == 1e6  # kept: the analyst decides
+    (note,) = input_notes(trial, 10)
+    assert note.startswith("<10 value(s) of the outcome lie more than 10 interquartile ranges") and "1e" not in note
+
+
 def test_an_undeclared_time_unit_is_said_wherever_times_are_labelled(small_csv: Path, tmp_path: Path):
     from subgroups.datasets.synthetic import simulate_trial
     from subgroups.params import load_params

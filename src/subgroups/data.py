@@ -146,6 +146,7 @@ class TrialData:
     dropped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # warnings about the input (e.g. duplicated rows), also issued as DataWarning
     repeated_rows: int = 0  # rows read that repeat an earlier row exactly (apart from the id)
+    far_outcomes: int = 0  # continuous outcome values more than FAR_IQRS interquartile ranges from the median
     # column -> variable label: `data.labels` of the parameters, else the SAS transport metadata, when known
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -679,6 +680,34 @@ def _undeclared_time_unit(spec: DataSpec) -> tuple[str, ...]:
     return (note,)
 
 
+FAR_IQRS = 10  # an outcome this many interquartile ranges from the median is flagged as a possible entry error
+
+
+def _far_outcomes(outcome: np.ndarray, spec: DataSpec) -> int:
+    """How many continuous outcome values lie more than `FAR_IQRS` interquartile ranges from the median (0 when the
+    interquartile range is 0): one such value can move every mean-based estimate (a 1e6 among values near 1 made the
+    average effect 5,000). Counted, not removed: the analyst decides."""
+    y = np.asarray(outcome, float)
+    y = y[np.isfinite(y)]
+    q1, median, q3 = np.percentile(y, [25, 50, 75])
+    if q3 <= q1:
+        return 0
+    return int(np.sum(np.abs(y - median) > FAR_IQRS * (q3 - q1)))
+
+
+def _far_outcome_note(count: int, outcome: np.ndarray, spec: DataSpec) -> str:
+    """The warning for the analyst (with the farthest value, which a report never shows), issued as a `DataWarning`."""
+    y = np.asarray(outcome, float)
+    median = float(np.nanmedian(y))
+    farthest = float(y[np.nanargmax(np.abs(y - median))])
+    note = (
+        f"{count} value(s) of outcome '{spec.outcome.name}' lie more than {FAR_IQRS} interquartile ranges from its median "
+        f"{median:.4g} (farthest: {farthest:.4g}); check them for entry or unit errors: each moves every average"
+    )
+    warnings.warn(note, DataWarning, stacklevel=4)
+    return note
+
+
 def _repeated_rows(frame: pd.DataFrame, id_column: str | None) -> tuple[int, tuple[str, ...]]:
     """(how many rows repeat an earlier row exactly, apart from the id; the warning with counts and row numbers, for
     the analyst): likely double entry."""
@@ -843,6 +872,7 @@ def prepare_trial(
     if spec.outcome.type == "binary":
         _check_binary_counts(outcome, treatment, spec)
     _screen_outcome_copies(frame, names, spec, outcome, event)
+    far_outcomes = _far_outcomes(outcome, spec) if spec.outcome.type == "continuous" else 0
 
     features = frame[names].copy()
     for name in names:  # True/False features (numpy or pandas' nullable boolean) as 0/1, missing as NaN
@@ -863,8 +893,9 @@ def prepare_trial(
         source=source,
         n_read=n_read,
         dropped=dropped,
-        notes=notes,
+        notes=notes + ((_far_outcome_note(far_outcomes, outcome, spec),) if far_outcomes else ()),
         repeated_rows=repeated_rows,
+        far_outcomes=far_outcomes,
         labels={
             name: text
             for name, text in {**(variable_labels or {}), **{k: v.label for k, v in spec.labels.items()}}.items()

@@ -701,8 +701,8 @@ def data_section(run: RunParams, trial: TrialData) -> DataSection:
 
 
 def input_notes(trial: TrialData, min_cell: int) -> list[str]:
-    """The warnings about the input as a report may state them: repeated rows as a (suppressed) count without row
-    numbers, an undeclared time unit."""
+    """The warnings about the input as a report may state them: repeated rows and far outcome values as (suppressed)
+    counts without row numbers or values, an undeclared time unit."""
     from subgroups.data import time_unit_note
     from subgroups.privacy import count_text
 
@@ -712,6 +712,13 @@ def input_notes(trial: TrialData, min_cell: int) -> list[str]:
         notes.append(
             f"{count_text(suppress_count(trial.repeated_rows, min_cell))} of the rows read repeat an earlier row exactly"
             f"{apart}: possibly double entry; they were analysed as separate patients"
+        )
+    if trial.far_outcomes:
+        from subgroups.data import FAR_IQRS
+
+        notes.append(
+            f"{count_text(suppress_count(trial.far_outcomes, min_cell))} value(s) of the outcome lie more than {FAR_IQRS} "
+            "interquartile ranges from its median: possibly entry or unit errors; they were analysed as recorded"
         )
     if (unit := time_unit_note(trial.spec)) is not None:
         notes.append(unit)
