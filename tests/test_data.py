@@ -164,6 +164,8 @@ def test_bad_specifications_fail_with_one_line(small_csv: Path, change, message)
         ("birth", lambda n: [f"1950-01-{1 + i % 28:02d}" for i in range(n)], "holds dates"),
         ("notes", lambda n: [f"free text {i}" for i in range(n)], "free text"),
         ("code", lambda n: [f"{1000 + i}-A" for i in range(n)], "free text or an identifier"),
+        ("smoking=never", lambda n: np.arange(n) % 7, "has the name of the column of level 'never' of feature 'smoking'"),
+        ("  ", lambda n: np.arange(n) % 7, "a feature column has a blank name"),
         ("crp_units", lambda n: [f"{1 + i / 7:.2f} mg/L" for i in range(n)], r"numbers written with text \(e.g. '1.00 mg/L'\)"),
         ("ldh", lambda n: [f"{100 + i},5" for i in range(n)], "numbers written with text.*decimals with a point"),
         ("constant", lambda n: [1.0] * n, "same value for every patient"),

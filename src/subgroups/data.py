@@ -367,6 +367,17 @@ def _read_builtin(name: str, spec: DataSpec) -> tuple[pd.DataFrame, str, str]:
 # --- checking ------------------------------------------------------------------------------------
 
 
+def _check_encoded_names(X: pd.DataFrame, encoder: FeatureEncoder) -> None:
+    """A one-line error when two encoded columns share a name: a feature named like another feature's level column
+    ("smoking=never" beside the categorical smoking), which every later step would confuse."""
+    repeated = X.columns[X.columns.duplicated()]
+    if len(repeated):
+        name = str(repeated[0])
+        owner = next((f for f, levels in encoder.categorical.items() if any(f"{f}={lv}" == name for lv in levels)), None)
+        of = f"the column of level '{name.split('=', 1)[1]}' of feature '{owner}'" if owner else "another encoded column"
+        raise DataError(f"feature '{name}' has the name of {of}; rename the feature (data.labels can give it any display name)")
+
+
 def _number_with_text(col: pd.Series) -> str | None:
     """An example value when at least 80% of a text column's values are a number with text around it or a decimal
     comma ("43.2 units", "<5", "1,5", "5 mg/dL"); None otherwise (an identifier such as "1234-A" is not one)."""
@@ -542,6 +553,8 @@ def _screen_outcome_copies(
 def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
     for name in names:
         col = frame[name]
+        if not name.strip():
+            raise DataError(f"a feature column has a blank name ({name!r}); name it in the data file")
         if col.isna().all():
             raise DataError(f"feature '{name}' is missing for every patient; remove it from data.features")
         if pd.api.types.is_timedelta64_dtype(col):
@@ -880,6 +893,7 @@ def prepare_trial(
             features[name] = features[name].astype("float64")
     encoder = FeatureEncoder.fit(features)
     X = encoder.transform(features)
+    _check_encoded_names(X, encoder)
     return TrialData(
         features=features,
         X=X,
