@@ -124,12 +124,16 @@ def test_proxy_label_for_two_correlated_flagged_features():
     assert table.set_index("feature").loc["b", "note"] == "correlated r = 0.79 with a: may be a proxy"
     assert table.set_index("feature").loc["a", "note"] == "" and table.set_index("feature").loc["d", "note"] == ""
     assert table["direction"].tolist()[:3] == [
-        "higher values, larger effect",
-        "higher values, smaller effect",
+        "higher values, larger effect (more benefit)",
+        "higher values, smaller effect (less benefit)",
         "no clear direction",
     ]
     sentence = narrative.importance_sentence(results)
-    assert "b (0.2; higher values, smaller effect; correlated r \\= 0\\.79 with a\\: may be a proxy)" in sentence
+    assert "b (0.2; higher values, smaller effect (less benefit); correlated r \\= 0\\.79 with a\\: may be a proxy)" in sentence
+    # When lower outcomes are better a larger effect is less benefit.
+    lower = {**results, "data": {**results.get("data", {}), "outcome": {"higher_is_better": False}}}
+    assert narrative.direction_text(0.5, lower) == "higher values, larger effect (less benefit)"
+    assert narrative.direction_text(-0.5, lower) == "higher values, smaller effect (more benefit)"
     assert "Possible proxies: b (correlated" in sentence
     # below |r| = 0.7 there is no label
     assert narrative.proxy_notes(_results(r=0.69)) == {} and "proxies" not in narrative.importance_sentence(_results(r=0.69))

@@ -23,7 +23,7 @@ def importance_sentence(results: dict[str, Any]) -> str:
         return CONSTANT_EFFECT_MODEL + " Status: exploratory."
     direction, notes = imp.get("direction") or {}, proxy_notes(results)
     top = ", ".join(
-        f"{md_escape(display_name(name, results))} ({value:.3g}; {direction_text(direction.get(name))}"
+        f"{md_escape(display_name(name, results))} ({value:.3g}; {direction_text(direction.get(name), results)}"
         + (f"; {md_escape(notes[name])})" if name in notes else ")")
         for name, value in ranked[:3]
     )
@@ -151,11 +151,17 @@ def proxy_sentence(results: dict[str, Any]) -> str:
     )
 
 
-def direction_text(value: float | None) -> str:
-    """The direction of a feature's SHAP values in words, from the rank correlation of value and SHAP value."""
+def direction_text(value: float | None, results: dict[str, Any] | None = None) -> str:
+    """The direction of a feature's SHAP values in words, from the rank correlation of value and SHAP value; with
+    `results`, whether that is more or less benefit (a larger effect is less benefit when lower outcomes are better)."""
     if value is None or not np.isfinite(value) or abs(value) < 0.2:
         return "no clear direction"
-    return "higher values, larger effect" if value > 0 else "higher values, smaller effect"
+    larger = value > 0
+    text = "higher values, larger effect" if larger else "higher values, smaller effect"
+    if results is None:
+        return text
+    better = bool(results.get("data", {}).get("outcome", {}).get("higher_is_better", True))
+    return f"{text} ({'more' if larger == better else 'less'} benefit)"
 
 
 def importance_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
@@ -170,7 +176,7 @@ def importance_table(results: dict[str, Any], top: int = 10) -> pd.DataFrame:
             "family": [families.get(name, "") for name, _ in ranked],
             "mean |SHAP|": [f"{value:.3g}" for _, value in ranked],
             "share": [f"{imp['share_by_feature'].get(name, 0.0):.0%}" for name, _ in ranked],
-            "direction": [direction_text(direction.get(name)) for name, _ in ranked],
+            "direction": [direction_text(direction.get(name), results) for name, _ in ranked],
             "note": [notes.get(name, "") for name, _ in ranked],
         }
     )
