@@ -303,3 +303,34 @@ def test_negating_the_outcome_with_lower_is_better_mirrors_every_finding(demo_an
     assert mirror["design"]["recommended"] == base["design"]["recommended"]
     sizes = {o["design"]: o["n_randomized"] for o in base["design"]["options"]}
     assert {o["design"]: o["n_randomized"] for o in mirror["design"]["options"]} == sizes
+
+
+@pytest.mark.slow
+def test_a_binary_outcome_coded_the_other_way_mirrors_every_finding():
+    """A responder outcome y with higher better, and the same trial coded 1 − y (non-response) with lower better:
+    risk differences change sign; tests, rules (in order), adjusted p-values and design sizes stay the same."""
+    from support import FAST, demo_tree
+
+    import subgroups
+
+    frame = simulate_trial("PM-SNP", n=1000, seed=21, b1_rel=2).data
+    frame["response"] = (frame["response"] > frame["response"].median()).astype(int)
+
+    def analysed(data, higher_is_better):
+        tree = {**demo_tree(), **FAST}
+        tree["data"].pop("simulation")
+        tree["data"]["source"] = None
+        tree["data"]["outcome"].update({"type": "binary", "higher_is_better": higher_is_better})
+        return subgroups.analyze(data, tree).results
+
+    base, mirror = analysed(frame, True), analysed(frame.assign(response=1 - frame["response"]), False)
+    assert mirror["ate"]["estimate"] == pytest.approx(-base["ate"]["estimate"], abs=1e-9)
+    h, m = base["heterogeneity"], mirror["heterogeneity"]
+    assert (m["detected"], m["p_value"]) == (h["detected"], pytest.approx(h["p_value"]))
+    assert [m[k]["estimate"] for k in ("autoc", "qini")] == pytest.approx([h[k]["estimate"] for k in ("autoc", "qini")])
+    ours, theirs = base["subgroups"]["candidates"], mirror["subgroups"]["candidates"]
+    assert [c["hypothesis"] for c in theirs] == [c["hypothesis"] for c in ours] and len(ours) > 0
+    assert [c["p_adjusted"] for c in theirs] == pytest.approx([c["p_adjusted"] for c in ours])
+    assert [c["reported"]["effect"] for c in theirs] == pytest.approx([-c["reported"]["effect"] for c in ours])
+    assert mirror["design"]["recommended"] == base["design"]["recommended"]
+    assert [o["n_randomized"] for o in mirror["design"]["options"]] == [o["n_randomized"] for o in base["design"]["options"]]
