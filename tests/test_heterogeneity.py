@@ -637,3 +637,32 @@ def test_lower_is_better_ranks_by_predicted_benefit():
     # Without the sign the lower-is-better trial was ranked from the wrong end: a different (bottom-q) curve.
     wrong = test_heterogeneity(-scores, -cate, 0.05, "mean", forward=(-forward, folds))
     assert not np.allclose(wrong.toc["toc"].to_numpy()[:-1], up.toc["toc"].to_numpy()[:-1])
+
+
+def test_constant_predictions_give_no_ranking_statistics():
+    """A fold whose model predicts one effect for everyone has no ranking: AUTOC and Qini leave it out (its order
+    would be the data's), and with no ranking anywhere they, and the TOC curve, are not estimable."""
+    from subgroups import narrative
+
+    rng = np.random.default_rng(5)
+    scores, cate = _simulate(1200, rng, slope=1.0)
+    folds = np.repeat(np.arange(3), 400)
+    forward = np.where(folds == 1, 0.7, cate)  # fold 1: a constant prediction
+    autoc, qini = rate_tests(scores, forward, folds)
+    keep = folds != 1
+    alone = rate_tests(scores[keep], cate[keep], folds[keep])
+    assert (autoc.estimate, qini.estimate) == pytest.approx((alone[0].estimate, alone[1].estimate), rel=1e-12)
+    assert autoc.se == pytest.approx(alone[0].se, rel=1e-12)
+    flat = rate_tests(scores, np.full(1200, 0.7), folds)
+    assert all(np.isnan(t.estimate) and t.p_value == 1.0 and "no ranking" in t.meaning for t in flat)
+    assert toc_curve(scores, np.full(1200, 0.7), 10).empty
+    h = test_heterogeneity(scores, np.full(1200, 0.7), 0.05, "mean", forward=(np.full(1200, 0.7), folds))
+    page = narrative.heterogeneity_sentence(_as_results(h))
+    assert "Supporting: AUTOC not estimable: effect predictions are constant" in page
+
+
+def _as_results(h) -> dict:
+    """The heterogeneity section as results.json holds it (NaN as null), inside a minimal results tree."""
+    from subgroups.results import json_ready
+
+    return {"heterogeneity": json_ready(h.to_dict()) | {"status": "test"}, "ate": {"unit": None, "scale": "mean"}}

@@ -806,15 +806,22 @@ def rate_tests(scores: np.ndarray, cate: np.ndarray, folds: np.ndarray | None = 
     its own and the blocks' statistics are averaged with weights n_b / n, their variances summed. On forward
     predictions (`effects.forward_fit`) block k is ranked by a model fitted on blocks < k, so given those its
     statistic has mean zero under no heterogeneity and the sum is a martingale, as for `calibration_test`.
+    A block whose predictions are all equal has no ranking (its order would be the data's) and is left out;
+    when no block has one, both statistics are not estimable (NaN, p = 1).
     """
     keep, blocks = _predicted_blocks(cate, folds)
     scores, cate = np.asarray(scores, float)[keep], np.asarray(cate, float)[keep]
+    ranking = [b for b in np.unique(blocks) if np.ptp(cate[blocks == b]) > 0]
+    if not ranking:
+        meaning = "not estimable: effect predictions are constant: no ranking to test"
+        return tuple(TestResult(name, float("nan"), float("nan"), 1.0, meaning) for name in ("AUTOC", "Qini"))  # type: ignore[return-value]
+    ranked_total = int(np.isin(blocks, ranking).sum())
     estimates, variances = np.zeros(2), np.zeros(2)
-    for b in np.unique(blocks):
+    for b in ranking:
         inside = blocks == b
         order = np.argsort(-cate[inside], kind="stable")
         ranked = scores[inside][order]
-        share = ranked.size / scores.size
+        share = ranked.size / ranked_total
         deviation = ranked - ranked.mean()
         for j, w in enumerate(_rank_weights(ranked.size)):
             estimates[j] += share * float(w @ ranked)
@@ -833,8 +840,13 @@ def rate_tests(scores: np.ndarray, cate: np.ndarray, folds: np.ndarray | None = 
 
 
 def toc_curve(scores: np.ndarray, cate: np.ndarray, min_cell: int, level: float = 0.95) -> pd.DataFrame:
-    """TOC(q) on a grid of fractions, each over at least `min_cell` patients, with pointwise CIs."""
+    """TOC(q) on a grid of fractions, each over at least `min_cell` patients, with pointwise CIs; no rows when the
+    predictions are all equal (no ranking)."""
     n = scores.size
+    if n == 0 or np.ptp(cate) == 0:
+        curve = pd.DataFrame(columns=["q", "toc", "ci_low", "ci_high", "n_top"])
+        curve.attrs["level"] = level
+        return curve
     order = np.argsort(-cate, kind="stable")
     ranked = scores[order]
     z = float(stats.norm.ppf(0.5 + level / 2))

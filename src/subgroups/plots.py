@@ -151,8 +151,14 @@ def family_importance(by_family: pd.Series, ax: Axes | None = None) -> Axes:
 
 
 def toc(curve: pd.DataFrame, scale: str, ax: Axes | None = None) -> Axes:
-    """Targeting operator characteristic: extra effect among the top-q ranked patients, with CIs."""
+    """Targeting operator characteristic: extra effect among the top-q ranked patients, with CIs (a note instead of a
+    curve when the effect model predicts one effect for every patient)."""
     ax = _axes(ax, (6.5, 3.5))
+    if not len(curve):
+        ax.text(0.5, 0.5, "no ranking: the effect model predicts one effect for every patient", ha="center", va="center")
+        ax.set_axis_off()
+        ax.set_title("Does ranking by predicted benefit find patients who benefit more? (held-out)")
+        return ax
     ax.fill_between(
         curve["q"],
         curve["ci_low"],

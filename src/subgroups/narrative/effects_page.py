@@ -214,6 +214,9 @@ def heterogeneity_sentence(results: dict[str, Any]) -> str:
         )
     for key, label in (("autoc", "AUTOC"), ("qini", "Qini coefficient")):
         t = h[key]
+        if t["estimate"] is None or t["se"] is None:
+            lines.append(f"Supporting: {label} {t['meaning']}.")
+            continue
         lines.append(
             f"Supporting: {label} {t['estimate']:.3g} (SE {t['se']:.3g}; one-sided {p_text(t['p_value'])}) — {t['meaning']}."
         )
