@@ -904,7 +904,9 @@ def test_heterogeneity(
     toc.attrs["benefit_sign"] = b
     if b < 0:
         turned = " (lower outcomes are better: effects with their sign turned, so positive means more benefit)"
-        autoc, qini = (dataclasses.replace(t, meaning=t.meaning + turned) for t in (autoc, qini))
+        autoc, qini = (
+            dataclasses.replace(t, meaning=t.meaning + turned) if np.isfinite(t.estimate) else t for t in (autoc, qini)
+        )
     if survival is not None:
         tested = tuple(hazard_candidate_test(survival, c) for c in candidates)
     else:
