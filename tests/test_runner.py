@@ -445,7 +445,10 @@ def test_index_opens_with_five_sentences_whose_numbers_are_those_of_results_json
     if h["detected"]:
         assert heterogeneity == h["decision"]
     else:
-        assert heterogeneity == f"{h['decision']} For scale: two halves of the patients named in advance would have been told apart 80% of the time only if their effects differed by {scale:.3g} or more."  # fmt: skip
+        from subgroups.narrative.text import effect_unit
+
+        unit = f" {effect_unit(results)}" if effect_unit(results) else ""  # the outcome's unit, when data.labels gives one
+        assert heterogeneity == f"{h['decision']} For scale: two halves of the patients named in advance would have been told apart 80% of the time only if their effects differed by {scale:.3g}{unit} or more."  # fmt: skip
     validated = [c for c in results["subgroups"]["candidates"] if c["status"] == "validated"]
     if validated:
         r = validated[0]["reported"]
@@ -497,7 +500,9 @@ def test_index_explains_a_prespecified_subgroup_that_holds_when_the_search_found
     assert f"Its strongest rule, {first}, has adjusted p < 0.001, but a discovered rule is called validated only" in subgroups
     # A unit declared in the variable dictionary labels the endpoint.
     results["params"]["data"]["labels"] = {"response": {"label": "Symptom score", "unit": "points"}}
-    assert "drug minus placebo, in points." in _summary_sentences(runner.index_page(results, []))[0]
+    sentences = _summary_sentences(runner.index_page(results, []))
+    assert "drug minus placebo, in points." in sentences[0]
+    assert re.search(r"differed by [\d.]+ points or more\.$", sentences[2])  # the scale sentence in the same unit
     # Without the conflict there is nothing to explain.
     pre["p_adjusted"] = 0.2
     assert "The two answers differ" not in _summary_sentences(runner.index_page(results, []))[3]

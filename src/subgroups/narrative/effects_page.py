@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING
-from subgroups.narrative.text import arm_name, fmt, md_code, md_escape, number, p_text
+from subgroups.narrative.text import arm_name, effect_unit, fmt, md_code, md_escape, number, p_text
 from subgroups.privacy import count_text
 
 
@@ -189,7 +189,7 @@ def detectable_difference(results: dict[str, Any]) -> str:
     difference = detectable_difference_value(results)
     if difference is None:
         return ""
-    unit = f" {results['ate']['unit']}" if results["ate"].get("unit") else ""
+    unit = f" {md_escape(effect_unit(results))}" if effect_unit(results) else ""  # data.labels: the user's text
     return (
         f"For scale (a planning figure, not a test): not detecting heterogeneity is not evidence that every patient has "
         f"the same effect. With these data, even a split of the patients into two equal halves named in advance would be "

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from subgroups.narrative.text import arm_name, count_text, display_rule, effect_text, fmt, number, p_text
+from subgroups.narrative.text import arm_name, count_text, display_rule, effect_text, effect_unit, fmt, number, p_text
 
 # --------------------------------------------------------------------------------------------
 # The index as an executive summary: five plain sentences (no Markdown; the index escapes them)
@@ -22,10 +22,8 @@ def endpoint_summary(results: dict[str, Any]) -> str:
     """Sentence 1: the endpoint, the effect scale and its unit."""
     data, ate = results["data"], results["ate"]
     outcome = data["outcome"]
-    # The unit of a continuous outcome, when the variable dictionary (data.labels) declares one.
-    entry = (results["params"]["data"].get("labels") or {}).get(results["params"]["data"]["outcome"].get("column") or "")
-    declared = entry.get("unit") if isinstance(entry, dict) else None
-    unit = f"in {ate['unit']}" if ate.get("unit") else f"in {declared}" if declared else "in the outcome's own units"
+    declared = effect_unit(results)  # the average effect's unit, else the one data.labels declares for the outcome
+    unit = f"in {declared}" if declared else "in the outcome's own units"
     if outcome["type"] == "binary":
         unit = "as a difference in proportions"
     return (
@@ -55,7 +53,7 @@ def heterogeneity_summary(results: dict[str, Any]) -> str:
     difference = None if h["detected"] else detectable_difference_value(results)
     if difference is None:
         return decision
-    unit = f" {results['ate']['unit']}" if results["ate"].get("unit") else ""
+    unit = f" {effect_unit(results)}" if effect_unit(results) else ""
     return (
         f"{decision} For scale: two halves of the patients named in advance would have been told apart "
         f"{DETECTION_POWER:.0%} of the time only if their effects differed by {difference:.3g}{unit} or more."

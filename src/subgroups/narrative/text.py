@@ -145,3 +145,13 @@ def suppression_notes(frame: pd.DataFrame) -> list[str]:
     if any(_SUPPRESSED_CELL.search(c) for c in cells):
         notes.append(SUPPRESSED_NOTE)
     return notes
+
+
+def effect_unit(results: dict[str, Any]) -> str | None:
+    """The unit effects are in: the average effect's own (time-to-event: the time unit), else the unit the variable
+    dictionary (`data.labels`) declares for the outcome column; None when neither says."""
+    if results.get("ate", {}).get("unit"):
+        return str(results["ate"]["unit"])
+    data = (results.get("params") or {}).get("data") or {}
+    entry = (data.get("labels") or {}).get((data.get("outcome") or {}).get("column") or "")
+    return entry.get("unit") if isinstance(entry, dict) and entry.get("unit") else None
