@@ -503,6 +503,7 @@ def test_index_explains_a_prespecified_subgroup_that_holds_when_the_search_found
     sentences = _summary_sentences(runner.index_page(results, []))
     assert "drug minus placebo, in points." in sentences[0]
     assert re.search(r"differed by [\d.]+ points or more\.$", sentences[2])  # the scale sentence in the same unit
+    assert re.match(r"Average treatment effect: [+-][\d.]+ points \(95% CI [-\d.]+ to [-\d.]+ points;", sentences[1])
     # Without the conflict there is nothing to explain.
     pre["p_adjusted"] = 0.2
     assert "The two answers differ" not in _summary_sentences(runner.index_page(results, []))[3]

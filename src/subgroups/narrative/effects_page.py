@@ -16,7 +16,8 @@ from subgroups.privacy import count_text
 def ate_sentence(results: dict[str, Any]) -> str:
     ate = results["ate"]
     level = f"{ate['ci_level']:.0%}"
-    unit = f" {ate['unit']}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
+    # Time to event (RMST): a time; else the outcome's unit when data.labels declares one (the user's text: escaped).
+    unit = f" {md_escape(effect_unit(results))}" if effect_unit(results) else ""
     return (
         f"**Average effect of {md_escape(arm_name('treated', results))} versus {md_escape(arm_name('control', results))} "
         f"({ate['scale']}): {number(ate['estimate'])}{unit} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "

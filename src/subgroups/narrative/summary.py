@@ -35,7 +35,7 @@ def endpoint_summary(results: dict[str, Any]) -> str:
 def average_effect_summary(results: dict[str, Any]) -> str:
     """Sentence 2: the average effect with its CI, formatted as on the effects page."""
     ate = results["ate"]
-    unit = f" {ate['unit']}" if ate.get("unit") else ""
+    unit = f" {effect_unit(results)}" if effect_unit(results) else ""
     return (
         f"Average treatment effect: {number(ate['estimate'])}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
         f"{p_text(ate['p_value'])}; n = {count_text(ate['n'])}); status: {ate['status']}."
