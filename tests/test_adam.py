@@ -122,6 +122,23 @@ def test_avalu_declares_the_time_unit_unless_it_contradicts_the_parameters(tmp_p
     assert load_trial(spec(*hours, outcome={"type": "time_to_event", "time_unit": "days"})).spec.outcome.time_unit == "days"
 
 
+def test_avalu_of_a_continuous_parameter_is_the_outcome_s_unit(tmp_path: Path):
+    from subgroups.narrative.text import effect_unit
+
+    adsl = _subjects()
+    bds = pd.DataFrame({"USUBJID": adsl["USUBJID"], "PARAMCD": "TTE", "PARAM": "LDL cholesterol",
+                        "AVAL": np.linspace(90, 160, 24), "AVALU": "mg/dL"})  # fmt: skip
+    files = write_adam(tmp_path, adsl, bds)
+    trial = load_trial(spec(*files, outcome={"type": "continuous"}))
+    assert trial.units == {"AVAL": "mg/dL"}
+    results = {"ate": {"unit": None}, "data": {"labels": {"AVAL": {"label": "LDL", "unit": "mg/dL"}}},
+               "params": {"data": {"outcome": {"column": "AVAL"}, "labels": {}}}}  # fmt: skip
+    assert effect_unit(results) == "mg/dL"
+    declared = spec(*files, outcome={"type": "continuous"})
+    declared["data"]["labels"] = {"AVAL": {"label": "LDL cholesterol", "unit": "mmol/L"}}  # the analyst's word wins
+    assert load_trial(declared).units == {"AVAL": "mmol/L"}
+
+
 def test_cnsr_given_as_the_event_column_is_refused(tte_files):
     with pytest.raises(ParameterError, match=r"outcome.event is CNSR, ADaM's censoring flag \(CNSR = 0 is the event\)"):
         load_params(spec(*tte_files, outcome={"type": "time_to_event", "time": "AVAL", "event": "CNSR"}))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class AdamTable:
     source: str  # which files, parameter, population, visit and record flag were analysed
     selection: dict[str, object]  # the same, as values (population counts included)
     time_unit: str | None = None  # a time to event's unit from AVALU ("days", "weeks", "months", "years"), when the BDS has it
+    units: dict[str, str] = field(default_factory=dict)  # AVAL -> AVALU of a continuous or binary parameter (one value)
 
 
 def read_adam(spec: DataSpec, base_dir: str | None = None) -> AdamTable:
@@ -85,6 +86,7 @@ def read_adam(spec: DataSpec, base_dir: str | None = None) -> AdamTable:
     _one_record_per_subject(records, bds, bds_name, spec)
     outcome = _outcome(records, bds_name, spec)
     time_unit = _time_unit(records, bds_name, spec) if spec.outcome.type == "time_to_event" else None
+    units = {} if spec.outcome.type == "time_to_event" else _value_unit(records)
 
     _check_listed_features(spec, adsl_name)
     listed = {name for names in spec.features.values() for name in names}
@@ -126,7 +128,15 @@ def read_adam(spec: DataSpec, base_dir: str | None = None) -> AdamTable:
         "records": len(records),
     }
     fingerprint = hashlib.sha256(f"{adsl_sha}\n{bds_sha}".encode()).hexdigest()
-    return AdamTable(frame, labels, fingerprint, describe(selection, builtin=spec.source == BUILTIN), selection, time_unit)
+    return AdamTable(frame, labels, fingerprint, describe(selection, builtin=spec.source == BUILTIN), selection, time_unit, units)
+
+
+def _value_unit(records: pd.DataFrame) -> dict[str, str]:
+    """{AVAL: its unit} when the selected records' AVALU holds one value (e.g. "mg/dL"); {} otherwise."""
+    if "AVALU" not in records.columns:
+        return {}
+    values = {str(v).strip() for v in records["AVALU"].dropna() if str(v).strip()}
+    return {ADAM_TIME: values.pop()} if len(values) == 1 else {}
 
 
 UNITS = {  # AVALU spellings of a time unit (upper case) -> data.outcome.time_unit

@@ -149,6 +149,8 @@ class TrialData:
     far_outcomes: int = 0  # continuous outcome values more than FAR_IQRS interquartile ranges from the median
     # column -> variable label: `data.labels` of the parameters, else the SAS transport metadata, when known
     labels: dict[str, str] = field(default_factory=dict)
+    # column -> unit from the data files (ADaM AVALU), when known; `data.labels` units take precedence (`units`)
+    file_units: dict[str, str] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -175,8 +177,9 @@ class TrialData:
 
     @property
     def units(self) -> dict[str, str]:
-        """column -> unit, from `data.labels`."""
-        return {name: entry.unit for name, entry in self.spec.labels.items() if entry.unit and name in self.labels}
+        """column -> unit, from `data.labels`, else from the data files (ADaM AVALU)."""
+        declared = {name: entry.unit for name, entry in self.spec.labels.items() if entry.unit and name in self.labels}
+        return {**{k: v for k, v in self.file_units.items() if k in self.labels}, **declared}
 
     def __repr__(self) -> str:  # the tables and arrays would fill a screen
         treated, control = self.arm_labels
@@ -764,7 +767,9 @@ def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFr
         table = read_adam(spec, base_dir)
         if table.time_unit is not None and spec.outcome.time_unit is None:  # AVALU declares it
             spec = spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"time_unit": table.time_unit})})
-        return prepare_trial(table.frame, spec, table.fingerprint, table.source, variable_labels=table.labels)
+        return prepare_trial(
+            table.frame, spec, table.fingerprint, table.source, variable_labels=table.labels, variable_units=table.units
+        )
     else:
         if data is not None:
             spec = spec.model_copy(update={"source": str(data)})
@@ -852,9 +857,15 @@ def _drop_incomplete(
 
 
 def prepare_trial(
-    frame: pd.DataFrame, spec: DataSpec, fingerprint: str, source: str, variable_labels: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    spec: DataSpec,
+    fingerprint: str,
+    source: str,
+    variable_labels: dict[str, str] | None = None,
+    variable_units: dict[str, str] | None = None,
 ) -> TrialData:
-    """Check a raw table against the data spec and build a `TrialData` (one-line errors); `variable_labels`: column -> label."""
+    """Check a raw table against the data spec and build a `TrialData` (one-line errors); `variable_labels`: column ->
+    label, `variable_units`: column -> unit, both from the file's metadata."""
     _check_columns(frame, spec, source)
     frame.columns = [str(c) for c in frame.columns]
     n_read = len(frame)
@@ -910,6 +921,7 @@ def prepare_trial(
         notes=notes + ((_far_outcome_note(far_outcomes, outcome, spec),) if far_outcomes else ()),
         repeated_rows=repeated_rows,
         far_outcomes=far_outcomes,
+        file_units=dict(variable_units or {}),
         labels={
             name: text
             for name, text in {**(variable_labels or {}), **{k: v.label for k, v in spec.labels.items()}}.items()

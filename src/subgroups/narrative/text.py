@@ -148,10 +148,14 @@ def suppression_notes(frame: pd.DataFrame) -> list[str]:
 
 
 def effect_unit(results: dict[str, Any]) -> str | None:
-    """The unit effects are in: the average effect's own (time-to-event: the time unit), else the unit the variable
-    dictionary (`data.labels`) declares for the outcome column; None when neither says."""
+    """The unit effects are in: the average effect's own (time-to-event: the time unit), else the outcome column's
+    unit (`data.labels`, or the data file's, e.g. ADaM AVALU); None when none says."""
     if results.get("ate", {}).get("unit"):
         return str(results["ate"]["unit"])
     data = (results.get("params") or {}).get("data") or {}
-    entry = (data.get("labels") or {}).get((data.get("outcome") or {}).get("column") or "")
-    return entry.get("unit") if isinstance(entry, dict) and entry.get("unit") else None
+    column = (data.get("outcome") or {}).get("column") or ""
+    for labels in ((results.get("data") or {}).get("labels"), data.get("labels")):  # as analysed (files too), as declared
+        entry = (labels or {}).get(column)
+        if isinstance(entry, dict) and entry.get("unit"):
+            return str(entry["unit"])
+    return None
