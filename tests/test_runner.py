@@ -31,7 +31,8 @@ def test_run_leaves_reports_index_and_results(marked_run: Path):
     assert results["data"]["n_treated"]["value"] == 200 and results["data"]["n_control"]["value"] == 200
     assert len(results["provenance"]["data_sha256"]) == 64
     assert results["provenance"]["packages"]["econml"] == "0.17.0"
-    assert json.loads((marked_run / "status.json").read_text())["status"] == "succeeded"
+    status = json.loads((marked_run / "status.json").read_text())
+    assert status["status"] == "succeeded" and status["written"] == status["outputs"]  # a run leaves every report
 
 
 def test_reports_are_self_contained_without_code(marked_run: Path):
@@ -162,6 +163,8 @@ def test_failing_notebook_marks_run_failed(small_csv: Path, tmp_path: Path, monk
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "failed" and "deliberate failure" in status["reason"]
     assert not (run_dir / "index.html").exists() and not (run_dir / "results.json").exists()
+    assert "index.html" in status["outputs"] and "index.html" not in status["written"]  # owned, not written
+    assert set(status["written"]) == {p.name for p in run_dir.iterdir() if p.is_file()} & set(status["outputs"])
     # The package's own refusal inside a notebook is the user's to fix (the fit is cached: no second fit).
     code = "from subgroups.errors import DataError\nraise DataError('column x is odd')"
     (tmp_path / "second").mkdir()

@@ -117,12 +117,15 @@ def _resolved_params(run: RunParams) -> dict[str, Any]:
 
 
 def _write_status(run_dir: Path, status: str, **extra: Any) -> None:
+    # "outputs": every name a run of the suite owns (a re-run may remove them, nothing else); "written": those
+    # present now, so a failed run does not read as if it had left its reports.
     record = {
         "written_by": SIGNATURE,
         "status": status,
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **extra,
         "outputs": list(OUTPUTS),
+        "written": [name for name in OUTPUTS if name == "status.json" or (run_dir / name).is_file()],
     }
     (run_dir / "status.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
