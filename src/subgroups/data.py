@@ -699,7 +699,7 @@ def _undeclared_time_unit(spec: DataSpec) -> tuple[str, ...]:
 FAR_IQRS = 10  # an outcome this many interquartile ranges from the median is flagged as a possible entry error
 
 
-def _far_outcomes(outcome: np.ndarray, spec: DataSpec) -> int:
+def _far_outcomes(outcome: np.ndarray) -> int:
     """How many continuous outcome values lie more than `FAR_IQRS` interquartile ranges from the median (0 when the
     interquartile range is 0): one such value can move every mean-based estimate (a 1e6 among values near 1 made the
     average effect 5,000). Counted, not removed: the analyst decides."""
@@ -896,7 +896,7 @@ def prepare_trial(
     if spec.outcome.type == "binary":
         _check_binary_counts(outcome, treatment, spec)
     _screen_outcome_copies(frame, names, spec, outcome, event)
-    far_outcomes = _far_outcomes(outcome, spec) if spec.outcome.type == "continuous" else 0
+    far_outcomes = _far_outcomes(outcome) if spec.outcome.type == "continuous" else 0
 
     features = frame[names].copy()
     for name in names:  # True/False features (numpy or pandas' nullable boolean) as 0/1, missing as NaN

@@ -47,9 +47,8 @@ def heterogeneity_summary(results: dict[str, Any]) -> str:
     from subgroups.narrative.effects_page import DETECTION_POWER, detectable_difference_value
 
     h = results["heterogeneity"]
-    decision = h[
-        "decision"
-    ]  # it opens with the verdict ("Heterogeneity detected at α = …" / "No credible heterogeneity at α = …")
+    # The decision opens with the verdict ("Heterogeneity detected at α = …" / "No credible heterogeneity at α = …").
+    decision = h["decision"]
     difference = None if h["detected"] else detectable_difference_value(results)
     if difference is None:
         return decision
