@@ -183,7 +183,7 @@ def _root_variable(rule: str) -> str:
     """The feature a hypothesis starts from: the first condition of its rule (a refinement's parent's)."""
     import re
 
-    found = re.match(r"\s*([^ ]+)", rule)
+    found = re.match(r"\s*(`[^`]+`|[^ ]+)", rule)  # a name in backticks may hold spaces (`rule_language.feature_text`)
     return found.group(1) if found else rule
 
 

@@ -30,10 +30,17 @@ NUMERIC_OPS = {
 }
 
 
-_PARSE_OPS = {"<=": "le", "<": "lt", ">=": "ge", ">": "gt", "==": "eq", "=": "eq", "!=": "ne"}
+_PARSE_OPS = {"<=": "le", "≤": "le", "<": "lt", ">=": "ge", "≥": "ge", ">": "gt", "==": "eq", "=": "eq", "!=": "ne", "≠": "ne"}
 
 
-_EXPRESSION = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>|=|not in|in)\s*(.+?)\s*$")
+_NAME = re.compile(r"[A-Za-z_][\w.]*")  # a feature name the rule language reads bare; any other is written `in backticks`
+_EXPRESSION = re.compile(r"^\s*(`[^`]+`|[A-Za-z_][\w.]*)\s*(<=|>=|==|!=|≤|≥|≠|<|>|=|not in|in)\s*(.+?)\s*$")
+
+
+def feature_text(name: str) -> str:
+    """A feature's name as rules write it: bare when the rule language reads it so, else in backticks
+    ("`BMI (kg/m2)`", "`a and b`"), so that a rule reads unambiguously and can be pre-specified as printed."""
+    return name if _NAME.fullmatch(name) else f"`{name}`"
 
 
 @dataclass(frozen=True)
@@ -61,26 +68,27 @@ class Condition:
 
     @property
     def text(self) -> str:
+        name = feature_text(self.feature)
         if self.kind == "missing":
-            return f"{self.feature} missing"
+            return f"{name} missing"
         if self.kind == "recorded":
-            return f"{self.feature} recorded"
+            return f"{name} recorded"
         if self.kind in ("in", "not_in"):
             levels = sorted(self.value)
             if self.kind == "not_in":
-                return f"{self.feature} not in {{{', '.join(levels)}}}"
-            return f"{self.feature} = {levels[0]}" if len(levels) == 1 else f"{self.feature} in {{{', '.join(levels)}}}"
+                return f"{name} not in {{{', '.join(levels)}}}"
+            return f"{name} = {levels[0]}" if len(levels) == 1 else f"{name} in {{{', '.join(levels)}}}"
         if self.kind not in ("le", "gt"):
-            return f"{self.feature} {NUMERIC_OPS[self.kind][0]} {self.value:g}"
+            return f"{name} {NUMERIC_OPS[self.kind][0]} {self.value:g}"
         if self.integer:
             if self.kind == "gt":
                 bound = int(np.floor(self.value)) + 1
                 label = " (carrier)" if self.genetic and bound == 1 else " (homozygous)" if self.genetic and bound == 2 else ""
-                return f"{self.feature} ≥ {bound}{label}"
+                return f"{name} ≥ {bound}{label}"
             bound = int(np.floor(self.value))
             label = " (non-carrier)" if self.genetic and bound == 0 else ""
-            return f"{self.feature} = 0{label}" if bound == 0 and self.genetic else f"{self.feature} ≤ {bound}"
-        return f"{self.feature} {'≤' if self.kind == 'le' else '>'} {self.value:.4g}"
+            return f"{name} = 0{label}" if bound == 0 and self.genetic else f"{name} ≤ {bound}"
+        return f"{name} {'≤' if self.kind == 'le' else '>'} {self.value:.4g}"
 
 
 def members(conditions: tuple[Condition, ...], frame: pd.DataFrame) -> np.ndarray:
@@ -119,8 +127,12 @@ def rule_text(conditions: tuple[Condition, ...]) -> str:
 
 
 def parse_rule(expression: str, data: TrialData) -> tuple[Condition, ...]:
-    """A pre-specified rule such as ``age >= 65 and smoking in [never, former]`` (``&`` also joins conditions)."""
-    return tuple(parse_condition(part, data) for part in re.split(r"\s+and\s+|\s*&\s*", expression))
+    """A pre-specified rule such as ``age >= 65 and smoking in [never, former]`` (``&`` also joins conditions); a
+    feature whose name is not a plain word is written in backticks (```BMI (kg/m2)` > 30``), as reports print it."""
+    quoted = re.findall(r"`[^`]*`", expression)  # kept whole: a name in backticks may hold " and " or "&"
+    masked = re.sub(r"`[^`]*`", lambda m: f"\x00{quoted.index(m.group(0))}\x00", expression)
+    parts = re.split(r"\s+and\s+|\s*&\s*", masked)
+    return tuple(parse_condition(re.sub("\x00(\\d+)\x00", lambda m: quoted[int(m.group(1))], part), data) for part in parts)
 
 
 def parse_condition(expression: str, data: TrialData) -> Condition:
@@ -131,16 +143,17 @@ def parse_condition(expression: str, data: TrialData) -> Condition:
             f"subgroups.prespecified: cannot read {expression!r}; write e.g. 'age >= 65' or 'smoking in [never, former]'"
         )
     feature, op, raw = match.groups()
+    feature = feature[1:-1] if feature.startswith("`") else feature
     if feature not in data.features.columns:
         raise DataError(f"subgroups.prespecified: {expression!r} names '{feature}', which is not an analysed feature")
     if op in ("in", "not in"):
         levels = tuple(part.strip().strip("'\"") for part in raw.strip("[](){}").split(",") if part.strip())
         return Condition(feature, "in" if op == "in" else "not_in", levels)
-    value = raw.strip().strip("'\"")
+    value = re.sub(r"\s*\((?:non-carrier|carrier|homozygous)\)$", "", raw.strip()).strip("'\"")  # as rules print genotypes
     if feature in data.encoder.categorical:
-        if op not in ("==", "=", "!="):
+        if op not in ("==", "=", "!=", "≠"):
             raise ParameterError(f"subgroups.prespecified: {expression!r}: '{feature}' is categorical; use ==, != or in [...]")
-        return Condition(feature, "in" if op != "!=" else "not_in", (value,))
+        return Condition(feature, "in" if op not in ("!=", "≠") else "not_in", (value,))
     try:
         number = float(value)
     except ValueError:

@@ -96,14 +96,17 @@ def display_rule(text: str, results: dict[str, Any] | None) -> str:
     Replaces a feature name only where a condition starts (the start, or after a space, "{" or "(") and an
     operator follows, as the rules are written (`subgroups.rule_language.Condition.text`); longest names first.
     """
+    from subgroups.rule_language import feature_text
+
     labels = variable_labels(results)
     if not labels or not isinstance(text, str):
         return text
-    names = sorted(labels, key=len, reverse=True)
+    written = {feature_text(name): name for name in labels}  # as rules write them (`in backticks` when not a plain word)
+    names = sorted(written, key=len, reverse=True)
     pattern = re.compile(
         r"(?:^|(?<=[ {(]))(" + "|".join(re.escape(n) for n in names) + r")(?= (?:≤|<|>|≥|=|≠|in \{|not in \{|missing|recorded))"
     )
-    return pattern.sub(lambda m: labels[m.group(1)]["label"], text)
+    return pattern.sub(lambda m: labels[written[m.group(1)]]["label"], text)
 
 
 # --- tables: HTML without the index, footnoted where a count is hidden (subgroups.privacy) ----------
