@@ -131,12 +131,17 @@ def read_adam(spec: DataSpec, base_dir: str | None = None) -> AdamTable:
     return AdamTable(frame, labels, fingerprint, describe(selection, builtin=spec.source == BUILTIN), selection, time_unit, units)
 
 
+def _avalu(records: pd.DataFrame) -> list[str]:
+    """The distinct non-blank AVALU values of the selected records, sorted ([] without AVALU)."""
+    if "AVALU" not in records.columns:
+        return []
+    return sorted({str(v).strip() for v in records["AVALU"].dropna() if str(v).strip()})
+
+
 def _value_unit(records: pd.DataFrame) -> dict[str, str]:
     """{AVAL: its unit} when the selected records' AVALU holds one value (e.g. "mg/dL"); {} otherwise."""
-    if "AVALU" not in records.columns:
-        return {}
-    values = {str(v).strip() for v in records["AVALU"].dropna() if str(v).strip()}
-    return {ADAM_TIME: values.pop()} if len(values) == 1 else {}
+    values = _avalu(records)
+    return {ADAM_TIME: values[0]} if len(values) == 1 else {}
 
 
 UNITS = {  # AVALU spellings of a time unit (upper case) -> data.outcome.time_unit
@@ -151,9 +156,7 @@ def _time_unit(records: pd.DataFrame, name: str, spec: DataSpec) -> str | None:
     """The unit of AVAL from the selected records' AVALU (one value, a time unit), None without AVALU; a one-line
     `DataError` when AVALU holds several units, one that is not a time unit the suite knows, or contradicts
     ``data.outcome.time_unit``."""
-    if "AVALU" not in records.columns:
-        return None
-    values = sorted({str(v).strip().upper() for v in records["AVALU"].dropna() if str(v).strip()})
+    values = sorted({v.upper() for v in _avalu(records)})
     if not values:
         return None
     param = spec.adam.paramcd

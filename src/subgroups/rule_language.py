@@ -34,7 +34,7 @@ _PARSE_OPS = {"<=": "le", "≤": "le", "<": "lt", ">=": "ge", "≥": "ge", ">": 
 
 
 _NAME = re.compile(r"[A-Za-z_][\w.]*")  # a feature name the rule language reads bare; any other is written `in backticks`
-_EXPRESSION = re.compile(r"^\s*(`[^`]+`|[A-Za-z_][\w.]*)\s*(<=|>=|==|!=|≤|≥|≠|<|>|=|not in|in)\s*(.+?)\s*$")
+_EXPRESSION = re.compile(rf"^\s*(`[^`]+`|{_NAME.pattern})\s*(<=|>=|==|!=|≤|≥|≠|<|>|=|not in|in)\s*(.+?)\s*$")
 
 
 def feature_text(name: str) -> str:
