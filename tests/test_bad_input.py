@@ -208,6 +208,43 @@ VALIDATE_CASES = {
         {"prespecified": ["age >= 30 and age < 0"]},
         "selects 0 of 200 patients",
     ),
+    # A misspelt level selected nobody silently inside `in [...]` (and the rule was estimated without it).
+    "pre-specified level misspelt": (
+        _frame,
+        {"prespecified": ["smoking in [never, formr]"]},
+        "subgroups.prespecified: 'smoking in [never, formr]': 'formr' is not a level of 'smoking' (its levels: current, former, never)",
+    ),
+    "pre-specified level in another case": (
+        _frame,
+        {"prespecified": ["smoking == Never"]},
+        "'Never' is not a level of 'smoking'",
+    ),
+    "pre-specified set of levels on a number": (_frame, {"prespecified": ["snp_01 in [1, 2]"]}, "'snp_01' is numeric"),
+    "pre-specified cut-point not finite": (_frame, {"prespecified": ["age >= nan"]}, "'nan' is not a finite number"),
+    "pre-specified subgroup listed twice": (
+        _frame,
+        {"prespecified": ["age >= 65 and female == 1", "female == 1 & age>=65"]},
+        "'female == 1 & age>=65' is listed twice ('age >= 65 and female == 1' and 'female == 1 & age>=65' select the same",
+    ),
+    # Errors in candidates were reported as "subgroups.prespecified: ..." (the other list).
+    "candidate neither feature nor rule": (
+        _frame,
+        {"candidates": ["age and bmi"]},
+        "heterogeneity.candidates: 'age and bmi' is not an analysed feature; name one feature per entry",
+    ),
+    "candidate rule with a misspelt level": (
+        _frame,
+        {"candidates": ["smoking == Current"]},
+        "heterogeneity.candidates: 'smoking == Current': 'Current' is not a level",
+    ),
+    "candidate rule on a misspelt feature": (
+        _frame,
+        {"candidates": ["snp01 >= 1"]},
+        "heterogeneity.candidates: 'snp01 >= 1' names 'snp01', which is not an analysed feature",
+    ),
+    "candidate listed twice": (_frame, {"candidates": ["snp_01", "severity", "snp_01"]}, "'snp_01' is listed twice"),
+    # Below 0.5 the sample-size formulas turn round: less power would need more patients.
+    "trial sized for power 0.3": (_frame, {"trial_design": {"power": 0.3}}, "greater than or equal to 0.5"),
 }
 
 
@@ -227,6 +264,10 @@ def test_validate_refuses_what_run_would_reject_after_fitting(case, tmp_path: Pa
         params["estimation"].update(options["estimation"])
     if "prespecified" in options:
         params.setdefault("subgroups", {})["prespecified"] = options["prespecified"]
+    if "candidates" in options:
+        params.setdefault("heterogeneity", {})["candidates"] = options["candidates"]
+    if "trial_design" in options:
+        params["trial_design"] = options["trial_design"]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a numpy overflow warning would be a second line on stderr
         code, err = _run(tmp_path, capsys, params, path)

@@ -834,10 +834,20 @@ def _one_line_error(call, name: str) -> str:
     return message
 
 
-@pytest.mark.parametrize("power", [0.0, 1.0, 1.2, -0.1])
+@pytest.mark.parametrize("power", [0.0, 1.0, 1.2, -0.1, 0.3, 0.001])
 def test_invalid_power(power):
     _one_line_error(lambda: DesignSettings(power=power), "power")
     _one_line_error(lambda: sample_size_continuous(0.5, power=power), "power")
+
+
+def test_sizing_below_half_power_would_turn_round():
+    """Why power is at least 0.5: (z_alpha + z_power)^2 falls to 0 at power = alpha and grows again below it, so
+    the formula would give more patients for less power (here 0.001 needs more than 0.05)."""
+    from scipy.stats import norm
+
+    n = {p: 2 * 2 * (norm.ppf(0.975) + norm.ppf(p)) ** 2 / 0.5**2 for p in (0.001, 0.025, 0.05, 0.5)}
+    assert n[0.001] > n[0.05] > n[0.025] == pytest.approx(0.0, abs=1e-12)
+    assert sample_size_continuous(0.5, power=0.5).n_total == 2 * math.ceil(n[0.5] / 2)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.5, 0.7, -0.01])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from subgroups.calibration import calibrated, calibration_factor
 from subgroups.data import MIN_PER_ARM, DataWarning, TrialData, load_trial
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
+from subgroups.errors import ParameterError
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Candidate, Heterogeneity, Survival, modifier_tests, test_heterogeneity
 from subgroups.narrative.text import p_text
@@ -330,7 +332,9 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
         largest = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         if largest > MAX_MAGNITUDE:
             raise DataError(f"{what} has values as large as {largest:.3g}; rescale it (e.g. other units) below {MAX_MAGNITUDE:g}")
-    heterogeneity_candidates(run, trial, np.ones(trial.n, dtype=bool))  # readable, on analysed features, both sides
+    candidates = heterogeneity_candidates(run, trial, np.ones(trial.n, dtype=bool))  # readable, on analysed features, both sides
+    _refuse_repeats("heterogeneity.candidates", run.heterogeneity.candidates, [c.name for c in candidates])
+    read = []
     for expression in run.subgroups.prespecified:
         # The same reading as rules.prespecified_subgroups, which runs only after fitting.
         conditions = parse_rule(expression, trial)
@@ -339,6 +343,19 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
             raise DataError(
                 f"subgroups.prespecified: {expression!r} selects {int(inside.sum())} of {inside.size} patients; it needs both sides"
             )
+        read.append(" and ".join(sorted(c.text for c in conditions)))
+    _refuse_repeats("subgroups.prespecified", run.subgroups.prespecified, read)
+
+
+def _refuse_repeats(key: str, written: list[str], read: list[str]) -> None:
+    """One line for an entry listed twice (also when written differently, `age >= 65` and `age>=65`): it would be
+    counted as two hypotheses, one of them tested for nothing."""
+    seen: dict[str, str] = {}
+    for text, meaning in zip(written, read):
+        if meaning in seen:
+            same = "twice" if seen[meaning] == text else f"twice ({seen[meaning]!r} and {text!r} select the same patients)"
+            raise ParameterError(f"{key}: {text!r} is listed {same}; name each hypothesis once")
+        seen[meaning] = text
 
 
 def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray) -> tuple[Candidate, ...]:
@@ -354,7 +371,12 @@ def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray)
             columns = [c for c in trial.X.columns if trial.encoder.original_of[c] == text]
             out.append(Candidate(text, "feature", columns=trial.X.loc[kept, columns].to_numpy(dtype=float)))
             continue
-        conditions = parse_rule(text, trial)
+        if not re.search(r"[<>=≤≥≠]|\bin\b", text):
+            raise ParameterError(
+                f"heterogeneity.candidates: {text!r} is not an analysed feature; name one feature per entry "
+                "(e.g. [snp_01, severity]) or write a rule (e.g. 'snp_01 >= 1')"
+            )
+        conditions = parse_rule(text, trial, "heterogeneity.candidates")
         inside = members(conditions, trial.features.loc[kept].reset_index(drop=True))
         if inside.sum() < 2 or (~inside).sum() < 2:
             raise DataError(

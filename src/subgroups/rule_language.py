@@ -126,36 +126,51 @@ def rule_text(conditions: tuple[Condition, ...]) -> str:
     return " and ".join(c.text for c in conditions)
 
 
-def parse_rule(expression: str, data: TrialData) -> tuple[Condition, ...]:
+def parse_rule(expression: str, data: TrialData, key: str = "subgroups.prespecified") -> tuple[Condition, ...]:
     """A pre-specified rule such as ``age >= 65 and smoking in [never, former]`` (``&`` also joins conditions); a
-    feature whose name is not a plain word is written in backticks (```BMI (kg/m2)` > 30``), as reports print it."""
+    feature whose name is not a plain word is written in backticks (```BMI (kg/m2)` > 30``), as reports print it.
+    `key` names the parameter the rule came from in error messages."""
     quoted = re.findall(r"`[^`]*`", expression)  # kept whole: a name in backticks may hold " and " or "&"
     masked = re.sub(r"`[^`]*`", lambda m: f"\x00{quoted.index(m.group(0))}\x00", expression)
     parts = re.split(r"\s+and\s+|\s*&\s*", masked)
-    return tuple(parse_condition(re.sub("\x00(\\d+)\x00", lambda m: quoted[int(m.group(1))], part), data) for part in parts)
+    return tuple(
+        parse_condition(re.sub("\x00(\\d+)\x00", lambda m: quoted[int(m.group(1))], part), data, key, expression)
+        for part in parts
+    )
 
 
-def parse_condition(expression: str, data: TrialData) -> Condition:
-    """A pre-specified condition such as ``age >= 65``, ``female == 1`` or ``smoking in [never, former]``."""
+def parse_condition(expression: str, data: TrialData, key: str = "subgroups.prespecified", rule: str | None = None) -> Condition:
+    """A pre-specified condition such as ``age >= 65``, ``female == 1`` or ``smoking in [never, former]``: a
+    categorical feature's levels must be levels it has (a misspelt level would silently select nobody), a number
+    must be finite."""
+    where = f"{key}: {expression!r}" if rule is None or rule == expression else f"{key}: {rule!r}, condition {expression!r}"
     match = _EXPRESSION.match(expression)
     if not match:
-        raise ParameterError(
-            f"subgroups.prespecified: cannot read {expression!r}; write e.g. 'age >= 65' or 'smoking in [never, former]'"
-        )
+        raise ParameterError(f"{key}: cannot read {expression!r}; write e.g. 'age >= 65' or 'smoking in [never, former]'")
     feature, op, raw = match.groups()
     feature = feature[1:-1] if feature.startswith("`") else feature
     if feature not in data.features.columns:
-        raise DataError(f"subgroups.prespecified: {expression!r} names '{feature}', which is not an analysed feature")
-    if op in ("in", "not in"):
-        levels = tuple(part.strip().strip("'\"") for part in raw.strip("[](){}").split(",") if part.strip())
-        return Condition(feature, "in" if op == "in" else "not_in", levels)
-    value = re.sub(r"\s*\((?:non-carrier|carrier|homozygous)\)$", "", raw.strip()).strip("'\"")  # as rules print genotypes
+        raise DataError(f"{where} names '{feature}', which is not an analysed feature")
     if feature in data.encoder.categorical:
-        if op not in ("==", "=", "!=", "≠"):
-            raise ParameterError(f"subgroups.prespecified: {expression!r}: '{feature}' is categorical; use ==, != or in [...]")
-        return Condition(feature, "in" if op not in ("!=", "≠") else "not_in", (value,))
+        if op in ("in", "not in"):
+            levels = tuple(part.strip().strip("'\"") for part in raw.strip("[](){}").split(",") if part.strip())
+        elif op in ("==", "=", "!=", "≠"):
+            levels = (raw.strip().strip("'\""),)
+        else:
+            raise ParameterError(f"{where}: '{feature}' is categorical; use ==, != or in [...]")
+        known = data.encoder.categorical[feature]
+        unknown = [level for level in levels if level not in known]
+        if not levels or unknown:
+            what = "lists no level" if not levels else f"'{unknown[0]}' is not a level of '{feature}'"
+            raise ParameterError(f"{where}: {what} (its levels: {', '.join(known)})")
+        return Condition(feature, "not_in" if op in ("not in", "!=", "≠") else "in", levels)
+    if op in ("in", "not in"):
+        raise ParameterError(f"{where}: '{feature}' is numeric; compare it with <, <=, >, >=, == or !=")
+    value = re.sub(r"\s*\((?:non-carrier|carrier|homozygous)\)$", "", raw.strip()).strip("'\"")  # as rules print genotypes
     try:
         number = float(value)
     except ValueError:
-        raise ParameterError(f"subgroups.prespecified: {expression!r}: '{value}' is not a number") from None
+        raise ParameterError(f"{where}: '{value}' is not a number") from None
+    if not np.isfinite(number):
+        raise ParameterError(f"{where}: '{value}' is not a finite number")
     return Condition(feature, _PARSE_OPS[op], number)

@@ -58,10 +58,18 @@ def _check_positive(value: float, name: str, what: str) -> None:
         raise ParameterError(f"{name}={value!r} must be a positive number; pass {what}")
 
 
+def _check_target_power(power: float, name: str = "power") -> None:
+    """A power to size a trial for: at least 0.5. Below it the normal-approximation formulas stop meaning anything
+    (z_alpha + z_beta shrinks towards 0 and then grows again when squared: less power would need more patients)."""
+    _check_power(power, name)
+    if power < 0.5:
+        raise ParameterError(f"{name}={power!r} is below 0.5: a trial is sized for a power of at least 0.5; pass e.g. {name}=0.8")
+
+
 def _check_sizing(alpha: float, power: float, allocation_ratio: float) -> None:
     """The one-sided level, target power and allocation ratio every sample-size function takes."""
     _check_alpha(alpha)
-    _check_power(power)
+    _check_target_power(power)
     _check_positive(allocation_ratio, "allocation_ratio", "treated per control patient, e.g. 1")
 
 

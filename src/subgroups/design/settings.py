@@ -248,7 +248,7 @@ class TrialDesignParams(BaseModel):
     alpha : float
         One-sided family-wise significance level, in (0, 0.5).
     power : float
-        Target power for each primary claim.
+        Target power for each primary claim, in [0.5, 1).
     allocation_ratio : float
         Treated per control patient, in (0, 10].
     assay_sensitivity, assay_specificity : float
@@ -270,7 +270,7 @@ class TrialDesignParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     alpha: OneSidedLevel = 0.025
-    power: Probability = 0.8
+    power: float = Field(default=0.8, ge=0.5, lt=1)
     allocation_ratio: float = Field(default=1.0, gt=0, le=10)
     assay_sensitivity: Accuracy = 1.0
     assay_specificity: Accuracy = 1.0
