@@ -34,6 +34,60 @@ def test_sweeps_expand_and_single_runs_refuse_them(small_csv: Path, tmp_path: Pa
         expand([path, path])
 
 
+def test_sweep_values_that_cannot_name_a_folder_are_numbered(small_csv: Path, tmp_path: Path):
+    """A swept list or rule ("['age >= 65']") in the run name failed every run with an error about a 'name' the user
+    never wrote; such values are numbered by their place in the list, and the values go to summary and index."""
+    from subgroups.batch import RUN_NAME_LIMIT, batch_index, run_one
+
+    tree = small_params(small_csv, name="sw")
+    tree["sweep"] = {
+        "subgroups.prespecified": [["age >= 65"], ["smoking in [never, former]"]],
+        "heterogeneity.alpha": [0.05, 0.1],
+    }
+    specs = expand([_write(tmp_path, "sw", tree)])
+    assert [s.name for s in specs] == ["sw-prespecified-1-alpha-0.05", "sw-prespecified-1-alpha-0.1", "sw-prespecified-2-alpha-0.05",
+                                       "sw-prespecified-2-alpha-0.1"]  # fmt: skip
+    read = load_params(specs[2].params_file, specs[2].overrides, allow_sweep=True)
+    assert read.name == "sw-prespecified-2-alpha-0.05" and read.subgroups.prespecified == ["smoking in [never, former]"]
+    long = small_params(small_csv, name="x" * 70)  # "x…x-seed-11-folds-3" would be 86 characters
+    long["sweep"] = {"estimation.seed": [11, 12], "estimation.folds": [3, 4]}
+    assert [s.name for s in expand([_write(tmp_path, "long", long)])] == [f"{'x' * 70}-{i}-{j}" for i in (1, 2) for j in (1, 2)]
+    longest = small_params(small_csv, name="x" * (RUN_NAME_LIMIT - 1))
+    longest["sweep"] = {"estimation.seed": [11, 12]}
+    with pytest.raises(ParameterError, match="leaves no room for the sweep's run names"):
+        expand([_write(tmp_path, "longest", longest)])
+    record = run_one(specs[0].__class__(specs[0].params_file, {**specs[0].overrides, "data.source": str(tmp_path / "gone.csv")},
+                                        specs[0].name), str(tmp_path / "runs"))  # fmt: skip
+    assert record["status"] == "failed"
+    assert record["sweep"].startswith("subgroups.prespecified = ['age >= 65']; heterogeneity.alpha = 0.05")
+    page = batch_index(pd.DataFrame([record]))
+    assert "<th>swept values</th>" in page and "subgroups.prespecified = [&#39;age &gt;= 65&#39;]" in page
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ({"estimation.seed": [1, 2, 1]}, "sweep 'estimation.seed' lists 1 twice"),
+        ({"heterogeneity.alpha": [0.05, 0.050]}, "lists 0.05 twice"),
+        ({"name": ["a", "b"]}, "'sweep' cannot vary 'name'"),
+        ({"estimation.seed": []}, "must map dotted keys to non-empty lists"),
+    ],
+)
+def test_sweeps_that_would_repeat_or_rename_runs_are_refused(small_csv: Path, tmp_path: Path, sweep, message):
+    tree = small_params(small_csv, name="sw")
+    tree["sweep"] = sweep
+    with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        expand([_write(tmp_path, "sw", tree)])
+
+
+def test_an_unreachable_scheduler_is_one_line(small_csv: Path, tmp_path: Path):
+    from subgroups.errors import RunError
+
+    path = _write(tmp_path, "one", small_params(small_csv, name="one"))
+    with pytest.raises(RunError, match=r"cannot connect to the Dask scheduler at 'no-port' \(.*\); check the address"):
+        run_batch([path], out_dir=tmp_path / "runs", scheduler="no-port", progress=False)
+
+
 @pytest.mark.slow
 def test_batch_on_a_local_cluster_isolates_failures_and_matches_one_worker(small_csv: Path, tmp_path: Path):
     good = _write(tmp_path, "good", small_params(small_csv, name="good"))

@@ -15,6 +15,7 @@ the runs are the Cartesian product, named ``<name>-<key>-<value>...``::
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -54,11 +55,21 @@ def expand(params_files: list[str | Path]) -> list[RunSpec]:
             continue
         if not isinstance(sweep, dict) or not all(isinstance(v, list) and v for v in sweep.values()):
             raise ParameterError(f"{path}: 'sweep' must map dotted keys to non-empty lists, e.g. estimation.seed: [1, 2]")
+        if "name" in sweep:
+            raise ParameterError(f"{path}: 'sweep' cannot vary 'name'; each run is named from the file's name and its values")
         keys = list(sweep)
-        for values in itertools.product(*(sweep[k] for k in keys)):
-            overrides = dict(zip(keys, values))
-            suffix = "-".join(f"{k.split('.')[-1]}-{v}" for k, v in overrides.items())
-            specs.append(RunSpec(str(path.resolve()), {**overrides, "name": f"{name}-{suffix}"}, f"{name}-{suffix}"))
+        labels = {key: _value_labels(path, key, sweep[key]) for key in keys}
+        for chosen in itertools.product(*(range(len(sweep[k])) for k in keys)):
+            overrides = {k: sweep[k][i] for k, i in zip(keys, chosen)}
+            run_name = f"{name}-" + "-".join(f"{k.split('.')[-1]}-{labels[k][i]}" for k, i in zip(keys, chosen))
+            if len(run_name) > RUN_NAME_LIMIT:  # the name is a folder name; keep it short and still unique
+                run_name = f"{name}-" + "-".join(str(i + 1) for i in chosen)
+            if len(run_name) > RUN_NAME_LIMIT:
+                raise ParameterError(
+                    f"{path}: name '{name}' leaves no room for the sweep's run names ({run_name!r} is longer than "
+                    f"{RUN_NAME_LIMIT} characters); shorten it"
+                )
+            specs.append(RunSpec(str(path.resolve()), {**overrides, "name": run_name}, run_name))
     seen: set[str] = set()
     for spec in specs:
         if spec.name in seen:
@@ -67,12 +78,35 @@ def expand(params_files: list[str | Path]) -> list[RunSpec]:
     return specs
 
 
+#: Longest run name (`RunParams.name`); a sweep's runs longer than this are numbered instead.
+RUN_NAME_LIMIT = 80
+
+
+def _value_labels(path: Path, key: str, values: list[Any]) -> list[str]:
+    """How each value of a swept key appears in the run names: the value itself when it is a plain word or number,
+    else its position in the list (1, 2, ...) — a list or a rule ("age >= 65") cannot be part of a folder name.
+    A value listed twice would give two identical runs."""
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise ParameterError(f"{path}: sweep '{key}' lists {value!r} twice; each value gives one run")
+    plain = [str(v) for v in values]
+    if all(isinstance(v, (str, int, float)) and not isinstance(v, bool) and _PLAIN.fullmatch(str(v)) for v in values):
+        return plain
+    return [str(i + 1) for i in range(len(values))]
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.]+")
+
+
 def run_one(spec: RunSpec, out_dir: str) -> dict[str, Any]:
     """Execute one run and describe its outcome; never raises (the batch must go on)."""
     from subgroups.runner import run
 
     started = time.perf_counter()
-    record: dict[str, Any] = {"name": spec.name, "status": "failed", "reason": "", "user_error": False, "seconds": 0.0}
+    swept = "; ".join(f"{key} = {value}" for key, value in spec.overrides.items() if key != "name")
+    record: dict[str, Any] = {
+        "name": spec.name, "sweep": swept, "status": "failed", "reason": "", "user_error": False, "seconds": 0.0
+    }  # fmt: skip
     try:
         params = load_params(spec.params_file, spec.overrides, allow_sweep=True)
         result = run(params, out_dir=out_dir)
@@ -119,7 +153,14 @@ def run_batch(
     except OSError as exc:
         raise RunError(f"cannot create the output folder {out} ({exc.strerror}); give -o a writable folder") from None
     if scheduler:
-        client, cluster = Client(scheduler), None
+        try:
+            client, cluster = Client(scheduler), None
+        except (OSError, ValueError, TypeError) as exc:  # unreachable, timed out, or not an address
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RunError(
+                f"cannot connect to the Dask scheduler at {scheduler!r} ({reason}); check the address "
+                "(e.g. tcp://10.0.0.5:8786) and that the scheduler is running, or leave out --scheduler to run locally"
+            ) from None
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
@@ -176,8 +217,8 @@ def batch_index(summary: pd.DataFrame) -> str:
         )
         design = str(record.get("recommended_design") or "").replace("_", " ") if ok else ""
         runs.append(
-            {"ok": ok, "name": record["name"], "status": record["status"], "effect": effect, "heterogeneity": het,
-             "design": design, "reason": str(record.get("reason") or "")}
+            {"ok": ok, "name": record["name"], "sweep": str(record.get("sweep") or ""), "status": record["status"],
+             "effect": effect, "heterogeneity": het, "design": design, "reason": str(record.get("reason") or "")}
         )  # fmt: skip
     failed = int((summary["status"] != "succeeded").sum())
-    return page_template("batch.html.j2").render(runs=runs, failed=failed)
+    return page_template("batch.html.j2").render(runs=runs, failed=failed, swept=any(run["sweep"] for run in runs))
