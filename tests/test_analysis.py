@@ -489,6 +489,52 @@ def test_effect_refuses_unseen_levels_and_missing_values_unless_imputed(demo_ana
         a.effect(text)
 
 
+def test_effect_takes_one_patient_and_refuses_what_has_no_feature_names(demo_analysis):
+    """One patient as a Series (a row of a frame) or a dict, and no patients at all, were internal errors."""
+    a = demo_analysis
+    new = simulate_trial("PM-SNP", n=5, seed=33, b1_rel=2).data
+    rows = a.effect(new)
+    np.testing.assert_allclose(a.effect(new.iloc[2]), rows[2:3])
+    np.testing.assert_allclose(a.effect(new.iloc[4].to_dict()), rows[4:5])
+    assert a.effect(new.head(0)).shape == (0,)
+    with pytest.raises(subgroups.ParameterError, match="must be a DataFrame with the feature columns .* not ndarray"):
+        a.effect(new.to_numpy())
+    with pytest.raises(subgroups.ParameterError, match="tau must be numbers"):
+        a.calibrate(["high", "low"])
+    np.testing.assert_allclose(a.calibrate(list(a.effect(new, calibrated=False))), rows)
+    for top in (0, -1, 2.5, True):
+        with pytest.raises(subgroups.ParameterError, match=r"top=.*whole number of at least 1"):
+            a.profile(a.subgroups[0], top=top)
+        with pytest.raises(subgroups.ParameterError, match=r"plot_importance: top="):
+            a.plot_importance(top=top)
+
+
+def test_analyze_refuses_parameters_and_data_of_the_wrong_kind(small_csv: Path):
+    with pytest.raises(
+        subgroups.ParameterError, match="parameters must be a path to a YAML file, a dict or a RunParams, not int"
+    ):
+        subgroups.analyze(None, 42)
+    with pytest.raises(subgroups.ParameterError, match="data must be a DataFrame, a path to a data file or None .* not ndarray"):
+        subgroups.analyze(np.zeros((3, 3)), small_params(small_csv))
+
+
+def test_a_damaged_cache_entry_is_refitted_and_an_unwritable_cache_refused_before_fitting(
+    small_csv: Path, tmp_path: Path, monkeypatch
+):
+    params = small_params(small_csv)
+    first = subgroups.open_analysis(params, cache_dir=tmp_path)
+    for entry in tmp_path.glob("*.pkl"):
+        entry.write_bytes(entry.read_bytes()[:100])  # truncated, as after a full disk
+    again = subgroups.open_analysis(params, cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.effects.cate, again.effects.cate)
+    assert cache.load(next(tmp_path.glob("analysis-*.pkl"))) is not None  # replaced by a whole one
+    monkeypatch.setattr(analysis_module, "fit_effects", lambda *a, **k: pytest.fail("fitted although nothing could be stored"))
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    with pytest.raises(subgroups.RunError, match="cannot create the cache folder .*a file/cache"):
+        subgroups.open_analysis(params, cache_dir=blocked / "cache")
+
+
 def test_effect_warns_when_the_calibrated_effect_is_constant(demo_analysis):
     import dataclasses
     import warnings

@@ -75,6 +75,9 @@ class Analysis:
         unless `impute=True`: then they are imputed as in the analysed data (numbers: its median, with
         the missing indicator when it had missing values; categories: its level "(missing)").
         """
+        df = new_rows_frame(df)
+        if df.empty:
+            return np.empty(0)
         raw = self.effects.effect(self.data.encoder.transform(checked_new_rows(self.data, df, impute)))
         if not calibrated:
             return raw
@@ -99,7 +102,13 @@ class Analysis:
     def calibrate(self, tau: np.ndarray) -> np.ndarray:
         """ATE + s·(τ̂ − mean held-out τ̂), s = `calibration_slope`: the best linear predictor of the
         effect given the model's prediction (Chernozhukov et al.), never stretched beyond the model."""
-        return calibrated(np.asarray(tau, float), self.effects, self.tests)
+        try:
+            values = np.asarray(tau, float)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                "calibrate: tau must be numbers (the effect model's predictions, e.g. effect(df, calibrated=False))"
+            ) from None
+        return calibrated(values, self.effects, self.tests)
 
     @property
     def importance(self) -> pd.Series:
@@ -129,6 +138,7 @@ class Analysis:
         """How the subgroup's patients differ from the rest, by family (aggregates; small cells hidden)."""
         from subgroups.subgroup_summaries import subgroup_profile
 
+        _check_top("profile", top)
         if isinstance(subgroup, str):
             subgroup = next((s for s in self.found if s.rule == subgroup), None) or _unknown_rule(subgroup, self.found)
         return subgroup_profile(self.data, subgroup, self.params.report.min_cell, top)
@@ -190,6 +200,7 @@ class Analysis:
         from subgroups import plots
         from subgroups.errors import ParameterError
 
+        _check_top("plot_importance", top)
         if by == "family":
             return plots.family_importance(self.importance_by_family, ax=ax)
         if by != "feature":
@@ -216,6 +227,25 @@ class Analysis:
         if kind != "burden":
             raise ParameterError(f"plot_design: kind={kind!r}; use 'burden' or 'power'")
         return plots.design_burden(self.menu.to_frame(), self.menu.recommended, ax=ax)
+
+
+def _check_top(method: str, top: Any) -> None:
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ParameterError(f"{method}: top={top!r}; pass a whole number of at least 1")
+
+
+def new_rows_frame(df: Any) -> pd.DataFrame:
+    """New data for `Analysis.effect` as a frame: a DataFrame as it is, one patient as a Series or a dict of
+    feature values; anything else (an array has no feature names) is a `ParameterError`."""
+    if isinstance(df, pd.DataFrame):
+        return df
+    if isinstance(df, pd.Series):
+        return df.to_frame().T.infer_objects()
+    if isinstance(df, dict):
+        return pd.DataFrame([df])
+    raise ParameterError(
+        f"effect: new data must be a DataFrame with the feature columns (or one patient as a Series or dict), not {type(df).__name__}"
+    )
 
 
 def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.DataFrame:
@@ -444,16 +474,17 @@ def open_analysis(params: RunParams | dict | str | Path, overrides: Any = None, 
     check_trial(run, trial)
     if cache_dir is None:
         return _finish(run, trial)
-    folder = Path(cache_dir)
+    folder = cache.writable_folder(cache_dir)  # before fitting: a fit that cannot be stored would be lost
     whole = cache.complete_entry(folder, run, trial.fingerprint)
-    if whole.is_file():  # same data, parameters and code: the finished analysis (each notebook of a run)
-        analysis = cache.load(whole)
+    analysis = cache.load(whole)
+    if analysis is not None:  # same data, parameters and code: the finished analysis (each notebook of a run)
         stamp = {"generated_at": generated_now(), "git_commit": git_commit()}
         results = {**analysis.results, "provenance": {**analysis.results["provenance"], **stamp}}
         return dataclasses.replace(analysis, results=results)  # a new object: the cached one stays as stored
     fit = cache.fit_entry(folder, run, trial.fingerprint)
-    if fit.is_file():
-        trial, effects, explanation = cache.load(fit)
+    stored = cache.load(fit)
+    if stored is not None:
+        trial, effects, explanation = stored
         # Everything downstream of the fit (tests, subgroups, designs, report settings) follows this call's parameters.
         analysis = _assemble(run, trial, effects, explanation)
     else:

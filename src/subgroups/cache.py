@@ -60,8 +60,31 @@ def complete_entry(folder: Path, run: RunParams, trial_fingerprint: str) -> Path
 
 
 def load(path: Path) -> Any:
-    with path.open("rb") as handle:
-        return pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
+    """The cached value, or None when there is none or it cannot be read back (a damaged or truncated file, e.g.
+    after a full disk): a cache miss, so the analysis is fitted again and the entry replaced."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)  # noqa: S301 - our own cache file, inside the run folder
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError, OSError):
+        return None
+
+
+def writable_folder(folder: str | Path) -> Path:
+    """`folder`, created if needed; a `RunError` in one line when it cannot be created or written."""
+    import os
+
+    from subgroups.errors import RunError
+
+    path = Path(folder).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create the cache folder {path} ({exc.strerror}); pass a writable cache_dir") from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise RunError(f"the cache folder {path} is not a writable folder; pass a writable cache_dir")
+    return path
 
 
 def store(path: Path, value: Any) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from subgroups.errors import DataError
+from subgroups.errors import DataError, ParameterError
 from subgroups.params import FAMILIES, DataSpec, RunParams, load_params
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".xpt": "xport", ".sas7bdat": "sas7bdat"}
@@ -754,6 +754,8 @@ def load_trial(params: RunParams | DataSpec | dict | str | Path, data: pd.DataFr
         Overrides ``data.source``.
     """
     base_dir = None
+    if data is not None and not isinstance(data, (pd.DataFrame, str, Path)):
+        raise ParameterError(f"data must be a DataFrame, a path to a data file or None (data.source), not {type(data).__name__}")
     if isinstance(params, DataSpec):
         spec = params
     else:

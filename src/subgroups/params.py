@@ -558,6 +558,8 @@ def load_params(
     elif isinstance(source, Mapping):
         tree, where, base_dir = dict(source), "parameters", None
     else:
+        if not isinstance(source, (str, Path)):
+            raise ParameterError(f"parameters must be a path to a YAML file, a dict or a RunParams, not {type(source).__name__}")
         path = Path(source)
         if path.suffix.lower() not in (".yaml", ".yml"):
             raise ParameterError(f"{path}: parameter files must be .yaml or .yml")
