@@ -883,6 +883,35 @@ def test_negative_sd(sd):
     _one_line_error(lambda: sample_size_continuous(0.5, sd), "sd")
 
 
+def test_numbers_that_are_not_finite_or_not_whole_are_refused():
+    """NaN passed every comparison-based check (nan < 0 is False) and ended as "cannot convert float NaN to integer",
+    a NaN assurance, or a simulation of NaN effects rejecting nothing; half patients were silently truncated."""
+    nan = float("nan")
+    _one_line_error(lambda: sample_size_continuous(nan), "effect=nan is not a finite number")
+    _one_line_error(lambda: sample_size_continuous("0.5"), "effect='0.5' is not a finite number")
+    _one_line_error(lambda: power_continuous(100, nan), "effect=nan")
+    _one_line_error(
+        lambda: sample_size_lachin_foulkes(0.1, 0.05, accrual_time=12, total_time=24, dropout_hazard=nan), "dropout_hazard=nan"
+    )
+    _one_line_error(lambda: assurance(100, nan, 0.2), "prior_mean=nan")
+    _one_line_error(lambda: assurance(100, 0.3, nan), "prior_sd=nan")
+    _one_line_error(lambda: assurance_limit(nan, 0.2), "prior_mean=nan")
+    _one_line_error(lambda: shrink_estimates([0.1, nan], [0.1, 0.1]), "estimates=[0.1, nan] must all be finite")
+    _one_line_error(lambda: number_to_screen(10.5, 0.3), "n_positive=10.5 is not a whole number")
+    assert number_to_screen(10.0, 0.3) == number_to_screen(10, 0.3)
+    _one_line_error(lambda: number_to_screen(10, 0.3, n_negative=-3), "n_negative=-3")
+    for bad in ({"n_stage1": 100.5}, {"n_stage2": 0}, {"n_simulations": 500}):
+        args = {"n_stage1": 100, "n_stage2": 100, "n_simulations": 2000, **bad}
+        _one_line_error(lambda args=args: simulate_adaptive_enrichment(0.3, 0.3, 0.1, **args), next(iter(bad)))
+    _one_line_error(lambda: simulate_adaptive_enrichment(0.3, nan, 0.1, 100, 100, n_simulations=2000), "effect_subgroup")
+    _one_line_error(lambda: simulate_adaptive_enrichment(0.3, 0.3, [0.1, nan], 100, 100, n_simulations=2000), "effect_complement")
+    _one_line_error(
+        lambda: simulate_adaptive_enrichment(0.3, 0.3, 0.1, 100, 100, n_simulations=2000, futility_z=nan), "futility_z"
+    )
+    off = simulate_adaptive_enrichment(0.3, 0.3, 0.1, 100, 100, n_simulations=2000, futility_z=-math.inf)
+    assert off.reject_any > 0  # -inf still switches the futility rule off
+
+
 def test_other_invalid_inputs():
     _one_line_error(lambda: DesignInputs(**{**SCENARIO_A.__dict__, "outcome_sd": None}), "outcome_sd")
     _one_line_error(lambda: DesignInputs(**{**SCENARIO_A.__dict__, "effect_subgroup": -0.2}), "effect_subgroup")

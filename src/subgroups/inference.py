@@ -223,6 +223,8 @@ def shrink_estimates(
             f"estimates has {theta.size} values and standard_errors {se.size}: pass two "
             "equal-length sequences with at least two subgroups"
         )
+    if not np.all(np.isfinite(theta)):
+        raise ParameterError(f"estimates={theta.tolist()!r} must all be finite numbers; pass each subgroup's estimate")
     if not np.all(np.isfinite(se)) or np.any(se <= 0):
         raise ParameterError(f"standard_errors={se.tolist()!r} must all be positive; pass the SE of each estimate")
     if method not in ("dl", "pm"):

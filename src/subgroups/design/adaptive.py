@@ -19,12 +19,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from subgroups.design.checks import _INTERSECTIONS, IntersectionTest, _check_alpha, _check_positive, _check_probability
+from subgroups.design.checks import (
+    _INTERSECTIONS,
+    IntersectionTest,
+    _check_alpha,
+    _check_count,
+    _check_positive,
+    _check_probability,
+)
 from subgroups.design.normal import _max_normal_sf, _z
 from subgroups.errors import ParameterError
 from subgroups.plain import _FrameMixin
@@ -109,10 +117,9 @@ def _check_simulation(
     _check_positive(allocation_ratio, "allocation_ratio", "treated per control patient, e.g. 1")
     if intersection_test not in _INTERSECTIONS:
         raise ParameterError(f"intersection_test={intersection_test!r} is not one of {_INTERSECTIONS}; pick one")
-    if int(n_stage1) < 1 or int(n_stage2) < 1:
-        raise ParameterError(f"n_stage1={n_stage1!r}, n_stage2={n_stage2!r}: both stages need at least one patient")
-    if int(n_simulations) < 100:
-        raise ParameterError(f"n_simulations={n_simulations!r} is too small; pass at least 1000")
+    _check_count(n_stage1, "n_stage1", "the patients randomized before the interim", minimum=1)
+    _check_count(n_stage2, "n_stage2", "the patients randomized after the interim", minimum=1)
+    _check_count(n_simulations, "n_simulations", "the number of simulated trials, e.g. 100000", minimum=1000)
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,16 @@ def simulate_adaptive_enrichment(
     AdaptiveEnrichmentResult
     """
     _check_simulation(prevalence, alpha, sd, allocation_ratio, intersection_test, n_stage1, n_stage2, n_simulations)
+    for name, effect in (("effect_subgroup", effect_subgroup), ("effect_complement", effect_complement)):
+        try:
+            finite = bool(np.all(np.isfinite(np.asarray(effect, dtype=float))))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            raise ParameterError(f"{name} must be finite numbers (one, or one per simulated trial); got {str(effect)[:60]}")
+    for name, z in (("futility_z", futility_z), ("enrich_below_z", enrich_below_z)):
+        if not isinstance(z, Real) or math.isnan(z):
+            raise ParameterError(f"{name}={z!r} is not a z threshold; pass a number (-inf switches the rule off)")
     n_sim = int(n_simulations)
     pi = float(prevalence)
     n1, n2 = float(n_stage1), float(n_stage2)

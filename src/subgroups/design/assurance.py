@@ -9,7 +9,7 @@ import math
 
 from scipy import optimize, stats
 
-from subgroups.design.checks import _check_alpha, _check_positive, _check_power
+from subgroups.design.checks import _check_alpha, _check_finite, _check_positive, _check_power
 from subgroups.design.normal import _z
 from subgroups.errors import ParameterError
 
@@ -51,6 +51,8 @@ def assurance(
     _check_alpha(alpha)
     _check_positive(n_per_arm, "n_per_arm", "the number of patients per arm")
     _check_positive(sd, "sd", "the outcome standard deviation")
+    _check_finite(prior_mean, "prior_mean", "the prior mean of the effect")
+    _check_finite(prior_sd, "prior_sd", "the prior standard deviation")
     if prior_sd < 0:
         raise ParameterError(f"prior_sd={prior_sd!r} is negative; pass the prior standard deviation")
     s = sd * math.sqrt(1 / n_per_arm + 1 / (allocation_ratio * n_per_arm))
@@ -70,6 +72,7 @@ def assurance_limit(prior_mean: float, prior_sd: float) -> float:
     float
     """
     _check_positive(prior_sd, "prior_sd", "the prior standard deviation")
+    _check_finite(prior_mean, "prior_mean", "the prior mean of the effect")
     return float(stats.norm.cdf(prior_mean / prior_sd))
 
 

@@ -53,6 +53,18 @@ def _check_probability(value: float, name: str, what: str, *, allow_one: bool = 
         raise ParameterError(f"{name}={value!r} is outside {interval}; pass {what}")
 
 
+def _check_finite(value: float, name: str, what: str) -> None:
+    if isinstance(value, bool) or not (isinstance(value, Real) and math.isfinite(value)):
+        raise ParameterError(f"{name}={value!r} is not a finite number; pass {what}")
+
+
+def _check_count(value: float, name: str, what: str, minimum: int = 0) -> None:
+    """A number of patients (or of simulations): a whole number of at least `minimum` (10.0 is accepted, 10.5 is not)."""
+    whole = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and float(value).is_integer()
+    if not whole or value < minimum:
+        raise ParameterError(f"{name}={value!r} is not a whole number of at least {minimum}; pass {what}")
+
+
 def _check_positive(value: float, name: str, what: str) -> None:
     if not (isinstance(value, Real) and math.isfinite(value) and value > 0):
         raise ParameterError(f"{name}={value!r} must be a positive number; pass {what}")

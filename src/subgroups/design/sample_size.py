@@ -18,6 +18,7 @@ from scipy import stats
 from subgroups.design.checks import (
     _ceil,
     _check_alpha,
+    _check_finite,
     _check_hazard_ratio,
     _check_positive,
     _check_probability,
@@ -116,6 +117,7 @@ def sample_size_continuous(
     """
     _check_sizing(alpha, power, allocation_ratio)
     _check_positive(sd, "sd", "the outcome standard deviation, e.g. sd=1.0")
+    _check_finite(effect, "effect", "the difference in means to detect")
     if effect == 0:
         raise ParameterError("effect=0 cannot be detected; pass the difference in means to detect")
     r = allocation_ratio
@@ -171,6 +173,7 @@ def power_continuous(
     _check_alpha(alpha)
     _check_positive(sd, "sd", "the outcome standard deviation, e.g. sd=1.0")
     _check_positive(n_per_arm, "n_per_arm", "the number of patients per arm")
+    _check_finite(effect, "effect", "the difference in means")
     r = allocation_ratio
     if test == "t":
         from statsmodels.stats.power import TTestIndPower
@@ -380,6 +383,7 @@ def event_probability(
             f"total_time={total_time!r} is shorter than accrual_time={accrual_time!r}; "
             "pass the analysis time counted from the first patient in"
         )
+    _check_finite(dropout_hazard, "dropout_hazard", "the dropout hazard per unit time, 0 or more")
     if dropout_hazard < 0:
         raise ParameterError(f"dropout_hazard={dropout_hazard!r} is negative; pass 0 or more")
     rate = hazard + dropout_hazard

@@ -11,7 +11,7 @@ from typing import Any
 
 from scipy import stats
 
-from subgroups.design.checks import _check_power, _check_probability
+from subgroups.design.checks import _check_count, _check_power, _check_probability
 from subgroups.errors import ParameterError
 from subgroups.plain import _FrameMixin
 
@@ -77,8 +77,8 @@ def number_to_screen(
     """
     _check_probability(prevalence, "prevalence", "the marker prevalence among screened patients")
     _check_power(quantile, "quantile")
-    if n_positive < 0 or n_negative < 0:
-        raise ParameterError(f"n_positive={n_positive!r}, n_negative={n_negative!r}: pass non-negative counts")
+    _check_count(n_positive, "n_positive", "the marker-positive patients to randomize")
+    _check_count(n_negative, "n_negative", "the marker-negative patients to randomize (0 if none)")
     expected = max(n_positive / prevalence, n_negative / (1 - prevalence))
     lower = 0
     if n_positive > 0:
