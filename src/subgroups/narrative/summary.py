@@ -166,8 +166,16 @@ GLOSSARY = (
     (
         "Calibration slope",
         "The slope of the best linear predictor of the held-out effect on the model's predicted effect (Chernozhukov et al. "
-        "2018): 1 means the predicted differences between patients are real, 0 that they carry no information. It is the "
-        "primary test of heterogeneity.",
+        "2018): 1 means the predicted differences between patients are real, 0 that they carry no information. Its "
+        "one-sided test is one of the two tests that decide whether heterogeneity is real (with max-T; in an "
+        "observational study it decides alone).",
+    ),
+    (
+        "Max-T",
+        "The per-feature test of heterogeneity: the cross-fitted doubly robust effect scores regressed on each feature (and each genotype's carrier "
+        "indicator) in turn, the largest |t| compared with its distribution under no heterogeneity (wild bootstrap; "
+        "Westfall & Young 1993), so that many correlated features cost less than a Bonferroni correction. With the "
+        "calibration test it decides at α under weighted Holm.",
     ),
     (
         "AUTOC / Qini",
