@@ -655,3 +655,31 @@ def test_the_demo_and_actg_menus_never_claim_the_overall_population_cheaper_than
         assert analysis.design is not None and analysis.design.option("all_comers").n_randomized is not None
         compared += assert_menu_consistent(analysis.design)
     assert compared >= 4  # stratified designs of both menus were compared, not skipped
+
+
+@pytest.mark.slow
+def test_design_page_says_so_under_every_heading_when_no_design_was_planned(small_csv: Path, tmp_path: Path):
+    """When planning failed (`results['design']` has only its note) the headings of the design page stood over nothing."""
+    import dataclasses
+
+    from subgroups import cache, narrative
+    from subgroups.analysis import open_analysis
+    from subgroups.results import design_section
+
+    params_file = write_params(tmp_path, small_params(small_csv))
+    run_dir = tmp_path / "run"
+    analysis = open_analysis(params_file, cache_dir=run_dir / "cache")
+    note = "No design planned: a planning setting could not be met"
+    unplanned = dataclasses.replace(
+        analysis, menu=None, results={**analysis.results, "design": design_section(None, None, note).to_dict()}
+    )
+    cache.store(cache.complete_entry(run_dir / "cache", analysis.params, analysis.data.fingerprint), unplanned)
+    executed = runner._execute("05_trial_design", params_file, run_dir, runner.ensure_kernel(runner.KERNEL))
+    texts = [
+        "".join(output.get("data", {}).get("text/markdown", ""))
+        for cell in nbformat.read(executed, as_version=4).cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    ]
+    assert any("a planning setting could not be met" in text for text in texts), texts
+    assert sum(text == narrative.NO_DESIGN_PLANNED for text in texts) == 3  # the menu, the assumptions, the curves

@@ -16,6 +16,8 @@ from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING, data_summar
 from subgroups.narrative.design_page import (
     ASSUMPTION_COLUMN,
     DESIGN_LEGEND,
+    NO_CURVES,
+    NO_DESIGN_PLANNED,
     NO_DESIGN_SIZED,
     READER_WORDS,
     abbreviations,
@@ -100,6 +102,8 @@ from subgroups.narrative.text import (
 __all__ = [
     "ASSUMPTION_COLUMN",
     "DESIGN_LEGEND",
+    "NO_CURVES",
+    "NO_DESIGN_PLANNED",
     "NO_DESIGN_SIZED",
     "ENRICHMENT_GUIDANCE",
     "EVENT_COLUMN",

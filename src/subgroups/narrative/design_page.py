@@ -31,6 +31,8 @@ def design_sentence(results: dict[str, Any]) -> str:
 
 
 NO_SIZE = "–"  # a design without a size (no planned benefit to power): its note under the tables says why
+NO_DESIGN_PLANNED = "No design was planned for this analysis; the sentence at the top of the page says why."
+NO_CURVES = "No power or assurance curve could be computed for these designs; the table above gives each design's power."
 NO_DESIGN_SIZED = (
     "No design has a size here: no claim carries a planned benefit (the notes under the planning assumptions say "
     "why for each design), so there is nothing to draw."
