@@ -349,7 +349,33 @@ READING_CASES = {
         {"feature": "visit"},
         "feature 'visit' holds dates",
     ),
+    # Decimals with a stray word read as text; "61.2345678" was taken for a phone number.
+    "a number column with a missing-value code": (
+        "trial.csv",
+        lambda p, f: f.assign(age=f.age.astype(str).where(f.index != 3, "unknown")).to_csv(p, index=False),
+        {},
+        "feature 'age' holds numbers and 1 value(s) that are not numbers ('unknown', first at data row 4); leave missing "
+        "values empty (or NA)",
+    ),
 }
+
+
+def test_empty_unnamed_columns_from_trailing_separators_are_dropped(tmp_path: Path):
+    """A spreadsheet export ending every line with separators ("a,b,,") gave two columns named '' and was refused
+    as 'column name '' appears more than once'; a saved pandas index (unnamed, holding values) is still read."""
+    from subgroups.data import load_trial, read_source
+    from subgroups.params import load_params
+
+    path = tmp_path / "trial.csv"
+    frame = _frame()
+    path.write_text(frame.to_csv(index=False).replace("\n", ",,\n"))
+    read, _, _ = read_source(load_params(small_params(path)).data, None)
+    assert list(read.columns) == list(frame.columns)
+    assert load_trial(small_params(path)).n == len(frame)
+    frame.to_csv(path)  # with the index, in a column without a name
+    read, _, _ = read_source(load_params(small_params(path)).data, None)
+    assert list(read.columns) == ["Unnamed: 0", *frame.columns]
+    assert load_trial(small_params(path)).n == len(frame)
 
 
 @pytest.mark.parametrize("case", sorted(READING_CASES))

@@ -39,6 +39,7 @@ _IDENTIFIER_NAME = re.compile(
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{9,}$")
+_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 _MONTH = (
     r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)"
 )
@@ -324,10 +325,14 @@ def _read_delimited(path: Path, source: str, kind: str, compressed: bool) -> pd.
                 f"{source}: reads as a single column, but its header is separated by {_DELIMITERS[likely]} ('{shown}'), "
                 f"not {_DELIMITERS[sep]}; {todo}"
             )
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    repeated = sorted({name for name in header if name.strip() and header.count(name) > 1})
     if repeated:
         raise DataError(f"{source}: column name '{repeated[0]}' appears more than once; rename the duplicates")
-    return pd.read_csv(path, sep=sep, encoding="utf-8-sig", compression="gzip" if compressed else None)
+    frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", compression="gzip" if compressed else None)
+    # Empty columns without a name are what a spreadsheet's trailing separators leave ("a,b,,"): dropped. (An unnamed
+    # column holding values, such as a saved pandas index, stays, as "Unnamed: k"; no parameter names it.)
+    empty = [i for i, name in enumerate(header) if not name.strip() and i < frame.shape[1] and frame.iloc[:, i].isna().all()]
+    return frame.drop(columns=frame.columns[empty]) if empty else frame
 
 
 def _read_sas(path: Path, kind: str) -> pd.DataFrame:
@@ -475,7 +480,8 @@ def _screen_identifiers(frame: pd.DataFrame, names: list[str], spec: DataSpec) -
         if text.empty:
             continue
         for pattern, what in ((_EMAIL, "e-mail addresses"), (_PHONE, "phone numbers")):
-            if text.map(lambda v, p=pattern: bool(p.match(v))).mean() > 0.5:
+            # A plain decimal ("61.2345678", a number column with one stray word) is not a phone number.
+            if text.map(lambda v, p=pattern: bool(p.match(v)) and not _DECIMAL.match(v)).mean() > 0.5:
                 raise DataError(f"feature '{name}' holds what look like {what}; identifiers cannot be features, remove it")
 
 
@@ -570,6 +576,14 @@ def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
             if np.isinf(values).any():
                 raise DataError(f"feature '{name}' has infinite values; replace them or mark them missing")
         elif col.dropna().astype(str).nunique() > MAX_LEVELS:
+            text = col.dropna().astype(str).str.strip()
+            words = pd.to_numeric(text, errors="coerce").isna()
+            if 0 < words.sum() and words.mean() <= 0.2:  # numbers with a few stray words: missing-value codes
+                first = int(np.flatnonzero(col.index.isin(text.index[words]))[0]) + 1
+                raise DataError(
+                    f"feature '{name}' holds numbers and {int(words.sum())} value(s) that are not numbers ({_shown(text[words], 3)}, "
+                    f"first at data row {first}); leave missing values empty (or NA), or correct them"
+                )
             if (example := _number_with_text(col)) is not None:
                 raise DataError(
                     f"feature '{name}' holds numbers written with text (e.g. {example!r}); keep the number alone in the "
