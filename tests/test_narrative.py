@@ -347,3 +347,27 @@ def test_a_non_detection_states_the_difference_the_data_could_have_found():
     z = (a.mean(axis=1) - b.mean(axis=1)) / np.sqrt(a.var(axis=1, ddof=1) / (n // 2) + b.var(axis=1, ddof=1) / (n // 2))
     assert np.mean(np.abs(z) > 1.96) == pytest.approx(0.8, abs=0.02)
     assert detectable_difference({"heterogeneity": {"alpha": 0.05, "mean_forecast": {"se": None}}, "ate": {}}) == ""
+
+
+def test_prespecified_sentence_counts_the_subgroups_too_small_to_report():
+    """Holm adjusts over every pre-specified subgroup; the index said "none of the 1" of four (three too small), and
+    "No subgroup was pre-specified" when all were too small."""
+    from subgroups.narrative.summary import subgroups_summary
+
+    def results(shown: int, hidden: int) -> dict:
+        reported = [{"p_adjusted": 1.0, "hypothesis": f"x{i} vs the rest"} for i in range(shown)]
+        small = [{"rule": "too small to report"}] * hidden
+        return {
+            "params": {"subgroups": {"alpha": 0.05}},
+            "heterogeneity": {"detected": False},
+            "subgroups": {"candidates": [], "conclusion": "No credible subgroup.", "prespecified": reported,
+                          "too_small": {"candidates": [], "prespecified": small}},
+        }  # fmt: skip
+
+    assert "none of the 4 pre-specified subgroups (3 too small to report) differs from the rest after Holm adjustment " \
+        "(Holm-adjusted p = 1)" in subgroups_summary(results(1, 3))  # fmt: skip
+    assert "the 1 pre-specified subgroup does not differ" in subgroups_summary(results(1, 0))
+    assert "none of the 2 pre-specified subgroups differs" in subgroups_summary(results(2, 0))
+    assert "Pre-specified: all 3 pre-specified subgroups are too small to report." in subgroups_summary(results(0, 3))
+    assert "Pre-specified: the 1 pre-specified subgroup is too small to report." in subgroups_summary(results(0, 1))
+    assert "No subgroup was pre-specified." in subgroups_summary(results(0, 0))

@@ -495,7 +495,7 @@ def test_index_explains_a_prespecified_subgroup_that_holds_when_the_search_found
     subgroups = _summary_sentences(page)[3]
     assert "For scale: two halves of the patients named in advance" in _summary_sentences(page)[2]  # not detected now
     r = pre["reported"]
-    assert "1 of 4 pre-specified subgroups differs from the rest after Holm adjustment at α = 0.05" in subgroups
+    assert "1 of the 4 pre-specified subgroups differs from the rest after Holm adjustment at α = 0.05" in subgroups
     assert f"{pre['hypothesis']}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against" in subgroups
     assert "Holm-adjusted p = 0.021" in subgroups  # 2 significant digits, as the subgroup table (narrative.p_text)
     assert "The two answers differ because they test different things" in subgroups and "which it did not." in subgroups

@@ -86,23 +86,32 @@ def subgroups_summary(results: dict[str, Any]) -> str:
                 "discovered rule is called validated only when the heterogeneity tests detect heterogeneity overall, which they did not."
             )
     pre = sub.get("prespecified") or []
-    if not pre:
+    hidden = len((sub.get("too_small") or {}).get("prespecified") or [])
+    total = len(pre) + hidden  # Holm adjusts over every pre-specified subgroup, reported or too small to report
+    if not total:
         return found + " No subgroup was pre-specified."
+    if not pre:
+        return found + (
+            f" Pre-specified: {'the' if total == 1 else 'all'} {total} pre-specified subgroup{'' if total == 1 else 's'} "
+            f"{'is' if total == 1 else 'are'} too small to report."
+        )
+    of = f"{total} pre-specified subgroup{'' if total == 1 else 's'}" + (f" ({hidden} too small to report)" if hidden else "")
     significant = [c for c in pre if c["p_adjusted"] is not None and c["p_adjusted"] < alpha]
     if significant:
         named = "; ".join(
             f"{_subgroup_effect(c, results)}, Holm-adjusted {adjusted_p_text(c['p_adjusted'])}" for c in significant
         )
         stated = (
-            f" Pre-specified: {len(significant)} of {len(pre)} pre-specified subgroups {'differs' if len(significant) == 1 else 'differ'} "
+            f" Pre-specified: {len(significant)} of the {of} {'differs' if len(significant) == 1 else 'differ'} "
             "from the rest after Holm adjustment "
             f"at α = {alpha:g} ({named})."
         )
     else:
         smallest = min((c["p_adjusted"] for c in pre if c["p_adjusted"] is not None), default=None)
+        subject = f"the {of} does not differ" if total == 1 else f"none of the {of} differs"
         stated = (
-            f" Pre-specified: none of the {len(pre)} pre-specified subgroups differs from the rest after Holm adjustment "
-            f"(smallest Holm-adjusted {adjusted_p_text(smallest)})."
+            f" Pre-specified: {subject} from the rest after Holm adjustment "
+            f"({'smallest ' if len(pre) > 1 else ''}Holm-adjusted {adjusted_p_text(smallest)})."
         )
     if significant and not validated:
         stated += (
