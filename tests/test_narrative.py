@@ -371,3 +371,22 @@ def test_prespecified_sentence_counts_the_subgroups_too_small_to_report():
     assert "Pre-specified: all 3 pre-specified subgroups are too small to report." in subgroups_summary(results(0, 3))
     assert "Pre-specified: the 1 pre-specified subgroup is too small to report." in subgroups_summary(results(0, 1))
     assert "No subgroup was pre-specified." in subgroups_summary(results(0, 0))
+
+
+def test_a_constant_effect_model_is_said_in_words_not_as_a_table_of_zeros(demo_analysis):
+    """With every SHAP importance 0 the index listed five features at 0 (their order arbitrary) and flagged one of
+    them as a possible proxy of another; only the significant effect modifiers stay flagged."""
+    import copy
+
+    from subgroups import narrative, runner
+
+    results = copy.deepcopy(demo_analysis.results)
+    page = runner._summary(results, [])
+    assert "<th>importance</th>" in page and narrative.CONSTANT_EFFECT_MODEL not in page
+    results["importance"]["by_feature"] = dict.fromkeys(results["importance"]["by_feature"], 0.0)
+    results["importance"]["by_family"] = dict.fromkeys(results["importance"]["by_family"], 0.0)
+    page = runner._summary(results, [])
+    assert narrative.CONSTANT_EFFECT_MODEL in page and "<th>importance</th>" not in page
+    assert set(narrative.flagged_features(results)) <= {
+        r["feature"] for r in results["heterogeneity"]["modifiers"]["table"] if r["p_holm"] < results["heterogeneity"]["alpha"]
+    }

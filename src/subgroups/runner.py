@@ -466,7 +466,15 @@ def page_header(results: dict[str, Any], current: str, *, in_report: bool = Fals
 
 def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False) -> str:
     """The index's content (executive summary, links, tables, glossary), shared by index.html and report.html."""
-    from subgroups.narrative import GLOSSARY, display_name, importance_caveat, index_summary, proxy_notes, spread_summary
+    from subgroups.narrative import (
+        CONSTANT_EFFECT_MODEL,
+        GLOSSARY,
+        display_name,
+        importance_caveat,
+        index_summary,
+        proxy_notes,
+        spread_summary,
+    )
 
     data, ate, imp, design = results["data"], results["ate"], results["importance"], results["design"]
     unit = f" {ate['unit']}" if ate.get("unit") else ""  # time-to-event RMST: the difference is a time
@@ -511,6 +519,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         families=list(imp["by_family"].items()),
         importance_caveat=importance_caveat(results),  # "" unless heterogeneity was not detected: then greyed, with why
         proxies=proxy_notes(results),
+        constant_model="" if any(imp["by_feature"].values()) else CONSTANT_EFFECT_MODEL,  # a table of zeros says nothing
         spread=spread_summary(results),
         imp=imp,
         gap=fmt(imp["approximation_gap_mean_abs"], ".3g"),

@@ -43,6 +43,7 @@ from subgroups.narrative.effects_page import (
     overlap_sentence,
 )
 from subgroups.narrative.explanation_page import (
+    CONSTANT_EFFECT_MODEL,
     FLAGGED_TOP,
     IMPORTANCE_NOT_SUPPORTED,
     NOT_SUPPORTED,
@@ -107,6 +108,7 @@ __all__ = [
     "NO_DESIGN_SIZED",
     "ENRICHMENT_GUIDANCE",
     "EVENT_COLUMN",
+    "CONSTANT_EFFECT_MODEL",
     "FLAGGED_TOP",
     "GLOSSARY",
     "IMPORTANCE_NOT_SUPPORTED",

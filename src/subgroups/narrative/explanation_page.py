@@ -120,7 +120,8 @@ def flagged_features(results: dict[str, Any]) -> list[str]:
     ranked = list(results["importance"]["by_feature"])
     mods = (results["heterogeneity"].get("modifiers") or {}).get("table") or []
     alpha = results["heterogeneity"]["alpha"]
-    chosen = set(ranked[:FLAGGED_TOP]) | {r["feature"] for r in mods if r["p_holm"] < alpha}
+    moving = [name for name in ranked if results["importance"]["by_feature"][name]]  # all 0: the order says nothing
+    chosen = set(moving[:FLAGGED_TOP]) | {r["feature"] for r in mods if r["p_holm"] < alpha}
     return sorted(chosen, key=lambda name: ranked.index(name) if name in ranked else len(ranked))
 
 
