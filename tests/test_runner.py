@@ -657,29 +657,58 @@ def test_the_demo_and_actg_menus_never_claim_the_overall_population_cheaper_than
     assert compared >= 4  # stratified designs of both menus were compared, not skipped
 
 
-@pytest.mark.slow
-def test_design_page_says_so_under_every_heading_when_no_design_was_planned(small_csv: Path, tmp_path: Path):
-    """When planning failed (`results['design']` has only its note) the headings of the design page stood over nothing."""
-    import dataclasses
-
-    from subgroups import cache, narrative
+def _markdown_of_notebook_on(analysis_change, notebook: str, small_csv: Path, tmp_path: Path) -> list[str]:
+    """The Markdown outputs of `notebook` executed on the small trial's analysis after `analysis_change` (the changed
+    analysis is stored as the run's cached one, which the notebook opens)."""
+    from subgroups import cache
     from subgroups.analysis import open_analysis
-    from subgroups.results import design_section
 
     params_file = write_params(tmp_path, small_params(small_csv))
     run_dir = tmp_path / "run"
     analysis = open_analysis(params_file, cache_dir=run_dir / "cache")
-    note = "No design planned: a planning setting could not be met"
-    unplanned = dataclasses.replace(
-        analysis, menu=None, results={**analysis.results, "design": design_section(None, None, note).to_dict()}
-    )
-    cache.store(cache.complete_entry(run_dir / "cache", analysis.params, analysis.data.fingerprint), unplanned)
-    executed = runner._execute("05_trial_design", params_file, run_dir, runner.ensure_kernel(runner.KERNEL))
-    texts = [
+    cache.store(cache.complete_entry(run_dir / "cache", analysis.params, analysis.data.fingerprint), analysis_change(analysis))
+    executed = runner._execute(notebook, params_file, run_dir, runner.ensure_kernel(runner.KERNEL))
+    return [
         "".join(output.get("data", {}).get("text/markdown", ""))
         for cell in nbformat.read(executed, as_version=4).cells
         if cell.cell_type == "code"
         for output in cell.get("outputs", [])
     ]
+
+
+@pytest.mark.slow
+def test_design_page_says_so_under_every_heading_when_no_design_was_planned(small_csv: Path, tmp_path: Path):
+    """When planning failed (`results['design']` has only its note) the headings of the design page stood over nothing."""
+    import dataclasses
+
+    from subgroups import narrative
+    from subgroups.results import design_section
+
+    note = "No design planned: a planning setting could not be met"
+
+    def unplanned(analysis):
+        return dataclasses.replace(
+            analysis, menu=None, results={**analysis.results, "design": design_section(None, None, note).to_dict()}
+        )
+
+    texts = _markdown_of_notebook_on(unplanned, "05_trial_design", small_csv, tmp_path)
     assert any("a planning setting could not be met" in text for text in texts), texts
     assert sum(text == narrative.NO_DESIGN_PLANNED for text in texts) == 3  # the menu, the assumptions, the curves
+
+
+@pytest.mark.slow
+def test_explanation_page_draws_no_chart_of_zeros_for_a_constant_effect_model(small_csv: Path, tmp_path: Path):
+    import copy
+    import dataclasses
+
+    from subgroups import narrative
+
+    def constant(analysis):
+        results = copy.deepcopy(analysis.results)
+        for level in ("by_feature", "by_family"):
+            results["importance"][level] = dict.fromkeys(results["importance"][level], 0.0)
+        return dataclasses.replace(analysis, results=results)
+
+    texts = _markdown_of_notebook_on(constant, "03_explain", small_csv, tmp_path)
+    assert texts[0].startswith(narrative.CONSTANT_EFFECT_MODEL)
+    assert texts.count(narrative.NOT_DRAWN_CONSTANT) == 3  # by feature, by family, direction

@@ -469,6 +469,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
     from subgroups.narrative import (
         CONSTANT_EFFECT_MODEL,
         GLOSSARY,
+        constant_effect_model,
         display_name,
         importance_caveat,
         index_summary,
@@ -519,7 +520,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         families=list(imp["by_family"].items()),
         importance_caveat=importance_caveat(results),  # "" unless heterogeneity was not detected: then greyed, with why
         proxies=proxy_notes(results),
-        constant_model="" if any(imp["by_feature"].values()) else CONSTANT_EFFECT_MODEL,  # a table of zeros says nothing
+        constant_model=CONSTANT_EFFECT_MODEL if constant_effect_model(results) else "",  # a table of zeros says nothing
         spread=spread_summary(results),
         imp=imp,
         gap=fmt(imp["approximation_gap_mean_abs"], ".3g"),

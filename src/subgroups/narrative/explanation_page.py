@@ -16,10 +16,18 @@ CONSTANT_EFFECT_MODEL = (
 )
 
 
+NOT_DRAWN_CONSTANT = "Not drawn: the effect model gives every patient the same estimate, so every value here would be 0."
+
+
+def constant_effect_model(results: dict[str, Any]) -> bool:
+    """Every SHAP importance is 0: the explained effect model predicts the same effect for every patient."""
+    return not any(results["importance"]["by_feature"].values())
+
+
 def importance_sentence(results: dict[str, Any]) -> str:
     imp = results["importance"]
     ranked = list(imp["by_feature"].items())
-    if not any(value for _, value in ranked):
+    if constant_effect_model(results):
         return CONSTANT_EFFECT_MODEL + " Status: exploratory."
     direction, notes = imp.get("direction") or {}, proxy_notes(results)
     top = ", ".join(
