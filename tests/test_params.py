@@ -230,3 +230,11 @@ def test_an_unknown_design_setting_is_one_line_naming_it():
         DesignSettings(alocation_ratio=2)
     with pytest.raises(ParameterError, match="did you mean 'trial_design.allocation_ratio'"):
         load_params(demo_tree(), {"trial_design.alocation_ratio": 2})
+
+
+@pytest.mark.parametrize(("written", "read"), [("  ", None), ("", None), (" Phase II\n  trial ", "Phase II trial"), (None, None)])
+def test_a_blank_report_title_falls_back_to_the_run_name(written, read):
+    """A title of spaces headed every page with nothing (the run's name is used only when there is no title)."""
+    tree = demo_tree()
+    tree["report"]["title"] = written
+    assert load_params(tree).report.title == read

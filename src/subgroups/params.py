@@ -311,6 +311,12 @@ class ReportParams(_Strict):
     min_cell: int = Field(default=10, le=1000)
     title: str | None = None
 
+    @field_validator("title")
+    @classmethod
+    def _blank_is_no_title(cls, value: str | None) -> str | None:
+        # A blank title would head every page with nothing; without one the pages use the run's name.
+        return " ".join(value.split()) or None if value is not None else None
+
     @field_validator("min_cell")
     @classmethod
     def _not_below_the_floor(cls, value: int) -> int:
