@@ -390,3 +390,16 @@ def test_a_constant_effect_model_is_said_in_words_not_as_a_table_of_zeros(demo_a
     assert set(narrative.flagged_features(results)) <= {
         r["feature"] for r in results["heterogeneity"]["modifiers"]["table"] if r["p_holm"] < results["heterogeneity"]["alpha"]
     }
+
+
+def test_an_unsized_recommendation_says_why():
+    """ "its size is not estimable from these data" left the reader to guess; the design's own note says why."""
+    from subgroups.narrative.summary import design_summary
+
+    option = {"design": "all_comers", "title": "All-comers (untargeted)", "n_randomized": None,
+              "notes": "the overall effect shows no benefit, so no all-comers size exists"}  # fmt: skip
+    results = {"design": {"recommended": "all_comers", "subgroup": None, "options": [option], "note": "No candidate subgroup."}}
+    assert design_summary(results) == (
+        "Recommended next trial: All-comers (untargeted), for all eligible patients; its size is not estimable from these "
+        "data: the overall effect shows no benefit, so no all-comers size exists. No candidate subgroup."
+    )

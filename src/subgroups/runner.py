@@ -485,6 +485,7 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         recommended += f" for {design['subgroup']}"
     if design.get("note"):
         recommended += f": {design['note']}"
+    recommended = recommended[:1].upper() + recommended[1:]  # a table cell of its own
     links = [(f"#{p.stem}" if anchors else p.name, TITLES.get(p.stem, p.stem)) for p in reports]
     if reports and not anchors:
         links.append((REPORT, "All pages in one file (to share)"))

@@ -135,8 +135,9 @@ def design_summary(results: dict[str, Any]) -> str:
     else:
         target = ", for all eligible patients"
     if option["n_randomized"] is None:
+        why = f": {option['notes']}" if option.get("notes") else ""  # e.g. the overall effect shows no benefit
         return (
-            f"Recommended next trial: {option['title']}{target}; its size is not estimable from these data. {d.get('note') or ''}"
+            f"Recommended next trial: {option['title']}{target}; its size is not estimable from these data{why}. {d.get('note') or ''}"
         ).strip()
     events = f" ({count_text(option['events'])} events)" if option.get("events") is not None else ""
     expected = option.get("n_screened_expected")
