@@ -94,6 +94,10 @@ def test_importance_is_not_supported_without_detected_heterogeneity():
         {**_results(), "effects": {"cate_sd": 0.3, "calibrated": {"slope_applied": 0.4, "cate_sd": 0.12}}}
     )
     assert text.endswith("(the model's own estimates spread 0.3; the held-out calibration slope supports 40% of that spread)")
+    labelled = {**_results(), "effects": {"cate_sd": 0.3, "calibrated": {"slope_applied": 0.4, "cate_sd": 0.12}}}
+    labelled["params"] = {"data": {"outcome": {"column": "cd4"}, "labels": {"cd4": {"label": "CD4", "unit": "cells/mm³"}}}}
+    text, _ = narrative.spread_summary(labelled)  # in the outcome's unit, as the average effect
+    assert text.startswith("0.12 cells/mm³, calibrated") and "own estimates spread 0.3 cells/mm³;" in text
     muted = narrative.muted_unless_supported("<table></table>", _results(detected=False))
     assert 'class="sg-not-supported"' in muted and "may reflect noise" in muted
     assert narrative.muted_unless_supported("<table></table>", _results()) == "<table></table>"

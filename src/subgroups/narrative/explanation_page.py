@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from subgroups.narrative.text import display_name, fmt, md_escape, p_text, p_value
+from subgroups.narrative.text import display_name, effect_unit, fmt, md_escape, p_text, p_value
 
 CONSTANT_EFFECT_MODEL = (
     "The effect model predicts the same effect for every patient, so no feature changes it: every SHAP importance is 0."
@@ -197,15 +197,16 @@ def spread_summary(results: dict[str, Any]) -> tuple[str, str]:
     effects = results["effects"]
     calibrated = effects.get("calibrated") or {}
     supported = calibrated.get("cate_sd")
-    raw = f"the model's own estimates spread {effects['cate_sd']:.3g}"
+    u = f" {effect_unit(results)}" if effect_unit(results) else ""
+    raw = f"the model's own estimates spread {effects['cate_sd']:.3g}{u}"
     if not importance_supported(results):
         text = f"{NOT_SUPPORTED}: heterogeneity was not detected, so the data support no spread beyond noise"
-        return text + (f" (calibrated spread {supported:.3g}; {raw})" if supported is not None else f" ({raw})"), NOT_SUPPORTED
+        return text + (f" (calibrated spread {supported:.3g}{u}; {raw})" if supported is not None else f" ({raw})"), NOT_SUPPORTED
     if supported is None:
-        return f"{effects['cate_sd']:.3g} (the model's own estimates)", "exploratory"
+        return f"{effects['cate_sd']:.3g}{u} (the model's own estimates)", "exploratory"
     factor = calibrated.get("slope_applied")
     share = "" if factor is None else f"; the held-out calibration slope supports {factor:.0%} of that spread"
-    return f"{supported:.3g}, calibrated by the held-out calibration slope ({raw}{share})", "exploratory"
+    return f"{supported:.3g}{u}, calibrated by the held-out calibration slope ({raw}{share})", "exploratory"
 
 
 def muted_unless_supported(fragment: str, results: dict[str, Any]) -> str:
