@@ -407,3 +407,21 @@ def test_an_unsized_recommendation_says_why():
         "Recommended next trial: All-comers (untargeted), for all eligible patients; its size is not estimable from these "
         "data: the overall effect shows no benefit, so no all-comers size exists. No candidate subgroup."
     )
+
+
+def test_a_recommendation_beyond_the_feasible_maximum_says_so_on_the_index():
+    """The design page noted "this exceeds the feasible maximum", the index's sentence did not."""
+    from subgroups.narrative.summary import design_summary
+
+    def results(feasible: bool, others: bool) -> dict:
+        option = {"design": "all_comers", "title": "All-comers (untargeted)", "n_randomized": 3484, "feasible": feasible,
+                  "n_screened_expected": 3484, "power_any": 0.8, "assurance_any": 0.66}  # fmt: skip
+        other = {"design": "enrichment", "title": "Enrichment", "n_randomized": 90, "feasible": others}
+        return {"params": {"trial_design": {"max_n": 100}},
+                "design": {"recommended": "all_comers", "subgroup": None, "options": [option, other]}}  # fmt: skip
+
+    assert "feasible maximum" not in design_summary(results(True, True))
+    assert design_summary(results(False, True)).endswith(
+        "This exceeds the feasible maximum of 100 randomized patients (trial_design.max_n)."
+    )
+    assert design_summary(results(False, False)).endswith("(trial_design.max_n): no design on the menu fits it.")
