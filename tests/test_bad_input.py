@@ -419,7 +419,14 @@ def test_text_binary_outcome_with_positive_label_validates(tmp_path: Path, capsy
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["validate", str(params_file)]) == 0
-    assert "200 patients" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "200 patients" in out
+    high = frame.response > frame.response.median()
+    counts = [(int(high[frame.arm == arm].sum()), int((frame.arm == arm).sum())) for arm in ("drug", "placebo")]
+    assert (
+        f"outcome: 'response' = 'responder' in {counts[0][0]} of {counts[0][1]} on 'drug', {counts[1][0]} of {counts[1][1]} "
+        "on 'placebo'"
+    ) in out.splitlines()
 
 
 def test_validate_says_what_it_left_out(tmp_path: Path, capsys):

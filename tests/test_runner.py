@@ -117,7 +117,11 @@ def test_validate_prints_the_horizon_and_refuses_one_past_follow_up(tmp_path: Pa
     assert main(["validate", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     at_risk = ", ".join(f"{int((days >= tau).sum())} of {len(days)} on {arm!r}" for arm, days in arms.items())
-    assert lines[1] == (
+    events = ", ".join(
+        f"{int(frame.loc[frame['arm'] == arm, 'event'].sum())} of {len(days)} on {arm!r}" for arm, days in arms.items()
+    )
+    assert lines[1] == f"outcome: events in 'event' (days): {events}"  # counted by hand, as the horizon
+    assert lines[2] == (
         f"horizon: {tau:g} days (default: the largest time at which each arm still had at least max(10% of its patients, "
         f"report.min_cell = 10) patients at risk, rounded down to 3 significant digits; at risk then: {at_risk})"
     )
@@ -180,6 +184,11 @@ def test_validate_command(small_csv: Path, tmp_path: Path):
     assert "estimated peak memory" in result.stdout and "GB available" in result.stdout
     frame = pd.read_csv(small_csv)
     assert len(frame) == 400  # input untouched
+    arms = [frame.loc[frame["arm"] == arm, "response"] for arm in ("drug", "placebo")]
+    assert (
+        f"outcome: 'response' mean {arms[0].mean():.3g} (SD {arms[0].std():.3g}) on 'drug', mean {arms[1].mean():.3g} "
+        f"(SD {arms[1].std():.3g}) on 'placebo'"
+    ) in result.stdout.splitlines()
 
 
 def _notebooks(tmp_path: Path, code: str) -> Path:

@@ -16,6 +16,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from subgroups.errors import ParameterError, SubgroupsError
 
@@ -39,6 +40,28 @@ def _write_log(exc: BaseException) -> str:
         handle.write(f"subgroups {' '.join(sys.argv[1:])}\n")
         handle.write("".join(traceback.format_exception(exc)))
     return path
+
+
+def outcome_line(trial: Any) -> str:
+    """What `validate` says of the outcome per arm, for a sanity check before fitting (the analyst's own data:
+    counts and means, no patient): events, responders, or mean and SD."""
+    import numpy as np
+
+    out = trial.spec.outcome
+    arms = [(str(label), trial.treatment == arm) for label, arm in zip(trial.arm_labels, (1, 0))]
+    if out.type == "time_to_event":
+        unit = out.time_unit or "undeclared time unit"
+        per_arm = ", ".join(f"{int(trial.event[rows].sum())} of {int(rows.sum())} on {label!r}" for label, rows in arms)
+        return f"outcome: events in '{out.event}' ({unit}): {per_arm}"
+    if out.type == "binary":
+        per_arm = ", ".join(f"{int(trial.outcome[rows].sum())} of {int(rows.sum())} on {label!r}" for label, rows in arms)
+        value = f"'{out.positive}'" if out.positive is not None else "1"
+        return f"outcome: '{out.column}' = {value} in {per_arm}"
+    per_arm = ", ".join(
+        f"mean {np.mean(trial.outcome[rows]):.3g} (SD {np.std(trial.outcome[rows], ddof=1):.3g}) on {label!r}"
+        for label, rows in arms
+    )
+    return f"outcome: '{out.column}' {per_arm}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,6 +188,7 @@ def _command(args: argparse.Namespace) -> int:
                 f"{params.name}: parameters valid; {trial.n} patients, {len(trial.feature_names)} features; "
                 f"{describe(trial.n, trial.X.shape[1])}"
             )
+            print(outcome_line(trial))
             if horizon is not None:
                 at_risk = ", ".join(f"{count} of {horizon.n_arm[arm]} on {arm!r}" for arm, count in horizon.at_risk.items())
                 why = f"default: {horizon.rule}" if horizon.source == "default" else horizon.rule
