@@ -499,6 +499,8 @@ def test_effect_takes_one_patient_and_refuses_what_has_no_feature_names(demo_ana
     assert a.effect(new.head(0)).shape == (0,)
     with pytest.raises(subgroups.ParameterError, match="must be a DataFrame with the feature columns .* not ndarray"):
         a.effect(new.to_numpy())
+    with pytest.raises(subgroups.DataError, match="new data has a column named 'age' more than once"):
+        a.effect(pd.concat([new, new[["age"]]], axis=1))  # was an internal TypeError
     with pytest.raises(subgroups.ParameterError, match="tau must be numbers"):
         a.calibrate(["high", "low"])
     np.testing.assert_allclose(a.calibrate(list(a.effect(new, calibrated=False))), rows)

@@ -27,7 +27,7 @@ from subgroups.calibration import calibrated, calibration_factor
 from subgroups.data import MIN_PER_ARM, DataWarning, TrialData, load_trial
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
-from subgroups.errors import ParameterError
+from subgroups.errors import DataError, ParameterError
 from subgroups.explain import Explanation, explain_effects
 from subgroups.heterogeneity import Candidate, Heterogeneity, Survival, modifier_tests, test_heterogeneity
 from subgroups.narrative.text import p_text
@@ -176,7 +176,6 @@ class Analysis:
         """Forest plot of the subgroup hypotheses (`which`: "all" — pre-specified first, then the
         discovered ones grouped by variable —, "candidates" or "prespecified"); returns `ax`."""
         from subgroups import plots
-        from subgroups.errors import ParameterError
 
         if which not in ("all", "candidates", "prespecified"):
             raise ParameterError(f"plot_forest: which={which!r}; use 'all', 'candidates' or 'prespecified'")
@@ -198,7 +197,6 @@ class Analysis:
     def plot_importance(self, ax: Any = None, top: int = 15, by: str = "feature") -> Any:
         """Mean |SHAP| of the effect model per feature (`by="family"`: per family); returns `ax`."""
         from subgroups import plots
-        from subgroups.errors import ParameterError
 
         _check_top("plot_importance", top)
         if by == "family":
@@ -216,7 +214,6 @@ class Analysis:
     def plot_design(self, ax: Any = None, kind: str = "burden") -> Any:
         """Randomized and screened patients per design (`kind="power"`: power and assurance against N)."""
         from subgroups import plots
-        from subgroups.errors import ParameterError
 
         if self.menu is None:
             raise ParameterError(f"plot_design: no design was planned ({self.results['design']['note']})")
@@ -236,8 +233,12 @@ def _check_top(method: str, top: Any) -> None:
 
 def new_rows_frame(df: Any) -> pd.DataFrame:
     """New data for `Analysis.effect` as a frame: a DataFrame as it is, one patient as a Series or a dict of
-    feature values; anything else (an array has no feature names) is a `ParameterError`."""
+    feature values; anything else (an array has no feature names) is a `ParameterError`, a repeated column name a
+    `DataError`."""
     if isinstance(df, pd.DataFrame):
+        repeated = df.columns[df.columns.duplicated()]
+        if len(repeated):
+            raise DataError(f"new data has a column named {repeated[0]!r} more than once; keep one of them")
         return df
     if isinstance(df, pd.Series):
         return df.to_frame().T.infer_objects()
@@ -252,7 +253,6 @@ def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.Dat
     """`df` after the checks `Analysis.effect` makes before encoding (one-line `DataError`s): numeric features
     hold numbers, categorical features only levels of the analysed data, and no feature value is missing
     unless `impute` (a category that had no missing values in the analysed data cannot be imputed)."""
-    from subgroups.errors import DataError
 
     encoder = trial.encoder
 
@@ -298,7 +298,6 @@ def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.Dat
 
 
 def _unknown_rule(rule: str, found: tuple[Subgroup, ...]) -> Subgroup:
-    from subgroups.errors import ParameterError
 
     raise ParameterError(f"no candidate subgroup {rule!r}; candidates: {', '.join(s.rule for s in found) or 'none'}")
 
@@ -337,7 +336,6 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
     squares stay finite, and every pre-specified subgroup readable, on analysed features, and
     holding patients on both sides. `subgroups validate` runs the same checks.
     """
-    from subgroups.errors import DataError
     from subgroups.rule_language import members, parse_rule
 
     out = trial.spec.outcome
@@ -391,7 +389,6 @@ def _refuse_repeats(key: str, written: list[str], read: list[str]) -> None:
 def heterogeneity_candidates(run: RunParams, trial: TrialData, kept: np.ndarray) -> tuple[Candidate, ...]:
     """The pre-specified candidate modifiers (`heterogeneity.candidates`) on the analysed patients: a name
     of an analysed feature is a feature candidate; anything else is read as a rule (`snp_01 >= 1 and age > 60`)."""
-    from subgroups.errors import DataError
     from subgroups.rule_language import members, parse_rule
 
     out = []
