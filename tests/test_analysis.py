@@ -501,6 +501,21 @@ def test_effect_takes_one_patient_and_refuses_what_has_no_feature_names(demo_ana
         a.effect(new.to_numpy())
     with pytest.raises(subgroups.DataError, match="new data has a column named 'age' more than once"):
         a.effect(pd.concat([new, new[["age"]]], axis=1))  # was an internal TypeError
+    # Subgroup.contains the same way; a missing column was a KeyError, text in a cut-point column silently "outside".
+    s = a.subgroups[0]
+    inside = s.contains(new)
+    assert s.contains(new.iloc[2]).tolist() == [inside.iloc[2]] and s.contains(new.iloc[4].to_dict()).tolist() == [inside.iloc[4]]
+    assert a.profile(s.hypothesis).equals(a.profile(s))  # a rule or a hypothesis, as the reports print them
+    feature = s.conditions[0].feature
+    with pytest.raises(subgroups.DataError, match=f"new data lacks column\\(s\\) {feature}, which the rule"):
+        s.contains(new.drop(columns=feature))
+    with pytest.raises(
+        subgroups.DataError,
+        match=f"column '{feature}' of the new data has values that are not numbers \\('x', first at index 0\\)",
+    ):
+        s.contains(new.assign(**{feature: "x"}))
+    with pytest.raises(subgroups.ParameterError, match="contains: new data must be a DataFrame"):
+        s.contains(new.to_numpy())
     with pytest.raises(subgroups.ParameterError, match="tau must be numbers"):
         a.calibrate(["high", "low"])
     np.testing.assert_allclose(a.calibrate(list(a.effect(new, calibrated=False))), rows)

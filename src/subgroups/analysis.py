@@ -24,7 +24,7 @@ from subgroups import cache
 from subgroups.audit import check_randomization, enforce_randomization
 from subgroups.cache import FIT_PACKAGES, cache_key, code_fingerprint  # noqa: F401 - re-exported
 from subgroups.calibration import calibrated, calibration_factor
-from subgroups.data import MIN_PER_ARM, DataWarning, TrialData, load_trial
+from subgroups.data import MIN_PER_ARM, DataWarning, TrialData, load_trial, new_rows
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.errors import DataError, ParameterError
@@ -75,7 +75,7 @@ class Analysis:
         unless `impute=True`: then they are imputed as in the analysed data (numbers: its median, with
         the missing indicator when it had missing values; categories: its level "(missing)").
         """
-        df = new_rows_frame(df)
+        df = new_rows(df, "effect")
         if df.empty:
             return np.empty(0)
         raw = self.effects.effect(self.data.encoder.transform(checked_new_rows(self.data, df, impute)))
@@ -139,8 +139,10 @@ class Analysis:
         from subgroups.subgroup_summaries import subgroup_profile
 
         _check_top("profile", top)
-        if isinstance(subgroup, str):
-            subgroup = next((s for s in self.found if s.rule == subgroup), None) or _unknown_rule(subgroup, self.found)
+        if isinstance(subgroup, str):  # a rule or a hypothesis, as the reports print them
+            subgroup = next((s for s in self.found if subgroup in (s.rule, s.hypothesis)), None) or _unknown_rule(
+                subgroup, self.found
+            )
         return subgroup_profile(self.data, subgroup, self.params.report.min_cell, top)
 
     @property
@@ -231,24 +233,6 @@ def _check_top(method: str, top: Any) -> None:
         raise ParameterError(f"{method}: top={top!r}; pass a whole number of at least 1")
 
 
-def new_rows_frame(df: Any) -> pd.DataFrame:
-    """New data for `Analysis.effect` as a frame: a DataFrame as it is, one patient as a Series or a dict of
-    feature values; anything else (an array has no feature names) is a `ParameterError`, a repeated column name a
-    `DataError`."""
-    if isinstance(df, pd.DataFrame):
-        repeated = df.columns[df.columns.duplicated()]
-        if len(repeated):
-            raise DataError(f"new data has a column named {repeated[0]!r} more than once; keep one of them")
-        return df
-    if isinstance(df, pd.Series):
-        return df.to_frame().T.infer_objects()
-    if isinstance(df, dict):
-        return pd.DataFrame([df])
-    raise ParameterError(
-        f"effect: new data must be a DataFrame with the feature columns (or one patient as a Series or dict), not {type(df).__name__}"
-    )
-
-
 def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.DataFrame:
     """`df` after the checks `Analysis.effect` makes before encoding (one-line `DataError`s): numeric features
     hold numbers, categorical features only levels of the analysed data, and no feature value is missing
@@ -298,7 +282,6 @@ def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.Dat
 
 
 def _unknown_rule(rule: str, found: tuple[Subgroup, ...]) -> Subgroup:
-
     raise ParameterError(f"no candidate subgroup {rule!r}; candidates: {', '.join(s.rule for s in found) or 'none'}")
 
 

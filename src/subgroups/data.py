@@ -559,6 +559,24 @@ def _screen_outcome_copies(
                 )
 
 
+def new_rows(df: Any, method: str) -> pd.DataFrame:
+    """New patients for `Analysis.effect` or `Subgroup.contains` as a frame: a DataFrame as it is, one patient as a
+    Series or a dict of feature values. Anything else (an array has no feature names) is a `ParameterError`, a
+    repeated column name a `DataError`."""
+    if isinstance(df, pd.DataFrame):
+        repeated = df.columns[df.columns.duplicated()]
+        if len(repeated):
+            raise DataError(f"new data has a column named {repeated[0]!r} more than once; keep one of them")
+        return df
+    if isinstance(df, pd.Series):
+        return df.to_frame().T.infer_objects()
+    if isinstance(df, dict):
+        return pd.DataFrame([df])
+    raise ParameterError(
+        f"{method}: new data must be a DataFrame with the feature columns (or one patient as a Series or dict), not {type(df).__name__}"
+    )
+
+
 def _check_features(frame: pd.DataFrame, names: list[str]) -> None:
     for name in names:
         col = frame[name]

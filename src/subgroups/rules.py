@@ -47,6 +47,7 @@ from subgroups.inference import graphical_adjusted_p, holm, selective_estimate, 
 from subgroups.params import SubgroupParams
 from subgroups.privacy import rounded_share, suppress_count, suppress_events, too_small_reason, too_small_record
 from subgroups.rule_language import (
+    NUMERIC_OPS,
     Condition,
     members,
     parse_rule,
@@ -175,9 +176,27 @@ class Subgroup:
         return self.effect, self.se, rest, rest_se
 
     def contains(self, df: pd.DataFrame) -> pd.Series:
-        """Boolean membership of each row of `df` (original feature columns), aligned to `df.index`:
-        `df[s.contains(df)]` are the subgroup's patients. `members(s.conditions, df)` gives a plain array."""
-        return pd.Series(members(self.conditions, df), index=df.index, name=self.rule, dtype=bool)
+        """Boolean membership of each row of `df` (original feature columns; one patient may be a Series or a dict),
+        aligned to `df.index`: `df[s.contains(df)]` are the subgroup's patients. `members(s.conditions, df)` gives a
+        plain array. A column the rule uses must be present and, for a cut-point, hold numbers (a value that is not a
+        number would silently fall outside); a missing value is outside unless the rule is about missingness."""
+        from subgroups.data import new_rows
+
+        frame = new_rows(df, "contains")
+        absent = sorted({c.feature for c in self.conditions if c.feature not in frame.columns})
+        if absent:
+            raise DataError(f"new data lacks column(s) {', '.join(absent)}, which the rule {self.rule!r} uses")
+        for condition in self.conditions:
+            if condition.kind in NUMERIC_OPS:
+                column = frame[condition.feature]
+                text = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+                if text.any():
+                    raise DataError(
+                        f"column '{condition.feature}' of the new data has values that are not numbers "
+                        f"({column[text].iloc[0]!r}, first at index {column.index[text.to_numpy()].tolist()[0]!r}); the rule "
+                        f"{self.rule!r} compares it with a number"
+                    )
+        return pd.Series(members(self.conditions, frame), index=frame.index, name=self.rule, dtype=bool)
 
     def __repr__(self) -> str:
         if reason := self.extra.get("too_small"):
