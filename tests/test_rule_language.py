@@ -36,3 +36,24 @@ def test_names_that_are_not_plain_words_are_quoted_and_read_back(small_csv):
     assert [(c.kind, c.value) for c in carriers] == [("ge", 1.0), ("eq", 0.0)]
     labelled = {"data": {"labels": {"BMI (kg/m2)": {"label": "Body-mass index"}}}}
     assert display_rule(rule_text(rule), labelled) == "`a and b` ≤ -0.58 and Body-mass index > 30 and age > 60"
+
+
+def test_encoded_columns_are_written_as_the_rule_language_reads_them():
+    """The max-T sentence named the strongest column by its encoded name ("the effect changes with grp=non")."""
+    from subgroups.rule_language import column_text
+
+    assert column_text("grp=non", "grp") == "grp = non"
+    assert column_text("bmi (missing)", "bmi") == "bmi missing"
+    assert column_text("age", "age") == "age"
+    assert column_text("snp_01 ≥ 1 (carrier)", "snp_01") == "snp_01 ≥ 1 (carrier)"
+    assert column_text("a and b=x", "a and b") == "`a and b` = x"
+
+
+def test_the_max_t_sentence_names_a_level_as_a_rule(demo_analysis):
+    import dataclasses
+
+    tests = demo_analysis.tests
+    assert "the effect changes with snp_01 ≥ 1 (carrier) (slope t" in tests.decision
+    table = tests.max_t_columns.copy()
+    table.loc[table.index[0], ["column", "feature"]] = ["smoking=former", "smoking"]
+    assert "the effect changes with smoking = former (slope t" in dataclasses.replace(tests, max_t_columns=table).decision

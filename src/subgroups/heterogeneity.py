@@ -187,9 +187,11 @@ class Heterogeneity:
         """The max-T evidence in words: the column with the largest |t| and its adjusted p."""
         if self.max_t is None or self.max_t_columns is None or not len(self.max_t_columns):
             return ""
+        from subgroups.rule_language import column_text
+
         top = self.max_t_columns.iloc[0]
         return (
-            f"the effect changes with {top['column']} (slope t = {top['t']:.2f}; per-feature max-T over "
+            f"the effect changes with {column_text(top['column'], top['feature'])} (slope t = {top['t']:.2f}; per-feature max-T over "
             f"{len(self.max_t_columns)} columns, {'p < 0.001' if self.max_t.p_value < 0.001 else f'p = {self.max_t.p_value:.3g}'})"
         )
 

@@ -122,6 +122,20 @@ def round_threshold(threshold: float, column: pd.Series) -> float:
     return threshold
 
 
+def column_text(column: str, feature: str) -> str:
+    """An encoded column as the rule language writes it: a level indicator "grp=non" as "grp = non", a missing
+    indicator "bmi (missing)" as "bmi missing", a feature as its name; a carrier indicator ("snp_01 ≥ 1 (carrier)")
+    already reads as a rule."""
+    name = feature_text(feature)
+    if column == feature:
+        return name
+    if column == f"{feature} (missing)":
+        return f"{name} missing"
+    if column.startswith(f"{feature}="):
+        return f"{name} = {column[len(feature) + 1 :]}"
+    return column
+
+
 def rule_text(conditions: tuple[Condition, ...]) -> str:
     return " and ".join(c.text for c in conditions)
 

@@ -11,6 +11,7 @@ import pandas as pd
 from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING
 from subgroups.narrative.text import arm_name, effect_unit, fmt, md_code, md_escape, number, p_text
 from subgroups.privacy import count_text
+from subgroups.rule_language import column_text
 
 
 def ate_sentence(results: dict[str, Any]) -> str:
@@ -209,7 +210,8 @@ def heterogeneity_sentence(results: dict[str, Any]) -> str:
         lines.append(levels)
     if h.get("max_t"):
         m, top = h["max_t"], (h["max_t"]["columns"] or [{}])[0]
-        strongest = f"; strongest column {md_escape(top['column'])} (t = {top['t']:.2f})" if top else ""
+        shown = column_text(top["column"], top.get("feature") or top["column"]) if top else ""
+        strongest = f"; strongest column {md_escape(shown)} (t = {top['t']:.2f})" if top else ""
         lines.append(
             f"Per-feature max-T: largest |t| {m['estimate']:.2f}{strongest}; two-sided {p_text(m['p_value'])} — {m['meaning']}."
         )
