@@ -270,16 +270,16 @@ def test_pre_specified_candidates_reach_the_decision_and_the_subgroups(demo_anal
     run = a.params.model_copy(update={"heterogeneity": het})
     kept = a.effects.analysed(a.data.n)
     candidates = heterogeneity_candidates(run, a.data, kept)
-    assert [(c.name, c.kind) for c in candidates] == [("snp_01 ≥ 1", "rule"), ("bmi", "feature")]
+    assert [(c.name, c.kind) for c in candidates] == [("snp_01 ≥ 1 (carrier)", "rule"), ("bmi", "feature")]
     tests = test_heterogeneity(a.effects.scores, a.effects.cate, 0.05, a.effects.scale, candidates=candidates)
     claims = {c["claim"]: c for c in tests.claims()}
-    assert claims["snp_01 ≥ 1"]["rejected"] and not claims["bmi"]["rejected"] and tests.detected
+    assert claims["snp_01 ≥ 1 (carrier)"]["rejected"] and not claims["bmi"]["rejected"] and tests.detected
     (carriers,) = candidate_subgroups(run, a.data, a.effects, tests)
     assert carriers.status == "validated" and carriers.reported()["estimator"] == "all patients, cross-fitted"
     assert carriers.ci[0] <= 0.477 <= carriers.ci[1]  # true effect in carriers (PM-SNP b1_rel = 2)
-    assert carriers.p_adjusted == pytest.approx(claims["snp_01 ≥ 1"]["p_adjusted"])
+    assert carriers.p_adjusted == pytest.approx(claims["snp_01 ≥ 1 (carrier)"]["p_adjusted"])
     assert subgroup_conclusion([carriers], True).startswith(
-        "Validated subgroup (pre-specified candidate): snp_01 ≥ 1 vs the rest"
+        "Validated subgroup (pre-specified candidate): snp_01 ≥ 1 (carrier) vs the rest"
     )
     for bad, message in ((["snp_01 >= 5"], "needs both sides"), (["height > 3"], "not an analysed feature")):
         wrong = a.params.model_copy(update={"heterogeneity": het.model_copy(update={"candidates": bad})})

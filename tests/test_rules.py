@@ -74,7 +74,7 @@ def test_prespecified_subgroups_use_all_patients(demo_analysis):
     a = demo_analysis
     found = prespecified_subgroups(a.data, a.effects, ["snp_01 >= 1", "smoking in [never, former] and severity > 50"])
     carriers, combo = found
-    assert carriers.rule == "snp_01 ≥ 1" and carriers.status == "pre-specified"
+    assert carriers.rule == "snp_01 ≥ 1 (carrier)" and carriers.status == "pre-specified"
     assert carriers.ci[0] <= 0.477 <= carriers.ci[1]
     assert carriers.n_treated + carriers.n_control == int((a.data.features["snp_01"] >= 1).sum())
     assert carriers.p_value <= carriers.p_adjusted <= min(1.0, 2 * carriers.p_value)
