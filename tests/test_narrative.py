@@ -425,3 +425,22 @@ def test_a_recommendation_beyond_the_feasible_maximum_says_so_on_the_index():
         "This exceeds the feasible maximum of 100 randomized patients (trial_design.max_n)."
     )
     assert design_summary(results(False, False)).endswith("(trial_design.max_n): no design on the menu fits it.")
+
+
+def test_the_subgroup_sentence_gives_effects_in_the_outcome_unit():
+    """The average effect said "+1.23 months", the validated subgroup beside it "+2.51 (0.581 to 4.43)"."""
+    from subgroups.narrative.summary import subgroups_summary
+
+    reported = {"estimator": "all patients, cross-fitted", "effect": 2.51, "ci_low": 0.581, "ci_high": 4.43,
+                "comparator_effect": 0.0589, "comparator_ci_low": -1.87, "comparator_ci_high": 1.99}  # fmt: skip
+    results = {
+        "params": {"subgroups": {"alpha": 0.05}, "data": {}},
+        "heterogeneity": {"detected": True},
+        "ate": {"unit": "months"},
+        "subgroups": {"candidates": [{"status": "validated", "hypothesis": "snp_01 ≥ 1 (carrier) vs the rest",
+                                      "reported": reported, "p_adjusted": 0.045}], "prespecified": []},
+    }  # fmt: skip
+    assert subgroups_summary(results).startswith(
+        "Validated subgroup: snp_01 ≥ 1 (carrier) vs the rest: effect +2.51 months (0.581 to 4.43) against +0.0589 months "
+        "(-1.87 to 1.99) in the comparator (all patients, cross-fitted; adjusted p = 0.045)."
+    )

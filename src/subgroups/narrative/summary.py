@@ -61,9 +61,15 @@ def heterogeneity_summary(results: dict[str, Any]) -> str:
 
 def _subgroup_effect(c: dict[str, Any], results: dict[str, Any] | None = None) -> str:
     r = c["reported"]
+    unit = effect_unit(results) if results else None
+
+    def shown(effect: float | None, low: float | None, high: float | None) -> str:  # "+2.51 months (0.581 to 4.43)"
+        text = effect_text(effect, low, high)
+        return text.replace(" (", f" {unit} (", 1) if unit and effect is not None else text
+
     return (
-        f"{display_rule(c['hypothesis'], results)}: effect {effect_text(r['effect'], r['ci_low'], r['ci_high'])} against "
-        f"{effect_text(r['comparator_effect'], r['comparator_ci_low'], r['comparator_ci_high'])} in the comparator"
+        f"{display_rule(c['hypothesis'], results)}: effect {shown(r['effect'], r['ci_low'], r['ci_high'])} against "
+        f"{shown(r['comparator_effect'], r['comparator_ci_low'], r['comparator_ci_high'])} in the comparator"
     )
 
 
