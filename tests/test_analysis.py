@@ -281,6 +281,12 @@ def test_pre_specified_candidates_reach_the_decision_and_the_subgroups(demo_anal
     assert subgroup_conclusion([carriers], True).startswith(
         "Validated subgroup (pre-specified candidate): snp_01 ≥ 1 (carrier) vs the rest"
     )
+    assert "from its test on" not in subgroup_conclusion([carriers], True)
+    # Time to event: candidates are tested on the hazard scale, the effects shown are RMST differences.
+    assert subgroup_conclusion([carriers], True, tested_on="hazard ratio").endswith(
+        "over every heterogeneity claim, from its test on the hazard ratio scale; the effects shown are on the difference "
+        "in means scale, where the difference's own CI may include 0)."
+    )
     for bad, message in ((["snp_01 >= 5"], "needs both sides"), (["height > 3"], "not an analysed feature")):
         wrong = a.params.model_copy(update={"heterogeneity": het.model_copy(update={"candidates": bad})})
         with pytest.raises(DataError, match=message):

@@ -554,7 +554,9 @@ def _assemble(run: RunParams, trial: TrialData, effects: EffectModel, explanatio
     masked = level_mask(trial, run.report.min_cell)
     pre = prespecified_subgroups(trial, effects, run.subgroups.prespecified, run.estimation.level)
     prespecified = [dataclasses.replace(s, rule=masked(s.rule)).to_dict(run.report.min_cell) for s in pre]
-    conclusion = subgroup_conclusion(shown, tests.detected, run.estimation.level, hidden=len(found) - len(shown))
+    conclusion = subgroup_conclusion(
+        shown, tests.detected, run.estimation.level, hidden=len(found) - len(shown), tested_on=tests.candidate_scale
+    )
     subgroups = subgroups_section(conclusion, [s.to_dict(run.report.min_cell) for s in found], prespecified)
     # A subgroup that cannot be named in the reports is not planned for either.
     menu, subgroup, note = plan_next_trial(run, trial, effects, shown, tests.detected)
@@ -646,8 +648,10 @@ def level_mask(trial: TrialData, min_cell: int) -> Callable[[str], str]:
     return lambda text: mask_levels(text, rare, trial.encoder.categorical, min_cell) if text and rare else text
 
 
-def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.95, hidden: int = 0) -> str:
-    """One sentence a scientist can act on, about the hypotheses that may be reported (`hidden`: how many may not)."""
+def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.95, hidden: int = 0, tested_on: str = "") -> str:
+    """One sentence a scientist can act on, about the hypotheses that may be reported (`hidden`: how many may not).
+    `tested_on`: the scale the pre-specified candidates were tested on when it is not the effects' (time to event:
+    "hazard ratio"), so that a candidate validated there is not read against the CI of a difference on another scale."""
     validated = [s for s in found if s.status == "validated"]
     if hidden and not validated and detected:
         return (
@@ -667,7 +671,14 @@ def subgroup_conclusion(found: list[Subgroup], detected: bool, level: float = 0.
             f"Validated subgroup (pre-specified candidate): {best.hypothesis} — effect {r['effect']:+.3g} "
             f"({level:.0%} CI {r['ci_low']:.3g} to {r['ci_high']:.3g}) versus {r['comparator_effect']:+.3g} {versus}, "
             f"estimated on all patients' cross-fitted scores; named before the data were seen, so not adjusted for "
-            f"selection (adjusted {p_text(best.p_adjusted)}, over every heterogeneity claim){more}."
+            f"selection (adjusted {p_text(best.p_adjusted)}, over every heterogeneity claim"
+            + (
+                f", from its test on the {tested_on} scale; the effects shown are on the {best.scale} scale, where the "
+                "difference's own CI may include 0"
+                if tested_on
+                else ""
+            )
+            + f"){more}."
         )
     return (
         f"Validated subgroup: {best.hypothesis} — effect {r['effect']:+.3g} "
