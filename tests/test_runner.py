@@ -121,7 +121,9 @@ def test_validate_prints_the_horizon_and_refuses_one_past_follow_up(tmp_path: Pa
         f"{int(frame.loc[frame['arm'] == arm, 'event'].sum())} of {len(days)} on {arm!r}" for arm, days in arms.items()
     )
     assert lines[1] == f"outcome: events in 'event' (days): {events}"  # counted by hand, as the horizon
-    assert lines[2] == (
+    # The pre-specified subgroups as the analysis reads them (off genotypes, in the protocol's words).
+    assert lines[2] == "pre-specified subgroups: str2 = 1; symptom = 1; cd40 < 300; age ≥ 40; gender = 1"
+    assert lines[3] == (
         f"horizon: {tau:g} days (default: the largest time at which each arm still had at least max(10% of its patients, "
         f"report.min_cell = 10) patients at risk, rounded down to 3 significant digits; at risk then: {at_risk})"
     )
@@ -175,6 +177,17 @@ def test_failing_notebook_marks_run_failed(small_csv: Path, tmp_path: Path, monk
     monkeypatch.setattr(runner, "notebooks_dir", lambda: _notebooks(tmp_path / "second", code))
     with pytest.raises(RunError, match="DataError: column x is odd"):
         runner.run(small_params(small_csv, name="broken"), out_dir=tmp_path / "runs")
+
+
+def test_validate_shows_the_hypotheses_as_the_analysis_reads_them(small_csv: Path, tmp_path: Path, capsys):
+    from subgroups.cli import main
+
+    tree = small_params(small_csv, heterogeneity__candidates=["snp_01 >= 1", "severity"])
+    tree.setdefault("subgroups", {})["prespecified"] = ["snp_02 == 0 & age >= 65"]
+    assert main(["validate", str(write_params(tmp_path, tree))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "candidate modifiers (heterogeneity.candidates, sharing 80% of alpha): snp_01 ≥ 1 (carrier); severity" in lines
+    assert "pre-specified subgroups: snp_02 = 0 (non-carrier) and age ≥ 65" in lines
 
 
 def test_validate_command(small_csv: Path, tmp_path: Path):

@@ -64,6 +64,28 @@ def outcome_line(trial: Any) -> str:
     return f"outcome: '{out.column}' {per_arm}"
 
 
+def hypotheses_lines(params: Any, trial: Any) -> list[str]:
+    """The pre-specified hypotheses as the analysis reads them (rules in the reports' words), so that a reader can see
+    before fitting that "snp_01 >= 1" means the carriers; none when none were named."""
+    from subgroups.rule_language import parse_rule, rule_text
+
+    lines = []
+    candidates = params.heterogeneity.candidates
+    if candidates:
+        read = [
+            c if c in trial.features.columns else rule_text(parse_rule(c, trial, "heterogeneity.candidates")) for c in candidates
+        ]
+        lines.append(
+            f"candidate modifiers (heterogeneity.candidates, sharing {params.heterogeneity.candidate_share:.0%} of alpha): "
+            + "; ".join(read)
+        )
+    if params.subgroups.prespecified:
+        lines.append(
+            "pre-specified subgroups: " + "; ".join(rule_text(parse_rule(r, trial)) for r in params.subgroups.prespecified)
+        )
+    return lines
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="subgroups", description="Personalized-medicine subgroup discovery.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -189,6 +211,8 @@ def _command(args: argparse.Namespace) -> int:
                 f"{describe(trial.n, trial.X.shape[1])}"
             )
             print(outcome_line(trial))
+            for line in hypotheses_lines(params, trial):
+                print(line)
             if horizon is not None:
                 at_risk = ", ".join(f"{count} of {horizon.n_arm[arm]} on {arm!r}" for arm, count in horizon.at_risk.items())
                 why = f"default: {horizon.rule}" if horizon.source == "default" else horizon.rule

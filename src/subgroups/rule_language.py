@@ -191,15 +191,16 @@ def parse_condition(expression: str, data: TrialData, key: str = "subgroups.pres
 
 
 def _whole_number_form(condition: Condition, data: TrialData) -> Condition:
-    """A cut-point at a whole number on a feature holding only whole numbers, written as the search writes its own
-    rules (≤ / > half-way between values, so "snp_01 >= 1" reads "snp_01 ≥ 1 (carrier)" in every table, as a
-    discovered rule on it does); the patients selected are the same. Other conditions are returned as they are."""
+    """A cut-point at a whole number on a genotype (a genetic feature holding 0, 1, 2), written as the search writes
+    its own rules (≤ / > half-way between values), so that "snp_01 >= 1" reads "snp_01 ≥ 1 (carrier)" in every
+    table, as a discovered rule on it does; the patients selected are the same. Any other condition keeps the
+    protocol's wording ("cd40 < 300")."""
     values = pd.to_numeric(data.features[condition.feature], errors="coerce").dropna()
     v = float(condition.value)
-    if condition.kind not in ("le", "lt", "gt", "ge", "eq") or not v.is_integer() or not np.all(np.mod(values, 1) == 0):
+    genotype = data.family_of.get(condition.feature) == "genetic" and set(values.unique()) <= {0, 1, 2}
+    if condition.kind not in ("le", "lt", "gt", "ge", "eq") or not v.is_integer() or not genotype:
         return condition
-    genetic = data.family_of.get(condition.feature) == "genetic" and set(values.unique()) <= {0, 1, 2}
     if condition.kind == "eq":  # only a genotype's 0 is one side of a cut-point ("= 0 (non-carrier)")
-        return Condition(condition.feature, "le", 0.5, integer=True, genetic=True) if genetic and v == 0 else condition
+        return Condition(condition.feature, "le", 0.5, integer=True, genetic=True) if v == 0 else condition
     kind, threshold = {"ge": ("gt", v - 0.5), "gt": ("gt", v + 0.5), "le": ("le", v + 0.5), "lt": ("le", v - 0.5)}[condition.kind]
-    return Condition(condition.feature, kind, threshold, integer=True, genetic=genetic)
+    return Condition(condition.feature, kind, threshold, integer=True, genetic=True)
