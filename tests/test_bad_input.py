@@ -243,6 +243,11 @@ VALIDATE_CASES = {
         "heterogeneity.candidates: 'snp01 >= 1' names 'snp01', which is not an analysed feature",
     ),
     "candidate listed twice": (_frame, {"candidates": ["snp_01", "severity", "snp_01"]}, "'snp_01' is listed twice"),
+    "candidate rule listed twice in another order": (
+        _frame,
+        {"candidates": ["snp_01 >= 1 & age > 60", "age > 60 and snp_01 > 0"]},
+        "'age > 60 and snp_01 > 0' is listed twice ('snp_01 >= 1 & age > 60' and 'age > 60 and snp_01 > 0' select the same",
+    ),
     # Below 0.5 the sample-size formulas turn round: less power would need more patients.
     "trial sized for power 0.3": (_frame, {"trial_design": {"power": 0.3}}, "greater than or equal to 0.5"),
 }

@@ -343,8 +343,12 @@ def check_trial(run: RunParams, trial: TrialData) -> None:
         largest = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         if largest > MAX_MAGNITUDE:
             raise DataError(f"{what} has values as large as {largest:.3g}; rescale it (e.g. other units) below {MAX_MAGNITUDE:g}")
-    candidates = heterogeneity_candidates(run, trial, np.ones(trial.n, dtype=bool))  # readable, on analysed features, both sides
-    _refuse_repeats("heterogeneity.candidates", run.heterogeneity.candidates, [c.name for c in candidates])
+    heterogeneity_candidates(run, trial, np.ones(trial.n, dtype=bool))  # readable, on analysed features, both sides
+    meanings = [
+        text if text in trial.features.columns else " and ".join(sorted(c.text for c in parse_rule(text, trial)))
+        for text in run.heterogeneity.candidates
+    ]
+    _refuse_repeats("heterogeneity.candidates", run.heterogeneity.candidates, meanings)
     read = []
     for expression in run.subgroups.prespecified:
         # The same reading as rules.prespecified_subgroups, which runs only after fitting.
