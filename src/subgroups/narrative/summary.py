@@ -151,14 +151,11 @@ def design_summary(results: dict[str, Any]) -> str:
     power = fmt(option.get("power_any"), ".0%")
     assurance = fmt(option.get("assurance_any"), ".0%")
     limit = ((results.get("params") or {}).get("trial_design") or {}).get("max_n")
-    infeasible = (
-        f" This exceeds the feasible maximum of {count_text(limit)} randomized patients (trial_design.max_n): no design "
-        "on the menu fits it."
-        if option.get("feasible") is False and limit is not None and not any(o.get("feasible") for o in d.get("options") or [])
-        else f" This exceeds the feasible maximum of {count_text(limit)} randomized patients (trial_design.max_n)."
-        if option.get("feasible") is False and limit is not None
-        else ""
-    )
+    infeasible = ""
+    if option.get("feasible") is False and limit is not None:
+        none_fits = not any(o.get("feasible") for o in d.get("options") or [])
+        infeasible = f" This exceeds the feasible maximum of {count_text(limit)} randomized patients (trial_design.max_n)"
+        infeasible += ": no design on the menu fits it." if none_fits else "."
     return (
         f"Recommended next trial: {option['title']}{target}: {count_text(option['n_randomized'])} patients randomized{events}, {screened} "
         f"screened (expected), power {power} and assurance {assurance} (the chance of success allowing for the uncertainty "
