@@ -471,15 +471,15 @@ def _summary(results: dict[str, Any], reports: list[Path], anchors: bool = False
         GLOSSARY,
         constant_effect_model,
         display_name,
-        effect_unit,
         importance_caveat,
         index_summary,
         proxy_notes,
         spread_summary,
+        unit_suffix,
     )
 
     data, ate, imp, design = results["data"], results["ate"], results["importance"], results["design"]
-    unit = f" {effect_unit(results)}" if effect_unit(results) else ""  # RMST: a time; else the outcome's unit (data.labels)
+    unit = unit_suffix(results)  # RMST: a time; else the outcome's unit (data.labels)
     hr = ate.get("hazard_ratio")
     recommended = (design.get("recommended") or "none").replace("_", " ")
     if design.get("subgroup") and design.get("recommended") not in (None, "all_comers"):

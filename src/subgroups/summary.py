@@ -39,9 +39,9 @@ def headline(results: dict[str, Any]) -> list[tuple[str, str]]:
     data, ate, het, sub, design = (results[k] for k in ("data", "ate", "heterogeneity", "subgroups", "design"))
     title = (results["params"].get("report") or {}).get("title")
     arms, out = data["arms"], data["outcome"]
-    from subgroups.narrative.text import effect_unit
+    from subgroups.narrative.text import unit_suffix
 
-    unit = f" {effect_unit(results)}" if effect_unit(results) else ""
+    unit = unit_suffix(results)
     lines = [("", f"subgroups.Analysis {results['name']!r}" + (f": {title}" if title else ""))]
     lines.append(("data", f"{_count(data['n'])} patients ({data['study']}): {_count(data['n_treated'])} on {arms['treated']} "
                           f"(treated), {_count(data['n_control'])} on {arms['control']} (control)"))  # fmt: skip

@@ -100,6 +100,7 @@ from subgroups.narrative.text import (
     p_value,
     suppression_notes,
     table,
+    unit_suffix,
     variable_labels,
 )
 
@@ -185,5 +186,6 @@ __all__ = [
     "suppression_notes",
     "table",
     "testing_sentence",
+    "unit_suffix",
     "variable_labels",
 ]

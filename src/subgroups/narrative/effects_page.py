@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from subgroups.narrative.data_page import NO_UNMEASURED_CONFOUNDING
-from subgroups.narrative.text import arm_name, effect_unit, fmt, md_code, md_escape, number, p_text
+from subgroups.narrative.text import arm_name, fmt, md_code, md_escape, number, p_text, unit_suffix
 from subgroups.privacy import count_text
 from subgroups.rule_language import column_text
 
@@ -18,7 +18,7 @@ def ate_sentence(results: dict[str, Any]) -> str:
     ate = results["ate"]
     level = f"{ate['ci_level']:.0%}"
     # Time to event (RMST): a time; else the outcome's unit when data.labels declares one (the user's text: escaped).
-    unit = f" {md_escape(effect_unit(results))}" if effect_unit(results) else ""
+    unit = md_escape(unit_suffix(results))
     return (
         f"**Average effect of {md_escape(arm_name('treated', results))} versus {md_escape(arm_name('control', results))} "
         f"({ate['scale']}): {number(ate['estimate'])}{unit} ({level} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
@@ -191,7 +191,7 @@ def detectable_difference(results: dict[str, Any]) -> str:
     difference = detectable_difference_value(results)
     if difference is None:
         return ""
-    unit = f" {md_escape(effect_unit(results))}" if effect_unit(results) else ""  # data.labels: the user's text
+    unit = md_escape(unit_suffix(results))  # data.labels: the user's text
     return (
         f"For scale (a planning figure, not a test): not detecting heterogeneity is not evidence that every patient has "
         f"the same effect. With these data, even a split of the patients into two equal halves named in advance would be "

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from subgroups.narrative.text import display_name, effect_unit, fmt, md_escape, p_text, p_value
+from subgroups.narrative.text import display_name, fmt, md_escape, p_text, p_value, unit_suffix
 
 CONSTANT_EFFECT_MODEL = (
     "The effect model predicts the same effect for every patient, so no feature changes it: every SHAP importance is 0."
@@ -197,7 +197,7 @@ def spread_summary(results: dict[str, Any]) -> tuple[str, str]:
     effects = results["effects"]
     calibrated = effects.get("calibrated") or {}
     supported = calibrated.get("cate_sd")
-    u = f" {effect_unit(results)}" if effect_unit(results) else ""
+    u = unit_suffix(results)
     raw = f"the model's own estimates spread {effects['cate_sd']:.3g}{u}"
     if not importance_supported(results):
         text = f"{NOT_SUPPORTED}: heterogeneity was not detected, so the data support no spread beyond noise"

@@ -6,7 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from subgroups.narrative.text import arm_name, count_text, display_rule, effect_text, effect_unit, fmt, number, p_text
+from subgroups.narrative.text import (
+    arm_name,
+    count_text,
+    display_rule,
+    effect_text,
+    effect_unit,
+    fmt,
+    number,
+    p_text,
+    unit_suffix,
+)
 
 # --------------------------------------------------------------------------------------------
 # The index as an executive summary: five plain sentences (no Markdown; the index escapes them)
@@ -35,7 +45,7 @@ def endpoint_summary(results: dict[str, Any]) -> str:
 def average_effect_summary(results: dict[str, Any]) -> str:
     """Sentence 2: the average effect with its CI, formatted as on the effects page."""
     ate = results["ate"]
-    unit = f" {effect_unit(results)}" if effect_unit(results) else ""
+    unit = unit_suffix(results)
     return (
         f"Average treatment effect: {number(ate['estimate'])}{unit} ({ate['ci_level']:.0%} CI {ate['ci_low']:.3g} to {ate['ci_high']:.3g}{unit}; "
         f"{p_text(ate['p_value'])}; n = {count_text(ate['n'])}); status: {ate['status']}."
@@ -52,7 +62,7 @@ def heterogeneity_summary(results: dict[str, Any]) -> str:
     difference = None if h["detected"] else detectable_difference_value(results)
     if difference is None:
         return decision
-    unit = f" {effect_unit(results)}" if effect_unit(results) else ""
+    unit = unit_suffix(results)
     return (
         f"{decision} For scale: two halves of the patients named in advance would have been told apart "
         f"{DETECTION_POWER:.0%} of the time only if their effects differed by {difference:.3g}{unit} or more."

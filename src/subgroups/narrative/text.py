@@ -162,3 +162,9 @@ def effect_unit(results: dict[str, Any]) -> str | None:
         if isinstance(entry, dict) and entry.get("unit"):
             return str(entry["unit"])
     return None
+
+
+def unit_suffix(results: dict[str, Any]) -> str:
+    """' <unit>' to write after an effect ("+69.5 cells/mm³"), or '' when no unit is known (`effect_unit`)."""
+    unit = effect_unit(results)
+    return f" {unit}" if unit else ""
