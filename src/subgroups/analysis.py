@@ -24,7 +24,7 @@ from subgroups import cache
 from subgroups.audit import check_randomization, enforce_randomization
 from subgroups.cache import FIT_PACKAGES, cache_key, code_fingerprint  # noqa: F401 - re-exported
 from subgroups.calibration import calibrated, calibration_factor
-from subgroups.data import MIN_PER_ARM, DataWarning, TrialData, load_trial, new_rows
+from subgroups.data import MIN_PER_ARM, DataWarning, TrialData, load_trial, new_rows, not_numbers
 from subgroups.design import DesignMenu
 from subgroups.effects import SCALES, EffectModel, fit_effects
 from subgroups.errors import DataError, ParameterError
@@ -250,7 +250,7 @@ def checked_new_rows(trial: TrialData, df: pd.DataFrame, impute: bool) -> pd.Dat
         column = df[name]
         isna = column.isna()
         if name in encoder.numeric:
-            text = pd.to_numeric(column, errors="coerce").isna() & ~isna
+            text = not_numbers(column)
             if text.any():
                 raise DataError(
                     f"feature '{name}' of the new data has values that are not numbers ({where(text)}: "

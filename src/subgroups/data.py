@@ -559,6 +559,11 @@ def _screen_outcome_copies(
                 )
 
 
+def not_numbers(column: pd.Series) -> pd.Series:
+    """Rows of new data whose value is present but not a number, in a column the model or a rule reads as numbers."""
+    return pd.to_numeric(column, errors="coerce").isna() & column.notna()
+
+
 def new_rows(df: Any, method: str) -> pd.DataFrame:
     """New patients for `Analysis.effect` or `Subgroup.contains` as a frame: a DataFrame as it is, one patient as a
     Series or a dict of feature values. Anything else (an array has no feature names) is a `ParameterError`, a

@@ -180,7 +180,7 @@ class Subgroup:
         aligned to `df.index`: `df[s.contains(df)]` are the subgroup's patients. `members(s.conditions, df)` gives a
         plain array. A column the rule uses must be present and, for a cut-point, hold numbers (a value that is not a
         number would silently fall outside); a missing value is outside unless the rule is about missingness."""
-        from subgroups.data import new_rows
+        from subgroups.data import new_rows, not_numbers
 
         frame = new_rows(df, "contains")
         absent = sorted({c.feature for c in self.conditions if c.feature not in frame.columns})
@@ -189,7 +189,7 @@ class Subgroup:
         for condition in self.conditions:
             if condition.kind in NUMERIC_OPS:
                 column = frame[condition.feature]
-                text = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+                text = not_numbers(column)
                 if text.any():
                     raise DataError(
                         f"column '{condition.feature}' of the new data has values that are not numbers "
